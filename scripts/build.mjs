@@ -1,0 +1,24 @@
+// Bundles the CLI (and the library entry) with esbuild so that start-up does
+// not pay for TypeScript compilation. Native/wasm packages stay external:
+// koffi loads a .node binary and the Keystone/Capstone wasm sit next to their JS.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  external: ['koffi', '@alexaltea/keystone-js', '@alexaltea/capstone-js'],
+  logLevel: 'warning',
+  // Some dependencies are CommonJS and call require(); give ESM output one.
+  banner: { js: "import { createRequire as __seamlabCreateRequire } from 'node:module'; const require = __seamlabCreateRequire(import.meta.url);" },
+};
+
+await build({
+  ...common,
+  entryPoints: { seamlab: 'src/cli/seamlab.ts' },
+  outdir: 'dist',
+  banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
+});
+await build({ ...common, entryPoints: { lib: 'src/index.ts' }, outdir: 'dist' });

@@ -1,0 +1,78 @@
+/**
+ * `seamlab doctor`: what this machine has, and whether seamlab can run.
+ * Required: Unicorn, Keystone, Capstone, the built-in kernel trees.
+ * Reported only: the test oracles (gcc, as, ld, gdb, chromium).
+ */
+import { spawnSync } from 'node:child_process';
+import { cacheDir, inspectTree, KERNEL_PACKAGES } from '../intake/kernel-cache.js';
+import { formatUnicornVersion, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
+import { keystoneVersion, sharedKeystone } from '../encode/keystone.js';
+import { capstoneVersion, loadDisassembler } from '../encode/capstone.js';
+import { isSeamlabError } from '../errors.js';
+
+export interface DoctorItem { name: string; ok: boolean; required: boolean; detail: string; fix?: string }
+
+function firstLine(cmd: string, args: string[]): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return undefined;
+  return (r.stdout || r.stderr).split('\n')[0]?.trim();
+}
+
+export async function runDoctor(): Promise<DoctorItem[]> {
+  const items: DoctorItem[] = [];
+  items.push({ name: 'node', ok: Number(process.versions.node.split('.')[0]) >= 20, required: true, detail: `v${process.versions.node}`, fix: 'install Node.js 20 or newer' });
+
+  try {
+    const lib = loadUnicorn();
+    items.push({ name: 'unicorn', ok: true, required: true, detail: `${formatUnicornVersion(unicornVersion())} (${lib.path})` });
+  } catch (e) {
+    items.push({ name: 'unicorn', ok: false, required: true, detail: isSeamlabError(e) ? e.message : String(e), fix: 'run scripts/setup (or: apt-get install libunicorn2)' });
+  }
+
+  try {
+    // A real encode proves the wasm loads, not just that the package exists.
+    const r = sharedKeystone().assembleRaw('push %r12', 0n);
+    const ok = r.ok && Buffer.from(r.bytes).toString('hex') === '4154';
+    items.push({ name: 'keystone', ok, required: true, detail: `${keystoneVersion()}${ok ? '' : ' (self-test failed)'}`, fix: 'run npm ci' });
+  } catch (e) {
+    items.push({ name: 'keystone', ok: false, required: true, detail: String((e as Error).message), fix: 'run npm ci' });
+  }
+
+  try {
+    const d = await loadDisassembler();
+    const text = d.disassemble(Uint8Array.of(0x41, 0x54), 0n)[0]?.text;
+    items.push({ name: 'capstone', ok: text === 'pushq %r12', required: true, detail: `${capstoneVersion()}${text === 'pushq %r12' ? '' : ` (self-test gave ${text})`}`, fix: 'run npm ci' });
+  } catch (e) {
+    items.push({ name: 'capstone', ok: false, required: true, detail: String((e as Error).message), fix: 'run npm ci' });
+  }
+
+  const cache = cacheDir();
+  for (const pkg of KERNEL_PACKAGES) {
+    const st = inspectTree(pkg, cache);
+    items.push(st.ok
+      ? { name: pkg.name, ok: true, required: true, detail: `${st.manifest.package} ${st.manifest.version}, tdxcall.S blob ${st.manifest.tdxcallBlob.slice(0, 12)}, ${st.dir}` }
+      : { name: pkg.name, ok: false, required: true, detail: st.detail, fix: 'run scripts/setup' });
+  }
+
+  const oracles: [string, string, string[]][] = [
+    ['gcc', 'gcc', ['--version']],
+    ['as', 'as', ['--version']],
+    ['ld', 'ld', ['--version']],
+    ['gdb', 'gdb', ['--version']],
+    ['chromium', 'chromium', ['--version']],
+  ];
+  for (const [name, cmd, args] of oracles) {
+    const v = firstLine(cmd, args);
+    items.push({ name: `oracle ${name}`, ok: v !== undefined, required: false, detail: v ?? 'not found', fix: `apt-get install ${name === 'as' || name === 'ld' ? 'binutils' : name} (only the tests need it)` });
+  }
+  return items;
+}
+
+export function formatDoctor(items: DoctorItem[]): string {
+  const w = Math.max(...items.map((i) => i.name.length));
+  return items.map((i) => {
+    const mark = i.ok ? 'ok  ' : i.required ? 'FAIL' : 'miss';
+    const fix = !i.ok && i.fix ? `  -> ${i.fix}` : '';
+    return `${mark} ${i.name.padEnd(w)}  ${i.detail}${fix}`;
+  }).join('\n');
+}

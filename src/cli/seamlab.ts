@@ -1,0 +1,9 @@
+// Entry point of the bundled CLI (dist/seamlab.js).
+import { main } from './main.js';
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (e: unknown) => {
+  console.error(e);
+  process.exitCode = 70;
+});

@@ -1,0 +1,58 @@
+/**
+ * `seamlab setup`: what the tool itself needs at run time, installed or
+ * checked idempotently. scripts/setup runs npm and the bundle build first,
+ * then this. Test oracles (gcc, binutils, gdb, chromium) are not installed
+ * here: .ci/run installs them.
+ */
+import { spawnSync } from 'node:child_process';
+import { SeamlabError } from '../errors.js';
+import { cacheDir, ensureTree, KERNEL_PACKAGES, type EnsureResult, type Log } from '../intake/kernel-cache.js';
+import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
+
+function canLoadUnicorn(): boolean {
+  try {
+    loadUnicorn();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Loads libunicorn; as root with apt, installs libunicorn2 first if needed. */
+export function ensureUnicorn(log: Log): void {
+  if (canLoadUnicorn()) {
+    log(`  libunicorn: ok (Unicorn ${formatUnicornVersion(unicornVersion())}, ${loadUnicorn().path})`);
+    return;
+  }
+  if (process.env.SEAMLAB_LIBUNICORN) loadUnicorn(); // throws the precise error for an explicit path
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!isRoot || !hasApt) {
+    throw new SeamlabError('UNICORN_MISSING', 'libunicorn.so.2 (Unicorn 2) is not installed', isRoot ? 'install Unicorn 2 with your package manager (see notes), then re-run scripts/setup' : 're-run scripts/setup as root, or install it yourself (see notes)', {
+      notes: LIBUNICORN_INSTALL_HINTS,
+    });
+  }
+  log('  libunicorn: installing libunicorn2 with apt-get');
+  let r = spawnSync('apt-get', ['install', '-y', 'libunicorn2'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (r.status !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    r = spawnSync('apt-get', ['install', '-y', 'libunicorn2'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (r.status !== 0 || !canLoadUnicorn()) {
+    throw new SeamlabError('UNICORN_INSTALL_FAILED', 'apt-get install libunicorn2 failed', 'check your apt sources (Debian 12 main carries libunicorn2) and re-run scripts/setup', { notes: LIBUNICORN_INSTALL_HINTS });
+  }
+  log(`  libunicorn: installed (Unicorn ${formatUnicornVersion(unicornVersion())})`);
+}
+
+export interface SetupOptions { cache?: string; trees?: string[]; skipUnicorn?: boolean }
+
+export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
+  const cache = opts.cache ?? cacheDir();
+  if (!opts.skipUnicorn) {
+    log('[setup] Unicorn');
+    ensureUnicorn(log);
+  }
+  log(`[setup] kernel sources (cache ${cache})`);
+  const wanted = KERNEL_PACKAGES.filter((p) => !opts.trees || opts.trees.includes(p.name));
+  return wanted.map((p) => ensureTree(p, cache, log));
+}

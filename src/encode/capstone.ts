@@ -1,0 +1,102 @@
+/**
+ * Capstone 5 (wasm, `@alexaltea/capstone-js`) behind a small wrapper for
+ * AT&T disassembly, used by traces, listings and the debugger.
+ *
+ * Capstone does not know the TDX instructions: it prints `66 0F 01 CF`
+ * (SEAMCALL) as `encls` and stops at `66 0F 01 CC` (TDCALL). We decode those
+ * from our own table first, and show undecodable bytes as `.byte`, so a
+ * listing never silently loses bytes.
+ */
+import { createRequire } from 'node:module';
+
+export interface DisasmInsn {
+  address: bigint;
+  bytes: Uint8Array;
+  mnemonic: string;
+  operands: string;
+  /** `mnemonic operands`, trimmed. */
+  text: string;
+}
+
+/** Instructions Capstone 5 misses or misnames, with their SDM names. */
+export const TDX_OPCODES: readonly { bytes: readonly number[]; mnemonic: string }[] = [
+  { bytes: [0x66, 0x0f, 0x01, 0xcf], mnemonic: 'seamcall' },
+  { bytes: [0x66, 0x0f, 0x01, 0xcc], mnemonic: 'tdcall' },
+  { bytes: [0x66, 0x0f, 0x01, 0xcd], mnemonic: 'seamret' },
+  { bytes: [0x66, 0x0f, 0x01, 0xce], mnemonic: 'seamops' },
+];
+
+interface CsModule {
+  ARCH_X86: number; MODE_64: number; OPT_SYNTAX: number; OPT_SYNTAX_ATT: number;
+  Capstone: new (arch: number, mode: number) => CsHandle;
+}
+interface CsHandle {
+  option(opt: number, value: number): void;
+  disasm(bytes: number[] | Uint8Array, address: bigint | number, max?: number): { size: number; mnemonic: string; op_str: string }[];
+  close(): void;
+}
+
+let loading: Promise<Disassembler> | undefined;
+
+/** Loads the wasm once per process. */
+export function loadDisassembler(): Promise<Disassembler> {
+  loading ??= (async () => {
+    const req = createRequire(import.meta.url);
+    const factory = req('@alexaltea/capstone-js') as (opts?: object) => Promise<CsModule>;
+    const cs = await factory();
+    const handle = new cs.Capstone(cs.ARCH_X86, cs.MODE_64);
+    handle.option(cs.OPT_SYNTAX, cs.OPT_SYNTAX_ATT);
+    return new Disassembler(handle);
+  })();
+  return loading;
+}
+
+export function capstoneVersion(): string {
+  const req = createRequire(import.meta.url);
+  return (req('@alexaltea/capstone-js/package.json') as { version: string }).version;
+}
+
+function matchTdx(bytes: Uint8Array, at: number): string | undefined {
+  for (const op of TDX_OPCODES) {
+    if (op.bytes.every((b, i) => bytes[at + i] === b)) return op.mnemonic;
+  }
+  return undefined;
+}
+
+export class Disassembler {
+  constructor(private readonly cs: CsHandle) {}
+
+  /** Decodes one instruction at `offset` of `bytes`, which sit at `address`. */
+  decodeOne(bytes: Uint8Array, offset: number, address: bigint): DisasmInsn {
+    const tdx = matchTdx(bytes, offset);
+    if (tdx) {
+      return { address, bytes: bytes.slice(offset, offset + 4), mnemonic: tdx, operands: '', text: tdx };
+    }
+    const window = bytes.subarray(offset, Math.min(bytes.length, offset + 15));
+    let insn: { size: number; mnemonic: string; op_str: string } | undefined;
+    try {
+      insn = this.cs.disasm(window, address, 1)[0];
+    } catch {
+      insn = undefined; // Capstone throws when nothing decodes
+    }
+    if (!insn || insn.size === 0) {
+      const b = bytes[offset]!;
+      const operands = '0x' + b.toString(16).padStart(2, '0');
+      return { address, bytes: bytes.slice(offset, offset + 1), mnemonic: '.byte', operands, text: `.byte ${operands}` };
+    }
+    const text = `${insn.mnemonic} ${insn.op_str}`.trim();
+    return { address, bytes: bytes.slice(offset, offset + insn.size), mnemonic: insn.mnemonic, operands: insn.op_str, text };
+  }
+
+  /** Decodes the whole buffer (or at most `max` instructions). */
+  disassemble(bytes: Uint8Array, address: bigint, max = Infinity): DisasmInsn[] {
+    const out: DisasmInsn[] = [];
+    let off = 0;
+    while (off < bytes.length && out.length < max) {
+      const insn = this.decodeOne(bytes, off, address + BigInt(off));
+      out.push(insn);
+      off += insn.bytes.length;
+    }
+    return out;
+  }
+}

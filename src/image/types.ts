@@ -1,0 +1,120 @@
+/**
+ * The `Image`: what the assembler/linker hands to the machine. Plain data:
+ * sections with bytes at their final addresses, symbols, the decoded
+ * exception table, harness stubs for symbols the kernel would provide, and a
+ * source map from every byte back to its origin (cpp position + GAS macro
+ * expansion stack).
+ */
+import type { LineOrigin } from '../cpp/types.js';
+
+/** One level of GAS macro expansion, innermost first in `AsmOrigin.macroStack`. */
+export interface GasMacroFrame {
+  /** Macro name, e.g. "TDX_MODULE_CALL" or "FRAME_BEGIN". */
+  macro: string;
+  /** Where the macro was invoked (the invoking statement's origin). */
+  invokedAt: LineOrigin;
+  /** The invocation statement as written, e.g. "TDX_MODULE_CALL host=1 ret=1". */
+  invocation: string;
+  /** The value of `\@` inside this expansion. */
+  counter: number;
+}
+
+/** Where a statement (and so its bytes) came from. */
+export interface AsmOrigin {
+  line: LineOrigin;
+  macroStack: GasMacroFrame[];
+  /** The statement as assembled, after macro substitution, e.g. "movq 0x0(%rsi), %rcx". */
+  text: string;
+}
+
+export interface SectionFlags {
+  alloc: boolean;
+  write: boolean;
+  exec: boolean;
+}
+
+export interface ImageSection {
+  name: string;
+  address: bigint;
+  bytes: Uint8Array;
+  flags: SectionFlags;
+  align: number;
+}
+
+export type SymbolType = 'func' | 'object' | 'notype';
+export type SymbolBinding = 'global' | 'local' | 'weak';
+
+export interface ImageSymbol {
+  name: string;
+  /** Final address; for absolute symbols (`.set x, 5`), the value. */
+  address: bigint;
+  size: bigint;
+  /** Section name, or null for an absolute symbol. */
+  section: string | null;
+  type: SymbolType;
+  binding: SymbolBinding;
+  hidden?: boolean;
+  /** Present for symbols seamlab supplies (see `stubs`). */
+  stub?: boolean;
+}
+
+/** EX_TYPE_* values from the tree's asm/extable_fixup_types.h. */
+export interface ExtableEntry {
+  /** Address of the entry in __ex_table. */
+  entryAddress: bigint;
+  /** The instruction that may fault. */
+  insn: bigint;
+  /** Where execution continues after the fault. */
+  fixup: bigint;
+  /** Low byte of the type word (EX_TYPE_*). */
+  type: number;
+  /** EX_TYPE_* name when known, e.g. "EX_TYPE_FAULT". */
+  typeName?: string;
+  /** The whole 32-bit type word (type | imm/reg fields in newer kernels). */
+  typeWord: number;
+}
+
+/** A symbol the kernel would provide, bound by the linker to code seamlab supplies. */
+export interface HarnessStub {
+  name: string;
+  address: bigint;
+  /**
+   * 'return-thunk': behaves like `ret` (__x86_return_thunk);
+   * 'noreturn': a called function that must not return (e.g. __tdx_hypercall_failed):
+   *   reaching it ends the run with a "panic" result naming it;
+   * 'function': a harmless function returning 0.
+   */
+  kind: 'return-thunk' | 'noreturn' | 'function';
+  /** Why this stub exists, for listings and reports. */
+  description: string;
+}
+
+/** One contiguous run of bytes produced by one statement. */
+export interface ByteRange {
+  address: bigint;
+  size: number;
+  section: string;
+  kind: 'insn' | 'data' | 'align' | 'fill';
+  origin: AsmOrigin;
+}
+
+export interface CfiDirective {
+  address: bigint;
+  directive: string;
+  origin: AsmOrigin;
+}
+
+export interface Image {
+  /** Tree-relative main source file, e.g. "arch/x86/virt/vmx/tdx/seamcall.S". */
+  sourceFile: string;
+  /** kconfig profile the source was preprocessed with. */
+  profile: string;
+  sections: ImageSection[];
+  symbols: ImageSymbol[];
+  extable: ExtableEntry[];
+  stubs: HarnessStub[];
+  /** Sorted by address; covers every emitted byte. */
+  byteMap: ByteRange[];
+  /** .cfi_* directives, recorded (not interpreted). */
+  cfi: CfiDirective[];
+}

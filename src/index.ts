@@ -1,0 +1,7 @@
+// The seamlab library API: one export per pipeline stage's public surface.
+export * from './errors.js';
+export * from './machine/unicorn.js';
+export * from './machine/unicorn-consts.js';
+export * from './encode/keystone.js';
+export * from './encode/capstone.js';
+export * from './intake/kernel-cache.js';

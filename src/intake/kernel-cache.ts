@@ -1,0 +1,237 @@
+/**
+ * The kernel trees behind the built-in revisions: Debian's `linux-source-6.1`
+ * and `linux-source-6.12` packages, downloaded with `apt-get download` into a
+ * cache outside the repository (`$SEAMLAB_CACHE`, default ~/.cache/seamlab)
+ * and reduced to what a TDX build reads.
+ *
+ * A tree is extracted into a temporary folder and renamed into place, so an
+ * interrupted setup never leaves a half tree. Each tree is identified by the
+ * git blob id of its `arch/x86/virt/vmx/tdx/tdxcall.S`; a tree whose file does
+ * not match is refused (and rebuilt by setup).
+ */
+import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { SeamlabError } from '../errors.js';
+
+export interface KernelPackage {
+  /** Built-in revision name. */
+  name: 'linux-6.1' | 'linux-6.12';
+  /** Debian binary package. */
+  package: string;
+  /** Directory prefix inside the package's tarball. */
+  tarTop: string;
+  /**
+   * Git blob id of arch/x86/virt/vmx/tdx/tdxcall.S in this tree:
+   * 6.1 carries the original macro (commit 527a534c7326), 6.12 the 6.7+
+   * rewrite (commit 7b804135d4d1).
+   */
+  tdxcallBlob: string;
+}
+
+export const KERNEL_PACKAGES: readonly KernelPackage[] = [
+  { name: 'linux-6.1', package: 'linux-source-6.1', tarTop: 'linux-source-6.1', tdxcallBlob: '49a54356ae9925d7f53621696ec8ebc551d8fd18' },
+  { name: 'linux-6.12', package: 'linux-source-6.12', tarTop: 'linux-source-6.12', tdxcallBlob: '016a2a1ec1d6913821c9924f48e4634f5ba699e6' },
+];
+
+/**
+ * What a TDX build reads from a tree: the x86 headers and the TDX sources, the
+ * generic headers, asm-offsets and extable sources, the Kconfig files that
+ * define the options profiles set, and the Kbuild rules for generated headers.
+ */
+export const EXTRACT_MEMBERS = [
+  'Makefile',
+  'Kconfig',
+  'arch/Kconfig',
+  'arch/x86',
+  'include',
+  'init/Kconfig',
+  'lib/Kconfig',
+  'lib/Kconfig.debug',
+  'scripts',
+] as const;
+
+export const TDXCALL_PATH = 'arch/x86/virt/vmx/tdx/tdxcall.S';
+const MANIFEST = '.seamlab-tree.json';
+
+export interface TreeManifest {
+  name: string;
+  package: string;
+  version: string;
+  deb: string;
+  tdxcallBlob: string;
+  members: string[];
+}
+
+export function cacheDir(): string {
+  return process.env.SEAMLAB_CACHE || path.join(os.homedir(), '.cache', 'seamlab');
+}
+
+/** git's blob id: sha1("blob <size>\0" + content). */
+export function gitBlobId(content: Uint8Array): string {
+  const h = createHash('sha1');
+  h.update(`blob ${content.length}\0`);
+  h.update(content);
+  return h.digest('hex');
+}
+
+export function treeDir(pkg: KernelPackage, cache = cacheDir()): string {
+  return path.join(cache, 'trees', pkg.name);
+}
+
+export function packageByName(name: string): KernelPackage | undefined {
+  return KERNEL_PACKAGES.find((p) => p.name === name);
+}
+
+export type TreeState =
+  | { ok: true; dir: string; manifest: TreeManifest }
+  | { ok: false; dir: string; reason: 'missing' | 'no-manifest' | 'blob-mismatch' | 'tdxcall-missing'; detail: string };
+
+/** Checks a cached tree: present, has a manifest, and tdxcall.S has the expected blob id. */
+export function inspectTree(pkg: KernelPackage, cache = cacheDir()): TreeState {
+  const dir = treeDir(pkg, cache);
+  if (!fs.existsSync(dir)) return { ok: false, dir, reason: 'missing', detail: `${dir} does not exist` };
+  let manifest: TreeManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as TreeManifest;
+  } catch {
+    return { ok: false, dir, reason: 'no-manifest', detail: `${dir}/${MANIFEST} is missing or unreadable` };
+  }
+  const tdxcall = path.join(dir, TDXCALL_PATH);
+  if (!fs.existsSync(tdxcall)) return { ok: false, dir, reason: 'tdxcall-missing', detail: `${tdxcall} is missing` };
+  const blob = gitBlobId(fs.readFileSync(tdxcall));
+  if (blob !== pkg.tdxcallBlob) {
+    return { ok: false, dir, reason: 'blob-mismatch', detail: `${TDXCALL_PATH} has blob ${blob}, expected ${pkg.tdxcallBlob}` };
+  }
+  return { ok: true, dir, manifest };
+}
+
+/** The directory of a verified cached tree, or a SeamlabError telling the user to run setup. */
+export function requireTree(name: string, cache = cacheDir()): { dir: string; manifest: TreeManifest } {
+  const pkg = packageByName(name);
+  if (!pkg) throw new SeamlabError('UNKNOWN_TREE', `no built-in kernel tree named ${name}`, `use one of ${KERNEL_PACKAGES.map((p) => p.name).join(', ')}`);
+  const st = inspectTree(pkg, cache);
+  if (!st.ok) {
+    throw new SeamlabError('TREE_NOT_READY', `kernel tree ${name} is not usable: ${st.detail}`, 'run scripts/setup to download and extract the Debian kernel sources', {
+      notes: [`cache: ${cache} (set SEAMLAB_CACHE to use another)`],
+    });
+  }
+  return { dir: st.dir, manifest: st.manifest };
+}
+
+// ---- fetching ---------------------------------------------------------------
+
+export type Log = (line: string) => void;
+
+function run(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: 'utf8', maxBuffer: 64 << 20, input: opts.input });
+  if (r.error) return { status: 127, stdout: '', stderr: String(r.error.message) };
+  return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function findDeb(dir: string, pkg: KernelPackage): string | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const debs = fs.readdirSync(dir).filter((f) => f.startsWith(`${pkg.package}_`) && f.endsWith('.deb')).sort();
+  return debs.length ? path.join(dir, debs[debs.length - 1]!) : undefined;
+}
+
+/** Downloads the package's .deb into `$cache/debs` (kept, so a rebuilt tree needs no network). */
+export function downloadDeb(pkg: KernelPackage, cache: string, log: Log): string {
+  const debs = path.join(cache, 'debs');
+  const existing = findDeb(debs, pkg);
+  if (existing) {
+    log(`  ${pkg.package}: using downloaded ${path.basename(existing)}`);
+    return existing;
+  }
+  fs.mkdirSync(debs, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(debs, '.download-'));
+  try {
+    log(`  ${pkg.package}: apt-get download`);
+    let r = run('apt-get', ['download', pkg.package], { cwd: tmp });
+    if (r.status !== 0 && process.getuid?.() === 0) {
+      log(`  ${pkg.package}: not found in the package lists; running apt-get update`);
+      run('apt-get', ['update']);
+      r = run('apt-get', ['download', pkg.package], { cwd: tmp });
+    }
+    const got = findDeb(tmp, pkg);
+    if (r.status !== 0 || !got) {
+      throw new SeamlabError('KERNEL_DOWNLOAD_FAILED', `apt-get download ${pkg.package} failed`, `enable Debian bookworm-security in apt sources (it carries ${pkg.package}), run apt-get update, and re-run scripts/setup`, {
+        notes: r.stderr.trim().split('\n').slice(-3),
+      });
+    }
+    const dest = path.join(debs, path.basename(got));
+    fs.renameSync(got, dest);
+    return dest;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export function debVersion(deb: string): string {
+  const r = run('dpkg-deb', ['-f', deb, 'Version']);
+  if (r.status !== 0) throw new SeamlabError('KERNEL_DEB_BAD', `cannot read ${deb}: ${r.stderr.trim()}`, `delete ${deb} and re-run scripts/setup`);
+  return r.stdout.trim();
+}
+
+/**
+ * Extracts the members a TDX build needs from the .deb into a temporary
+ * folder, verifies tdxcall.S, writes the manifest and renames the folder into
+ * place (replacing an invalid tree).
+ */
+export function extractTree(pkg: KernelPackage, deb: string, cache: string, log: Log): TreeManifest {
+  const trees = path.join(cache, 'trees');
+  fs.mkdirSync(trees, { recursive: true });
+  const version = debVersion(deb);
+  const tmp = fs.mkdtempSync(path.join(trees, `.${pkg.name}-`));
+  try {
+    // The .deb holds usr/src/<pkg>.tar.xz; stream it out and pick members.
+    const inner = `./usr/src/${pkg.package}.tar.xz`;
+    const members = EXTRACT_MEMBERS.map((m) => `${pkg.tarTop}/${m}`);
+    const script = 'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "$2" | tar -xJ -C "$3" --strip-components=1 "${@:4}"';
+    log(`  ${pkg.package} ${version}: extracting ${EXTRACT_MEMBERS.join(' ')}`);
+    const r = run('bash', ['-c', script, 'extract', deb, inner, tmp, ...members]);
+    if (r.status !== 0) {
+      throw new SeamlabError('KERNEL_EXTRACT_FAILED', `extracting ${path.basename(deb)} failed`, `check free disk space in ${cache}, delete ${deb} and re-run scripts/setup`, {
+        notes: r.stderr.trim().split('\n').slice(-3),
+      });
+    }
+    const blob = gitBlobId(fs.readFileSync(path.join(tmp, TDXCALL_PATH)));
+    if (blob !== pkg.tdxcallBlob) {
+      throw new SeamlabError('KERNEL_TREE_MISMATCH', `${pkg.package} ${version} has ${TDXCALL_PATH} blob ${blob}, expected ${pkg.tdxcallBlob}`, `this Debian version changed the TDX assembly; report it, or delete ${deb} to fetch another version`);
+    }
+    const manifest: TreeManifest = { name: pkg.name, package: pkg.package, version, deb: path.basename(deb), tdxcallBlob: blob, members: [...EXTRACT_MEMBERS] };
+    fs.writeFileSync(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+    const dest = treeDir(pkg, cache);
+    if (fs.existsSync(dest)) {
+      // Move the invalid tree aside first so the swap is a rename, then delete it.
+      const old = `${dest}.old-${process.pid}`;
+      fs.renameSync(dest, old);
+      fs.renameSync(tmp, dest);
+      fs.rmSync(old, { recursive: true, force: true });
+    } else {
+      fs.renameSync(tmp, dest);
+    }
+    return manifest;
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface EnsureResult { name: string; action: 'kept' | 'extracted' | 'rebuilt'; manifest: TreeManifest; reason?: string }
+
+/** Makes a built-in tree ready: a no-op when it already verifies. */
+export function ensureTree(pkg: KernelPackage, cache: string, log: Log): EnsureResult {
+  const st = inspectTree(pkg, cache);
+  if (st.ok) {
+    log(`  ${pkg.name}: ok (${st.manifest.package} ${st.manifest.version}, tdxcall.S ${st.manifest.tdxcallBlob.slice(0, 12)})`);
+    return { name: pkg.name, action: 'kept', manifest: st.manifest };
+  }
+  if (st.reason !== 'missing') log(`  ${pkg.name}: cached tree is invalid (${st.detail}); rebuilding`);
+  const deb = downloadDeb(pkg, cache, log);
+  const manifest = extractTree(pkg, deb, cache, log);
+  log(`  ${pkg.name}: ready (${manifest.package} ${manifest.version}, tdxcall.S ${manifest.tdxcallBlob.slice(0, 12)})`);
+  return { name: pkg.name, action: st.reason === 'missing' ? 'extracted' : 'rebuilt', manifest, reason: st.reason === 'missing' ? undefined : st.detail };
+}
