@@ -87,7 +87,7 @@ export function packageByName(name: string): KernelPackage | undefined {
 
 export type TreeState =
   | { ok: true; dir: string; manifest: TreeManifest }
-  | { ok: false; dir: string; reason: 'missing' | 'no-manifest' | 'blob-mismatch' | 'tdxcall-missing'; detail: string };
+  | { ok: false; dir: string; reason: 'missing' | 'no-manifest' | 'stale-members' | 'blob-mismatch' | 'tdxcall-missing'; detail: string };
 
 /** Checks a cached tree: present, has a manifest, and tdxcall.S has the expected blob id. */
 export function inspectTree(pkg: KernelPackage, cache = cacheDir()): TreeState {
@@ -98,6 +98,10 @@ export function inspectTree(pkg: KernelPackage, cache = cacheDir()): TreeState {
     manifest = JSON.parse(fs.readFileSync(path.join(dir, MANIFEST), 'utf8')) as TreeManifest;
   } catch {
     return { ok: false, dir, reason: 'no-manifest', detail: `${dir}/${MANIFEST} is missing or unreadable` };
+  }
+  if (JSON.stringify(manifest.members) !== JSON.stringify(EXTRACT_MEMBERS)) {
+    // This seamlab reads more of the tree than the cached extraction holds.
+    return { ok: false, dir, reason: 'stale-members', detail: `${dir} was extracted with members [${manifest.members.join(' ')}]; this seamlab needs [${EXTRACT_MEMBERS.join(' ')}]` };
   }
   const tdxcall = path.join(dir, TDXCALL_PATH);
   if (!fs.existsSync(tdxcall)) return { ok: false, dir, reason: 'tdxcall-missing', detail: `${tdxcall} is missing` };
