@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { formatError, isSeamlabError } from '../errors.js';
 import { formatDoctor, runDoctor } from './doctor.js';
 import { runSetup } from './setup.js';
+import { registerRevisions } from './revisions.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -34,6 +35,8 @@ export function buildProgram(): Command {
       console.log(opts.json ? JSON.stringify(items, null, 2) : formatDoctor(items));
       if (items.some((i) => i.required && !i.ok)) process.exitCode = 1;
     });
+
+  registerRevisions(program);
 
   return program;
 }

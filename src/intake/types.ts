@@ -31,6 +31,8 @@ export interface StructLayout {
   fields: StructField[];
   /** Where the definition is. */
   definedAt: SourcePos;
+  /** True for a union (every field at offset 0). */
+  isUnion?: boolean;
 }
 
 /** System V AMD64 integer argument registers, in order. */
@@ -78,10 +80,24 @@ export interface FileApplication {
   /** For renames, the old path. */
   from?: string;
   mode: ApplyMode;
+  /** Where this file's diff starts in the patch (its `diff --git` or `---` line). */
+  at?: SourcePos;
   /** Why a hunk was not applied, or what verification found. */
   notes: string[];
   /** Blob-id verification: 'ok', 'mismatch', 'whitespace-damaged', or absent when the patch has no index line. */
   blobCheck?: 'ok' | 'mismatch' | 'whitespace-damaged';
+  /** For renames, copies and deletions that carry hunks: how their content matched. */
+  contentMatch?: 'exact' | 'whitespace-insensitive';
+  /** Each hunk: where it is in the patch and how it went. */
+  hunks?: HunkApplication[];
+}
+
+export interface HunkApplication {
+  /** The `@@ … @@` line. */
+  header: string;
+  at: SourcePos;
+  result: 'exact' | 'whitespace-insensitive' | 'not-applied';
+  reason?: string;
 }
 
 export interface PatchApplication {
@@ -89,11 +105,24 @@ export interface PatchApplication {
   source: string;
   /** Subject line, e.g. "[PATCH v3 03/21] x86/virt/tdx: Implement the SEAMCALL base function". */
   subject?: string;
+  /** From: and Date: as the mail gives them. */
+  author?: string;
+  date?: string;
   version?: number;
   position?: { index: number; total: number };
   /** True when the text was recognised as whitespace-damaged (web-archive copy). */
   whitespaceDamaged: boolean;
   files: FileApplication[];
+  /** Why the text is believed whitespace-damaged (one line each). */
+  damageEvidence?: string[];
+  /** 1-based message number within the file (mboxes). */
+  messageIndex?: number;
+  /** How the text was read: 'mbox', 'mail', 'diff' or 'archive-text'. */
+  format?: string;
+  /** The body's Content-Transfer-Encoding ('8bit', 'quoted-printable', 'base64', 'none', …). */
+  transferEncoding?: string;
+  /** Other observations (mangled addresses, missing earlier patches of a series, …). */
+  notes?: string[];
 }
 
 export interface Provenance {
@@ -101,6 +130,8 @@ export interface Provenance {
   spec: string;
   base: { kind: 'builtin'; name: string; package: string; version: string; dir: string } | { kind: 'tree'; dir: string };
   patches: PatchApplication[];
+  /** Messages read but not applied (cover letters, replies without a diff). */
+  skipped?: { source: string; messageIndex: number; subject?: string; reason: string }[];
 }
 
 export interface Revision {

@@ -44,6 +44,10 @@ export function normalizeTreePath(p: string): string | undefined {
 export class DirFs implements ReadonlyFs {
   readonly root: string;
   private readonly cache = new Map<string, string | undefined>();
+  /** resolve() results and directory listings, cached for the same reason as file contents. */
+  private readonly resolved = new Map<string, string | undefined>();
+  private readonly dirs = new Map<string, boolean>();
+  private readonly listings = new Map<string, string[] | undefined>();
   private readonly realRoot: string;
 
   constructor(root: string) {
@@ -53,6 +57,13 @@ export class DirFs implements ReadonlyFs {
 
   /** Absolute path on disk, or undefined when missing or escaping the root through a symlink. */
   private resolve(p: string): string | undefined {
+    if (this.resolved.has(p)) return this.resolved.get(p);
+    const r = this.resolveUncached(p);
+    this.resolved.set(p, r);
+    return r;
+  }
+
+  private resolveUncached(p: string): string | undefined {
     const n = normalizeTreePath(p);
     if (n === undefined) return undefined;
     const abs = path.join(this.root, n);
@@ -84,22 +95,42 @@ export class DirFs implements ReadonlyFs {
   }
 
   isDirectory(p: string): boolean {
+    const known = this.dirs.get(p);
+    if (known !== undefined) return known;
     const abs = this.resolve(p);
+    let d: boolean;
     try {
-      return abs !== undefined && fs.statSync(abs).isDirectory();
+      d = abs !== undefined && fs.statSync(abs).isDirectory();
     } catch {
-      return false;
+      d = false;
     }
+    this.dirs.set(p, d);
+    return d;
   }
 
   listDir(p: string): string[] | undefined {
+    if (this.listings.has(p)) return this.listings.get(p)?.slice();
     const abs = this.resolve(p);
-    if (abs === undefined) return undefined;
+    let names: string[] | undefined;
     try {
-      return fs.readdirSync(abs).sort();
+      if (abs !== undefined) {
+        const entries = fs.readdirSync(abs, { withFileTypes: true });
+        names = entries.map((e) => e.name).sort();
+        // Entries that are not symlinks resolve to abs/name inside the root:
+        // remember that (and whether they are directories) without more syscalls.
+        const n = normalizeTreePath(p);
+        for (const e of entries) {
+          if (e.isSymbolicLink() || n === undefined) continue;
+          const child = n === '' ? e.name : `${n}/${e.name}`;
+          if (!this.resolved.has(child)) this.resolved.set(child, path.join(abs, e.name));
+          if (!this.dirs.has(child)) this.dirs.set(child, e.isDirectory());
+        }
+      }
     } catch {
-      return undefined;
+      names = undefined;
     }
+    this.listings.set(p, names);
+    return names?.slice();
   }
 
   describe(p: string): string {
