@@ -49,6 +49,16 @@ export interface ResolvedValue {
    * relocation (e.g. imm32/disp32), never a smaller one.
    */
   known: boolean;
+  /**
+   * True when the value is an address in a section (a label ± constant),
+   * i.e. GNU as would emit a relocation against a symbol; absent/false for
+   * an absolute number (including differences of labels in one section).
+   * A relocatable value is never given a shrunk form, whatever `known`
+   * says. For `x(%rip)` the encoder stores x − end of instruction when x is
+   * relocatable or not known (GNU as makes a pc-relative fixup for any
+   * symbol), and a known plain number `0x10(%rip)` as is.
+   */
+  relocatable?: boolean;
 }
 
 export type ResolvedMem = {
