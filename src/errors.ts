@@ -84,8 +84,7 @@ export function formatError(e: SeamlabError): string {
   lines.push(`${head}error: ${e.message} [${e.code}]`);
   if (e.where?.text !== undefined) lines.push(`    ${e.where.text.trim()}`);
   for (const f of e.where?.stack ?? []) {
-    const what = f.kind === 'include' ? '' : ` ${f.name}`;
-    lines.push(`  ${FRAME_WORDS[f.kind]}${what} at ${formatPos(f.at)}`);
+    lines.push(f.kind === 'include' ? `  ${FRAME_WORDS[f.kind]} ${formatPos(f.at)}` : `  ${FRAME_WORDS[f.kind]} ${f.name} at ${formatPos(f.at)}`);
   }
   for (const n of e.notes) lines.push(`  note: ${n}`);
   lines.push(`  hint: ${e.hint}`);

@@ -3,7 +3,7 @@
  * each, where it came from. Every later stage (assembler, image, traces,
  * debugger) shows positions through these origins.
  */
-import type { SourcePos } from '../errors.js';
+import type { ErrorWhere, SourcePos } from '../errors.js';
 
 export interface LineOrigin {
   /**
@@ -24,6 +24,8 @@ export interface PreprocessedSource {
   lines: string[];
   /** origins[i] is where lines[i] came from. Same length as `lines`. */
   origins: LineOrigin[];
+  /** Warnings from preprocessing (absent for hand-written sources). */
+  diagnostics?: CppDiagnostic[];
 }
 
 /** A PreprocessedSource whose origins are just the line numbers of `file` (for assembling hand-written text). */
@@ -31,4 +33,11 @@ export function plainSource(file: string, text: string): PreprocessedSource {
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return { file, lines, origins: lines.map((_, i) => ({ pos: { file, line: i + 1 }, includeStack: [] })) };
+}
+
+/** A warning the preprocessor reported (errors are thrown as SeamlabError). */
+export interface CppDiagnostic {
+  severity: 'warning';
+  message: string;
+  where: ErrorWhere;
 }

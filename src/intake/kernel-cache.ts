@@ -43,14 +43,13 @@ export const KERNEL_PACKAGES: readonly KernelPackage[] = [
  */
 export const EXTRACT_MEMBERS = [
   'Makefile',
-  'Kconfig',
-  'arch/Kconfig',
   'arch/x86',
   'include',
-  'init/Kconfig',
-  'lib/Kconfig',
-  'lib/Kconfig.debug',
   'scripts',
+  // Every Kconfig file: profiles are evaluated like `make allnoconfig` plus
+  // features, and option dependencies (e.g. INTEL_TDX_HOST on CONTIG_ALLOC in
+  // mm/Kconfig) live all over the tree.
+  '*Kconfig*',
 ] as const;
 
 export const TDXCALL_PATH = 'arch/x86/virt/vmx/tdx/tdxcall.S';
@@ -193,7 +192,7 @@ export function extractTree(pkg: KernelPackage, deb: string, cache: string, log:
     // The .deb holds usr/src/<pkg>.tar.xz; stream it out and pick members.
     const inner = `./usr/src/${pkg.package}.tar.xz`;
     const members = EXTRACT_MEMBERS.map((m) => `${pkg.tarTop}/${m}`);
-    const script = 'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "$2" | tar -xJ -C "$3" --strip-components=1 "${@:4}"';
+    const script = 'set -o pipefail; dpkg-deb --fsys-tarfile "$1" | tar -xO "$2" | tar -xJ -C "$3" --strip-components=1 --wildcards "${@:4}"';
     log(`  ${pkg.package} ${version}: extracting ${EXTRACT_MEMBERS.join(' ')}`);
     const r = run('bash', ['-c', script, 'extract', deb, inner, tmp, ...members]);
     if (r.status !== 0) {

@@ -1,0 +1,26 @@
+/**
+ * seamlab's C preprocessor for the kernel's .S files: `preprocess()` runs a
+ * file of a revision exactly as Kbuild's `gcc -E` would (same include
+ * chain, forced includes, -D flags, predefined macros, generated headers)
+ * and returns the output lines with their source map.
+ */
+import type { ReadonlyFs } from '../intake/vfs.js';
+import { buildEnvironment, checkMainFile, type EnvironmentOptions } from './environment.js';
+import { Preprocessor } from './preprocessor.js';
+import type { PreprocessedSource } from './types.js';
+
+export { buildEnvironment, type CppEnvironment, type EnvironmentOptions } from './environment.js';
+export { PROFILES, findProfile, FEATURE_OPTIONS, type Profile, type Feature } from './kconfig/profiles.js';
+export { gccInvocation, gccTree, type GccInvocation, type GccTree } from './gcc.js';
+export type { PreprocessedSource, LineOrigin, CppDiagnostic } from './types.js';
+
+/**
+ * Preprocesses `file` (tree-relative) of a revision with a kconfig profile
+ * (default "default") or a user .config (text or path).
+ */
+export function preprocess(files: ReadonlyFs, file: string, opts: EnvironmentOptions = {}): PreprocessedSource {
+  const env = buildEnvironment(files, opts);
+  const main = checkMainFile(env.files, file);
+  const run = new Preprocessor(env.files, env.cppConfig(main)).run(main);
+  return { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics };
+}
