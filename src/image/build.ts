@@ -1,0 +1,141 @@
+/**
+ * Building images: preprocess (src/cpp) → assemble (src/gas) → link
+ * (link.ts). `buildImage` is cached twice per process:
+ *
+ * - by (file system object, file, profile): file systems of revisions are
+ *   immutable while seamlab runs, so a second build of the same revision
+ *   returns the same Image without doing anything;
+ * - by a hash of the preprocessed text and its source map: a revision that
+ *   preprocesses to the same text (another spec naming the same tree) skips
+ *   assembling and linking.
+ */
+import { createHash } from 'node:crypto';
+import type { PreprocessedSource } from '../cpp/types.js';
+import { SeamlabError } from '../errors.js';
+import type { Revision } from '../intake/types.js';
+import type { ReadonlyFs } from '../intake/vfs.js';
+import { assemble, type AsmLimits, type AsmWarning } from '../gas/assemble.js';
+import type { InstructionLayer } from '../gas/layer.js';
+import { defaultPreprocess } from './cpp-bridge.js';
+import { extableTypeNames } from './extable.js';
+import { linkObject, placeSections } from './link.js';
+import type { ListingSource } from './listing.js';
+import type { Image } from './types.js';
+
+export type PreprocessFn = (files: ReadonlyFs, file: string, opts: { profile: string }) => PreprocessedSource;
+
+export interface BuildOptions {
+  profile?: string;
+  /** The preprocessor (default: seamlab's own, src/cpp). */
+  preprocess?: PreprocessFn;
+  layer?: InstructionLayer;
+  limits?: Partial<AsmLimits>;
+}
+
+/** What a build knows beyond the Image: for listings and messages. */
+export interface BuildExtras extends ListingSource {
+  warnings: AsmWarning[];
+  source: PreprocessedSource;
+}
+
+let byFs = new WeakMap<ReadonlyFs, Map<string, Image>>();
+const preprocessorIds = new WeakMap<PreprocessFn, number>();
+
+let nextPreprocessorId = 0;
+
+/** Different preprocessors may give different text for one file: the per-fs cache keeps them apart. */
+function preprocessorId(fn: PreprocessFn): number {
+  let id = preprocessorIds.get(fn);
+  if (id === undefined) preprocessorIds.set(fn, (id = nextPreprocessorId++));
+  return id;
+}
+const byContent = new Map<string, Image>();
+const extras = new WeakMap<Image, BuildExtras>();
+
+/** Statistics for tests and the benchmark. */
+export const buildStats = { preprocessed: 0, assembled: 0, fsHits: 0, contentHits: 0 };
+
+/** Forgets every built image (the next build preprocesses, assembles and links again). */
+export function clearImageCache(): void {
+  byContent.clear();
+  byFs = new WeakMap();
+}
+
+/** The listing source and warnings of an image built in this process. */
+export function buildExtras(image: Image): BuildExtras | undefined {
+  return extras.get(image);
+}
+
+function contentKey(src: PreprocessedSource, file: string, profile: string, typeNames: Map<number, string>): string {
+  const h = createHash('sha256');
+  h.update(`${file}\0${profile}\0${JSON.stringify([...typeNames])}\0`);
+  for (let i = 0; i < src.lines.length; i++) {
+    const o = src.origins[i]!;
+    h.update(`${src.lines[i]}\0${o.pos.file}:${o.pos.line}\0${o.includeStack.map((p) => `${p.file}:${p.line}`).join(',')}\n`);
+  }
+  return h.digest('hex');
+}
+
+/** Preprocesses, assembles and links one .S file of a revision's file system. */
+export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions = {}): Image {
+  const profile = opts.profile ?? 'default';
+  const preprocess = opts.preprocess ?? defaultPreprocess;
+  // A custom encoder layer or limits are for tests: never cached.
+  const custom = opts.layer !== undefined || opts.limits !== undefined;
+  const fsKey = `${preprocessorId(preprocess)}\0${file}\0${profile}`;
+  let perFs = byFs.get(files);
+  if (!custom) {
+    const hit = perFs?.get(fsKey);
+    if (hit) {
+      buildStats.fsHits++;
+      return hit;
+    }
+  }
+  const src = preprocess(files, file, { profile });
+  buildStats.preprocessed++;
+  const typeNames = extableTypeNames(files);
+  const key = contentKey(src, file, profile, typeNames);
+  let image = custom ? undefined : byContent.get(key);
+  if (image) {
+    buildStats.contentHits++;
+  } else {
+    const asm = assemble(src, { layer: opts.layer, limits: opts.limits });
+    buildStats.assembled++;
+    image = linkObject(asm, { sourceFile: file, profile, files });
+    extras.set(image, { asm, placement: placeSections(asm), warnings: asm.warnings, source: src });
+    if (!custom) byContent.set(key, image);
+  }
+  if (!custom) {
+    if (!perFs) byFs.set(files, (perFs = new Map()));
+    perFs.set(fsKey, image);
+  }
+  return image;
+}
+
+export interface BuiltFile {
+  file: string;
+  /** Entry points defined in this file. */
+  functions: string[];
+  image: Image;
+}
+
+export interface BuiltRevision {
+  revision: string;
+  profile: string;
+  files: BuiltFile[];
+}
+
+/** Builds every .S of the revision that defines a TDX entry point. */
+export function buildRevision(rev: Revision, profile = 'default', opts: Omit<BuildOptions, 'profile'> = {}): BuiltRevision {
+  const byFile = new Map<string, string[]>();
+  for (const f of rev.functions) {
+    const list = byFile.get(f.sourceFile) ?? [];
+    list.push(f.name);
+    byFile.set(f.sourceFile, list);
+  }
+  if (byFile.size === 0) {
+    throw new SeamlabError('BUILD_NO_ENTRY_POINTS', `revision ${rev.name} defines no TDX entry point`, 'check the revision spec: it must contain a .S using TDX_MODULE_CALL');
+  }
+  const files = [...byFile.keys()].sort().map((file) => ({ file, functions: byFile.get(file)!, image: buildImage(rev.files, file, { ...opts, profile }) }));
+  return { revision: rev.name, profile, files };
+}
