@@ -9,6 +9,9 @@ import { formatError, isSeamlabError } from '../errors.js';
 import { formatDoctor, runDoctor } from './doctor.js';
 import { runSetup } from './setup.js';
 import { registerRevisions } from './revisions.js';
+import { registerCpp, registerProfiles } from './cpp.js';
+import { registerBuild } from './build.js';
+import { registerRun, registerScenarios } from './run.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -37,6 +40,11 @@ export function buildProgram(): Command {
     });
 
   registerRevisions(program);
+  registerProfiles(program);
+  registerCpp(program);
+  registerBuild(program);
+  registerScenarios(program);
+  registerRun(program);
 
   return program;
 }

@@ -155,7 +155,6 @@ export class Unicorn {
   private running = false;
   // Scratch buffers reused across calls (register reads are on the hot path).
   private readonly reg8 = Buffer.alloc(8);
-  private batch?: { regs: Int32Array; vals: Buffer; ptrs: Buffer; n: number };
 
   private constructor(lib: UnicornLib, handle: Ptr) {
     this.lib = lib;
@@ -248,32 +247,27 @@ export class Unicorn {
     this.check('uc_reg_write', this.lib.uc_reg_write(this.handle, id, this.reg8));
   }
 
-  private batchFor(ids: readonly number[]) {
-    const b = this.batch;
-    if (b && b.n === ids.length && ids.every((id, i) => b.regs[i] === id)) return b;
-    const n = ids.length;
-    const vals = Buffer.alloc(n * 8);
-    const ptrs = Buffer.alloc(n * 8);
-    const base = koffi.address(vals);
-    for (let i = 0; i < n; i++) ptrs.writeBigUInt64LE(base + BigInt(i * 8), i * 8);
-    this.batch = { regs: Int32Array.from(ids), vals, ptrs, n };
-    return this.batch;
+  /**
+   * A fixed set of registers read and written with one call into the library
+   * each way, through a BigUint64Array over native-visible memory: no
+   * allocation per access (the SEAMCALL trap does this ~500,000 times/s).
+   */
+  registerBlock(ids: readonly number[]): RegisterBlock {
+    return new RegisterBlock(this.lib, () => this.handle, ids);
   }
 
   /** Reads several 64-bit registers with one call into the library. */
   regReadBatch(ids: readonly number[]): bigint[] {
-    const b = this.batchFor(ids);
-    this.check('uc_reg_read_batch', this.lib.uc_reg_read_batch(this.handle, b.regs, b.ptrs, b.n));
-    const out = new Array<bigint>(b.n);
-    for (let i = 0; i < b.n; i++) out[i] = b.vals.readBigUInt64LE(i * 8);
-    return out;
+    const b = this.registerBlock(ids);
+    b.read();
+    return Array.from(b.values);
   }
 
   /** Writes several 64-bit registers with one call into the library. */
   regWriteBatch(ids: readonly number[], values: readonly bigint[]): void {
-    const b = this.batchFor(ids);
-    for (let i = 0; i < b.n; i++) b.vals.writeBigUInt64LE(BigInt.asUintN(64, values[i]!), i * 8);
-    this.check('uc_reg_write_batch', this.lib.uc_reg_write_batch(this.handle, b.regs, b.ptrs, b.n));
+    const b = this.registerBlock(ids);
+    values.forEach((v, i) => { b.values[i] = BigInt.asUintN(64, v); });
+    b.write();
   }
 
   get rip(): bigint { return this.regRead(X86_REG.RIP); }
@@ -421,6 +415,36 @@ export class Unicorn {
 
   contextRestore(ctx: UnicornContext): void {
     this.check('uc_context_restore', this.lib.uc_context_restore(this.handle, ctx.ptr));
+  }
+}
+
+export class RegisterBlock {
+  /** Register values: read() fills them from the CPU, write() stores them. Same order as the ids. */
+  readonly values: BigUint64Array;
+  private readonly ids: Int32Array;
+  private readonly ptrs: Buffer;
+  // Keeps the value memory alive: the library writes through raw pointers into it.
+  private readonly backing: Buffer;
+
+  constructor(private readonly lib: UnicornLib, private readonly handle: () => Ptr, ids: readonly number[]) {
+    const n = ids.length;
+    this.backing = Buffer.alloc(n * 8);
+    this.values = new BigUint64Array(this.backing.buffer, this.backing.byteOffset, n);
+    this.ids = Int32Array.from(ids);
+    this.ptrs = Buffer.alloc(n * 8);
+    const base = koffi.address(this.backing);
+    for (let i = 0; i < n; i++) this.ptrs.writeBigUInt64LE(base + BigInt(i * 8), i * 8);
+  }
+
+  read(): void {
+    const err = this.lib.uc_reg_read_batch(this.handle(), this.ids, this.ptrs, this.ids.length) as number;
+    if (err !== UC_ERR.OK) throw new UnicornError('uc_reg_read_batch', err, this.lib.uc_strerror(err) as string);
+  }
+
+  /** From inside a code hook, a changed RIP redirects execution. */
+  write(): void {
+    const err = this.lib.uc_reg_write_batch(this.handle(), this.ids, this.ptrs, this.ids.length) as number;
+    if (err !== UC_ERR.OK) throw new UnicornError('uc_reg_write_batch', err, this.lib.uc_strerror(err) as string);
   }
 }
 

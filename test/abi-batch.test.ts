@@ -1,0 +1,52 @@
+/**
+ * Batch mode: the asm/batch-driver.S loop calls the function once per row and
+ * JavaScript runs only at the traps (one handler call per SEAM call).
+ */
+import { describe, expect, it } from 'vitest';
+import { assembleBatchDriver, runBatch } from '../src/abi/batch.js';
+import { resolveRevision } from '../src/intake/revision.js';
+import { HOST_ENV, type SeamCall } from '../src/seam/types.js';
+import { SeamRoot } from '../src/seam/p-seamldr.js';
+import { testImage } from './support/images.js';
+import { gnuDriver } from './support/gnu-driver.js';
+import { hasCommand, requireOracle } from './support/oracles.js';
+
+describe('the batch driver', () => {
+  it('is assembled by seamlab byte-identically to GNU as', () => {
+    if (!requireOracle('GNU as', hasCommand('as') && hasCommand('objcopy'), 'apt-get install binutils')) return;
+    expect(Buffer.from(assembleBatchDriver().bytes).toString('hex')).toBe(Buffer.from(gnuDriver().bytes).toString('hex'));
+    expect(assembleBatchDriver().entry).toBe(0);
+  });
+});
+
+describe('batch mode', () => {
+  it('v3 __seamcall: one handler call per row, each row gets its own RAX', () => {
+    const rev = resolveRevision('v3');
+    const fn = rev.functions.find((f) => f.name === '__seamcall')!;
+    const seen: bigint[] = [];
+    const handler = { name: 'count', handle: (c: SeamCall) => { seen.push(c.regs.rdx); return { kind: 'return' as const, rax: BigInt(c.index) * 3n }; } };
+    const r = runBatch(testImage(rev, fn.sourceFile), fn, assembleBatchDriver(), { rows: 1000, call: { leaf: 34n, inputs: { rdx: 0x77n } }, handler, env: HOST_ENV });
+    expect(r.stop.kind).toBe('returned');
+    expect(r.seamCalls).toBe(1000);
+    expect(seen).toHaveLength(1000);
+    expect(seen.every((v) => v === 0x77n)).toBe(true);
+    expect([...r.returns.slice(0, 3)]).toEqual([0n, 3n, 6n]);
+    expect(r.returns[999]).toBe(2997n);
+  });
+
+  it('6.12 __seamcall: #UD in every row goes through the exception table', () => {
+    const rev = resolveRevision('linux-6.12');
+    const fn = rev.functions.find((f) => f.name === '__seamcall')!;
+    const r = runBatch(testImage(rev, fn.sourceFile), fn, assembleBatchDriver(), { rows: 50, call: { leaf: 33n, inputs: {} }, handler: new SeamRoot(), env: { ...HOST_ENV, vmx: false } });
+    expect(r.stop.kind).toBe('returned');
+    expect(new Set(r.returns)).toEqual(new Set([0x8000FF0000000006n]));
+  });
+
+  it('a budget per row turns a runaway batch into a runaway result', () => {
+    const rev = resolveRevision('v3');
+    const fn = rev.functions.find((f) => f.name === '__seamcall')!;
+    // 10 instructions per row are not enough for the driver loop plus __seamcall.
+    const r = runBatch(testImage(rev, fn.sourceFile), fn, assembleBatchDriver(), { rows: 20, call: { leaf: 34n, inputs: {} }, handler: new SeamRoot(), env: HOST_ENV, budgetPerRow: 10 });
+    expect(r.stop).toMatchObject({ kind: 'runaway', limit: 'instructions', budget: 200 });
+  });
+});

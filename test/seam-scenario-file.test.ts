@@ -1,0 +1,143 @@
+/**
+ * User scenarios: YAML/JSON validated with zod, errors that point at the
+ * field (file:line:col), numbers and names, and handler modules loaded at
+ * run time (plain JavaScript and TypeScript).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadScenarioFile, parseNumber, resolveScenario, scenarioFromObject } from '../src/seam/scenario-file.js';
+import { createHandler } from '../src/seam/scenario.js';
+import { HOST_ENV, GUEST_ENV, type SeamCall } from '../src/seam/types.js';
+import { isSeamlabError } from '../src/errors.js';
+
+const FIX = resolve(import.meta.dirname, '../fixtures/scenarios');
+const dir = mkdtempSync(join(tmpdir(), 'seamlab-sctest-'));
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+async function error(p: Promise<unknown>): Promise<{ code: string; message: string; notes: string[] }> {
+  try {
+    await p;
+  } catch (e) {
+    if (isSeamlabError(e)) return { code: e.code, message: e.message, notes: e.notes };
+    throw e;
+  }
+  throw new Error('expected a SeamlabError');
+}
+const fakeCall = (regs: Record<string, bigint>): SeamCall => ({ kind: 'seamcall', index: 0, rip: 0n, rflags: 2n, regs: regs as SeamCall['regs'], env: HOST_ENV, mem: undefined as never });
+
+describe('numbers and names', () => {
+  it('reads hex, decimal, underscores, status names with operand ids, and leaf names', () => {
+    expect(parseNumber('0x8000_0203_0000_0000')).toBe(0x8000020300000000n);
+    expect(parseNumber('42')).toBe(42n);
+    expect(parseNumber(-1)).toBe(0xffffffffffffffffn);
+    expect(parseNumber('TDX_OPERAND_INVALID|RDX')).toBe(0xC000010000000002n);
+    expect(parseNumber('TDH.SYS.RD', true)).toBe(34n);
+    expect(parseNumber('SEAMLDR.INFO', true)).toBe(0x8000000000000000n);
+    expect(parseNumber(2 ** 60)).toMatch(/lose precision/);
+    expect(parseNumber('0x1_0000_0000_0000_0000')).toMatch(/does not fit in 64 bits/);
+    expect(parseNumber('TDX_NOPE')).toMatch(/unknown value "TDX_NOPE"/);
+  });
+});
+
+describe('YAML and JSON scenarios', () => {
+  it('loads a YAML scenario with a script falling back to the model', async () => {
+    const s = await loadScenarioFile(`${FIX}/entropy-retry.yaml`);
+    expect(s.name).toBe('entropy-retry');
+    expect(s.cases.tdcall).toBeUndefined();
+    const c = s.cases.seamcall!;
+    expect(c.call).toEqual({ leaf: 34n, inputs: { rdx: 0x9100000100000008n } });
+    expect(c.env).toEqual(HOST_ENV);
+    const h = createHandler(c.handler);
+    const call = fakeCall({ rax: 34n, rdx: 0x9100000100000008n });
+    expect(h.handle(call)).toEqual({ kind: 'return', rax: 0x8000020300000000n });
+    expect(h.handle(call)).toMatchObject({ kind: 'return', rax: 0n, regs: { r8: 64n } });
+  });
+
+  it('loads JSON with physical buffers', async () => {
+    const s = await loadScenarioFile(`${FIX}/sysinfo.json`);
+    expect(s.cases.seamcall!.call.inputs).toEqual({ rcx: { phys: 1024, align: 1024 }, rdx: 1024n, r8: { phys: 512, align: 512 }, r9: 32n });
+  });
+
+  it('points each bad field at its line and column, with the reason', async () => {
+    const p = file('bad.yaml', [
+      'name: Bad Name',
+      'seamcall:',
+      '  call:',
+      '    leaf: TDH.NOPE',
+      '    inputs: { rsp: 1, rdx: { phys: 0 } }',
+      '  env: { cpl: 7, turbo: true }',
+      '  handler: { script: [ { fault: NMI } ] }',
+    ].join('\n'));
+    const e = await error(loadScenarioFile(p));
+    expect(e.code).toBe('SCENARIO_INVALID');
+    expect(e.message).toBe(`${p}:1:7: name: use lower-case letters, digits, ".", "_" and "-"`);
+    expect(e.notes).toEqual([
+      `${p}:4:11: seamcall.call.leaf: unknown leaf "TDH.NOPE" (use a number or a name such as TDH.SYS.RD, TDG.VP.INFO, SEAMLDR.INFO)`,
+      // column 36 is the value 0; a key error points at the map's "{" (column 13, column 8)
+      `${p}:5:36: seamcall.call.inputs.rdx.phys: Too small: expected number to be >0`,
+      `${p}:5:13: seamcall.call.inputs: Unrecognized key: "rsp"`,
+      `${p}:6:15: seamcall.env.cpl: Too big: expected number to be <=3`,
+      `${p}:6:8: seamcall.env: Unrecognized key: "turbo"`,
+    ]);
+  });
+
+  it('needs at least one side', async () => {
+    const e = await error(loadScenarioFile(file('empty.json', '{ "name": "x" }')));
+    expect(e.message).toMatch(/empty\.json:1:1: \(top level\): give a seamcall \(host\) case, a tdcall \(guest\) case, or both/);
+  });
+
+  it('reports YAML syntax errors with a position', async () => {
+    const e = await error(loadScenarioFile(file('syntax.yaml', 'name: x\nseamcall: {call: [\n')));
+    expect(e.code).toBe('SCENARIO_SYNTAX');
+    expect(e.message).toMatch(/syntax\.yaml:\d+:\d+: /);
+  });
+
+  it('keeps 64-bit values written unquoted in YAML', async () => {
+    const s = await loadScenarioFile(file('big.yaml', 'name: big\nseamcall:\n  call: { leaf: 34, inputs: { rdx: 0xffffffffffffffff } }\n'));
+    expect(s.cases.seamcall!.call.inputs.rdx).toBe(0xffffffffffffffffn);
+  });
+
+  it('says when neither a built-in nor a file', async () => {
+    const e = await error(resolveScenario('no-such-scenario'));
+    expect(e.code).toBe('SCENARIO_NOT_FOUND');
+  });
+});
+
+describe('handlers from modules', () => {
+  it('a YAML scenario names a JavaScript handler module relative to itself', async () => {
+    const s = await loadScenarioFile(`${FIX}/own-handler.yaml`);
+    const h = createHandler(s.cases.seamcall!.handler);
+    expect(h.handle(fakeCall({ rax: 34n, rdx: 5n }))).toEqual({ kind: 'return', rax: 0n, regs: { r8: 5n } });
+  });
+
+  it('a TypeScript module exports a whole scenario with its own handler class', async () => {
+    const s = await loadScenarioFile(`${FIX}/module-scenario.ts`);
+    expect(s.name).toBe('flaky-module');
+    expect(s.cases.tdcall!.env).toEqual({ ...GUEST_ENV, lp: 1 });
+    const h = createHandler(s.cases.seamcall!.handler);
+    expect(h.handle(fakeCall({ rax: 33n })).kind).toBe('vmfailinvalid');
+    expect(h.handle(fakeCall({ rax: 33n }))).toEqual({ kind: 'return', rax: 33n });
+  });
+
+  it('a TypeScript module exporting only a handler answers the built-in success calls', async () => {
+    const s = await loadScenarioFile(`${FIX}/clobber-rbx.ts`);
+    expect(s.name).toBe('clobber-rbx');
+    expect(s.cases.seamcall!.call.leaf).toBe(34n);
+    expect(createHandler(s.cases.seamcall!.handler).handle(fakeCall({}))).toEqual({ kind: 'return', rax: 0n, regs: { rbx: 0x1234n } });
+  });
+
+  it('a module with neither export is refused; a module that does not compile names the error', async () => {
+    expect((await error(loadScenarioFile(file('none.mjs', 'export const x = 1;\n')))).code).toBe('SCENARIO_BAD_MODULE');
+    expect((await error(loadScenarioFile(file('broken.ts', 'export const handler = {\n')))).code).toBe('SCENARIO_TS_ERROR');
+  });
+
+  it('an object scenario may carry a handler object directly', async () => {
+    const s = await scenarioFromObject({ name: 'obj', seamcall: { call: { leaf: 33n }, handler: { handler: (c: SeamCall) => ({ kind: 'return', rax: c.regs.rax + 1n }) } } }, 'inline');
+    expect(createHandler(s.cases.seamcall!.handler).handle(fakeCall({ rax: 1n }))).toEqual({ kind: 'return', rax: 2n });
+  });
+});
