@@ -120,6 +120,18 @@ describe('Unicorn binding', () => {
     expect(u.regRead(X86_REG.RAX)).toBe(0x42n);
   });
 
+  it('reports hook addresses above 2^63 as unsigned (kernel text addresses)', () => {
+    const u = Unicorn.open();
+    uc = u;
+    const KTEXT = 0xffffffff81000000n;
+    u.memMap(KTEXT, 0x1000, UC_PROT.READ | UC_PROT.EXEC);
+    u.memWrite(KTEXT, Uint8Array.of(0x90, 0x90));
+    const seen: bigint[] = [];
+    u.hookCode((address) => { seen.push(address); }, KTEXT + 1n, KTEXT + 1n);
+    expect(u.emuStart(KTEXT, KTEXT + 2n)).toBe(UC_ERR.OK);
+    expect(seen).toEqual([KTEXT + 1n]);
+  });
+
   it('without the trap, SEAMCALL is an invalid instruction for Unicorn (insn-invalid hook)', () => {
     const u = engine([0x66, 0x0f, 0x01, 0xcf]);
     let invalid = 0;

@@ -222,7 +222,7 @@ export class Machine {
     if (this.mode === 'single') {
       // Counts and remembers every instruction; installed first so it runs before the trap hooks.
       uc.hookCode((address) => {
-        const a = BigInt.asUintN(64, address);
+        const a = address;
         this.lastInsn = a;
         this.ring[this.count % this.traceDepth] = a;
         this.count++;
@@ -232,12 +232,12 @@ export class Machine {
         }
       });
       uc.hookMem(UC_HOOK.MEM_WRITE, (_type, address, size) => {
-        if (this.stores.length < MAX_RECORDED_STORES) this.stores.push({ address: BigInt.asUintN(64, address), size, rip: this.lastInsn });
+        if (this.stores.length < MAX_RECORDED_STORES) this.stores.push({ address: address, size, rip: this.lastInsn });
         else this.storesDropped++;
       });
     }
     for (const site of this.sites) {
-      uc.hookCode((address) => this.onTrap(site, BigInt.asUintN(64, address)), site.address, site.address);
+      uc.hookCode((address) => this.onTrap(site, address), site.address, site.address);
     }
     for (const stub of this.image.stubs) {
       if (stub.kind !== 'noreturn') continue;
@@ -250,13 +250,13 @@ export class Machine {
     }
     uc.hookInsnInvalid(() => {
       if (this.stop) return false;
-      const rip = BigInt.asUintN(64, uc.rip);
+      const rip = uc.rip;
       return this.raise(VECTOR_NUMBER.UD, rip, 'undefined opcode', true);
     });
     uc.hookIntr((intno) => {
       if (this.stop) return;
       // int3 is a trap (RIP already past it); the other exceptions Unicorn reports are faults at RIP.
-      const rip = BigInt.asUintN(64, uc.rip);
+      const rip = uc.rip;
       const at = intno === 3 ? rip - 1n : rip;
       this.raise(intno, at, `CPU exception #${EXCEPTION_NAMES[intno] ?? intno}`, false);
     });
@@ -264,9 +264,9 @@ export class Machine {
       if (this.stop) return false;
       const access = type === UC_MEM.WRITE_UNMAPPED || type === UC_MEM.WRITE_PROT ? 'write'
         : type === UC_MEM.FETCH_UNMAPPED || type === UC_MEM.FETCH_PROT ? 'fetch' : 'read';
-      const a = BigInt.asUintN(64, address);
+      const a = address;
       // Unicorn 2.0.1 does not sync RIP for memory hooks: in single mode the code hook knows the exact instruction.
-      const rip = access === 'fetch' ? a : this.mode === 'single' ? this.lastInsn : BigInt.asUintN(64, uc.rip);
+      const rip = access === 'fetch' ? a : this.mode === 'single' ? this.lastInsn : uc.rip;
       this.memFault = { access, address: a, size, rip };
       return false;
     });
@@ -419,7 +419,7 @@ export class Machine {
         };
         break;
       }
-      const rip = BigInt.asUintN(64, this.uc.rip);
+      const rip = this.uc.rip;
       if (rip === until) {
         this.stop = { kind: 'returned' };
         break;

@@ -142,7 +142,8 @@ export type IntrHook = (intno: number) => void;
 
 export interface HookHandle { readonly id: bigint | number; readonly type: number }
 
-const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
+/** koffi hands a uint64_t callback argument over as a number, or as a signed bigint above 2^63. */
+const toBig = (v: number | bigint): bigint => BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
 
 /** One Unicorn engine instance (x86-64). */
 export class Unicorn {
@@ -349,7 +350,7 @@ export class Unicorn {
   hookMem(type: number, cb: MemHook, begin = 1n, end = 0n): HookHandle {
     const g = this.guard(
       (_uc: Ptr, t: number, address: number | bigint, size: number, value: number | bigint) =>
-        cb(t, toBig(address), size, BigInt.asUintN(64, toBig(value))) === true,
+        cb(t, toBig(address), size, toBig(value)) === true,
       false,
     );
     return this.addHook(type, this.lib.protoMem, g, begin, end);
