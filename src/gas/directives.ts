@@ -6,7 +6,7 @@
  */
 import type { Assembler } from './assembler.js';
 import { parseStringList } from './strings.js';
-import { s64, type Expr } from './expr.js';
+import { le, s64, type Expr } from './expr.js';
 import type { DataItem, Loc } from './model.js';
 import { parseSectionArgs, SectionSpecError, type SectionSpec } from './sections.js';
 import { getToken, skipWhite } from './macros.js';
@@ -58,16 +58,6 @@ function splitArgs(args: string): string[] {
   }
   out.push(args.slice(start));
   return out.map((s) => s.trim());
-}
-
-function le(value: bigint, width: number): Uint8Array {
-  const out = new Uint8Array(width);
-  let v = BigInt.asUintN(width * 8, value);
-  for (let i = 0; i < width; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
 
 /** GNU as's overflow warning for a constant stored in `width` bytes (read.c emit_expr_with_reloc). */

@@ -10,7 +10,7 @@ import { SeamlabError } from '../errors.js';
 import type { AsmOrigin, ByteRange } from '../image/types.js';
 import type { Assembler } from './assembler.js';
 import { evaluate, EvalError, place, type EvalContext, type Placed } from './evaluate.js';
-import type { Expr } from './expr.js';
+import { le, type Expr } from './expr.js';
 import { codePadding } from './nops.js';
 import { whereOf, type GasSymbol, type InsnItem, type Loc, type Section } from './model.js';
 import { positionEncoderError } from './instructions.js';
@@ -69,16 +69,6 @@ function fitsField(v: bigint, width: number, relocatable: boolean, pcrel: boolea
   // R_X86_64_32 is zero-extended: an address must fit unsigned.
   if (relocatable && width === 4) return v >= 0n && v <= uMax;
   return (v >= sMin && v <= sMax) || (v >= 0n && v <= uMax);
-}
-
-function le(value: bigint, width: number): Uint8Array {
-  const out = new Uint8Array(width);
-  let v = BigInt.asUintN(width * 8, value);
-  for (let i = 0; i < width; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
 }
 
 /** The instruction with every operand value as it is at its final address. */

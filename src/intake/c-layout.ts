@@ -112,15 +112,7 @@ function findDefinition(files: ReadonlyFs, tag: string, union: boolean, paths: s
       if (toks[j]?.text === ';') forward.push(`${file}:${lineAt(text, toks[i]!.pos)}`);
       if (toks[j]?.text !== '{') continue;
       const open = j;
-      let depth = 0;
-      let close = -1;
-      for (let k = open; k < toks.length; k++) {
-        if (toks[k]!.text === '{') depth++;
-        else if (toks[k]!.text === '}' && --depth === 0) {
-          close = k;
-          break;
-        }
-      }
+      const close = matchingBrace(toks, open);
       const at = { file, line: lineAt(text, toks[i]!.pos) };
       if (close < 0) throw new SeamlabError('C_UNKNOWN_CONSTRUCT', `${kw} ${tag} has no closing brace`, 'check the header', { where: { pos: at } });
       checkNoDirectives(text, view, toks[open]!.pos, toks[close]!.pos, file, `${kw} ${tag}`);
@@ -285,15 +277,7 @@ function parseMember(files: ReadonlyFs, def: Definition, toks: Token[], i: numbe
     const isUnion = t.text === 'union';
     const tagged = toks[i + 1]?.text !== '{';
     const open = tagged ? i + 2 : i + 1;
-    let depth = 0;
-    let close = -1;
-    for (let k = open; k < toks.length; k++) {
-      if (toks[k]!.text === '{') depth++;
-      else if (toks[k]!.text === '}' && --depth === 0) {
-        close = k;
-        break;
-      }
-    }
+    const close = matchingBrace(toks, open);
     if (close < 0) unknown(def, t, 'unbalanced braces');
     const innerAttrs: Attrs = { packed: false };
     const after = readAttributes(toks, close + 1, innerAttrs, def.file, def.text);
@@ -383,4 +367,14 @@ function parseMember(files: ReadonlyFs, def: Definition, toks: Token[], i: numbe
     if (toks[i]?.text === ';') return i + 1;
     unknown(def, toks[i] ?? t, `unexpected "${toks[i]?.text ?? 'end'}" in the declaration of ${name}`);
   }
+}
+
+/** Index of the `}` closing the `{` at `open`, or -1 when the text ends first. */
+function matchingBrace(toks: readonly { text: string }[], open: number): number {
+  let depth = 0;
+  for (let k = open; k < toks.length; k++) {
+    if (toks[k]!.text === '{') depth++;
+    else if (toks[k]!.text === '}' && --depth === 0) return k;
+  }
+  return -1;
 }
