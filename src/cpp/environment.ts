@@ -10,15 +10,19 @@
  * - gcc's predefined macros for x86-64 assembler-with-cpp.
  *
  * Environments are cached per file system and configuration within a
- * process (generated once, used for every file of a revision).
+ * process (generated once, used for every file of a revision), and on disk
+ * across processes (env-cache.ts: keyed by every input file's fingerprint,
+ * so never stale).
  */
 import * as nodeFs from 'node:fs';
 import { SeamlabError } from '../errors.js';
 import { normalizeTreePath, OverlayFs, type ReadonlyFs } from '../intake/vfs.js';
 import { asmGenericWrappers } from './asm-generic.js';
-import { ASM_OFFSETS_HEADER, generateAsmOffsets, type AsmOffsets } from './asm-offsets.js';
+import { ASM_OFFSETS_HEADER, generateAsmOffsets, type AsmOffsetEntry, type AsmOffsets, type OmittedOffset } from './asm-offsets.js';
+import { EnvCacheSlot, environmentKey, RecordingFs } from './env-cache.js';
 import { kbuildFlags, type KbuildFlags } from './kbuild-flags.js';
 import { configKey, configure, type TreeConfig } from './kconfig/index.js';
+import { GCC12_TOOLCHAIN } from './kconfig/toolchain.js';
 import { GCC_ASM_PREDEFINES, GCC_C_PREDEFINES } from './predefined.js';
 import type { CppConfig } from './preprocessor.js';
 import type { SearchChain } from './include-search.js';
@@ -62,6 +66,65 @@ function chainOf(flags: KbuildFlags): SearchChain {
   return { dirs: flags.includeDirs.map((spelled) => ({ spelled })), bracketStart: 0 };
 }
 
+/** What buildEnvironment computes once per revision and configuration (and what the disk cache holds). */
+interface GeneratedEnvironment {
+  config: Omit<TreeConfig, 'values' | 'toolchain'> & { values: [string, string][] };
+  /** Generated headers in the order they were made. */
+  generated: [string, string][];
+  asmOffsets: { header: string; entries: (Omit<AsmOffsetEntry, 'value'> & { value: string })[]; omitted: OmittedOffset[] };
+}
+
+function isGenerated(x: unknown): x is GeneratedEnvironment {
+  const g = x as GeneratedEnvironment;
+  return (
+    typeof g === 'object' && g !== null &&
+    typeof g.config === 'object' && g.config !== null && Array.isArray(g.config.values) && typeof g.config.autoconf === 'string' && Array.isArray(g.config.notes) &&
+    Array.isArray(g.generated) && typeof g.asmOffsets === 'object' && g.asmOffsets !== null && typeof g.asmOffsets.header === 'string' &&
+    Array.isArray(g.asmOffsets.entries) && Array.isArray(g.asmOffsets.omitted)
+  );
+}
+
+function isFlags(x: unknown): x is KbuildFlags {
+  const f = x as KbuildFlags;
+  return typeof f === 'object' && f !== null && Array.isArray(f.includeDirs) && Array.isArray(f.forcedIncludes) && Array.isArray(f.defineLines) && Array.isArray(f.argv);
+}
+
+/** One recorder per revision file system, shared by its configurations (the Kconfig parse is shared too). */
+const recorders = new WeakMap<ReadonlyFs, RecordingFs>();
+
+function recorderFor(files: ReadonlyFs): RecordingFs {
+  let r = recorders.get(files);
+  if (!r) recorders.set(files, (r = new RecordingFs(files)));
+  return r;
+}
+
+/** Runs the generators: Kconfig, the asm-generic wrappers, asm-offsets.h. */
+function generate(files: ReadonlyFs, profile: string, dotConfig: string | undefined): GeneratedEnvironment {
+  const config = configure(files, profile, dotConfig);
+  const overlay = new OverlayFs(files, 'generated');
+  const generated: [string, string][] = [];
+  const put = (p: string, text: string): void => {
+    overlay.set(p, text);
+    generated.push([p, text]);
+  };
+  put(AUTOCONF_HEADER, config.autoconf);
+  for (const w of asmGenericWrappers(files, config.values)) put(w.path, w.content);
+
+  // asm-offsets.c is compiled with c_flags: the same include chain and
+  // forced includes, KBUILD_CPPFLAGS' defines, and no __ASSEMBLY__.
+  const cFlags = kbuildFlags(files, config.values, config.toolchain, 'arch/x86/kernel/asm-offsets.c');
+  const cDefines = cFlags.defineLines.filter((l) => !/^#define __ASSEMBLY__\b/.test(l) && !/KBUILD_MOD(NAME|FILE)/.test(l));
+  const asmOffsets = generateAsmOffsets(overlay, chainOf(cFlags), cFlags.forcedIncludes, GCC_C_PREDEFINES + cDefines.join('\n') + '\n', files);
+  put(ASM_OFFSETS_HEADER, asmOffsets.header);
+  const { values, toolchain, ...rest } = config;
+  void toolchain;
+  return {
+    config: { ...rest, values: [...values] },
+    generated,
+    asmOffsets: { header: asmOffsets.header, entries: asmOffsets.entries.map((e) => ({ ...e, value: e.value.toString() })), omitted: [...asmOffsets.omitted.values()] },
+  };
+}
+
 /** Builds (or returns the cached) environment for a revision and a profile or .config. */
 export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {}): CppEnvironment {
   const profile = opts.profile ?? 'default';
@@ -75,15 +138,35 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
   const hit = perFs.get(key);
   if (hit) return hit;
 
-  const config = configure(files, profile, dotConfig);
+  // The disk cache (env-cache.ts) when this file system can be fingerprinted.
+  const diskKey = environmentKey(files, key);
+  const slot = diskKey === undefined ? undefined : new EnvCacheSlot<GeneratedEnvironment>(diskKey, 'env');
+  let gen: GeneratedEnvironment;
+  let digest = '';
+  const stored = slot?.lookup(files, isGenerated);
+  if (stored) {
+    envCacheStats.envHits++;
+    gen = stored.result;
+    digest = stored.digest;
+  } else {
+    if (slot) envCacheStats.envMisses++;
+    const recorder = slot ? recorderFor(files) : undefined;
+    gen = generate(recorder ?? files, profile, dotConfig);
+    if (slot && recorder) digest = slot.store(recorder.inputs(), gen);
+  }
+
+  const config: TreeConfig = { ...gen.config, values: new Map(gen.config.values), toolchain: GCC12_TOOLCHAIN };
   const overlay = new OverlayFs(files, 'generated');
   const generated = new Map<string, string>();
-  const put = (p: string, text: string): void => {
+  for (const [p, text] of gen.generated) {
     overlay.set(p, text);
     generated.set(p, text);
+  }
+  const asmOffsets: AsmOffsets = {
+    header: gen.asmOffsets.header,
+    entries: gen.asmOffsets.entries.map((e) => ({ ...e, value: BigInt(e.value) })),
+    omitted: new Map(gen.asmOffsets.omitted.map((o) => [o.name, o])),
   };
-  put(AUTOCONF_HEADER, config.autoconf);
-  for (const w of asmGenericWrappers(files, config.values)) put(w.path, w.content);
 
   const flagCache = new Map<string, KbuildFlags>();
   const flagsFor = (file: string): KbuildFlags => {
@@ -92,19 +175,31 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
     const k = `${dir}/${stem}`;
     let f = flagCache.get(k);
     if (!f) {
-      f = kbuildFlags(files, config.values, config.toolchain, file);
+      // A file's flags depend on the configuration (the digest of the generated environment) and the Makefiles.
+      const flagSlot = diskKey === undefined ? undefined : new EnvCacheSlot<KbuildFlags>(JSON.stringify({ env: diskKey, digest, file: k }), 'flags');
+      f = flagSlot?.lookup(files, isFlags)?.result;
+      if (f) envCacheStats.flagsHits++;
+      else if (flagSlot) {
+        envCacheStats.flagsMisses++;
+        const recorder = new RecordingFs(files);
+        f = kbuildFlags(recorder, config.values, config.toolchain, file);
+        flagSlot.store(recorder.inputs(), f);
+      } else {
+        f = kbuildFlags(files, config.values, config.toolchain, file);
+      }
       flagCache.set(k, f);
     }
     return f;
   };
 
-  // asm-offsets.c is compiled with c_flags: the same include chain and
-  // forced includes, KBUILD_CPPFLAGS' defines, and no __ASSEMBLY__.
-  const cFlags = flagsFor('arch/x86/kernel/asm-offsets.c');
-  const cDefines = cFlags.defineLines.filter((l) => !/^#define __ASSEMBLY__\b/.test(l) && !/KBUILD_MOD(NAME|FILE)/.test(l));
-  const asmOffsets = generateAsmOffsets(overlay, chainOf(cFlags), cFlags.forcedIncludes, GCC_C_PREDEFINES + cDefines.join('\n') + '\n', files);
-  put(ASM_OFFSETS_HEADER, asmOffsets.header);
-
+  const forbidden = new Map<string, { message: string; hint: string; notes?: string[] }>();
+  for (const o of asmOffsets.omitted.values()) {
+    forbidden.set(o.name, {
+      message: `${o.name} is an asm-offsets.h entry seamlab could not compute: ${o.reason}`,
+      hint: 'the layout of this struct depends on constructs seamlab does not evaluate; report it with the struct named in the message',
+      notes: [`${o.name} is defined by ${o.at.file}:${o.at.line} as ${o.text}`],
+    });
+  }
   const env: CppEnvironment = {
     files: overlay,
     generated,
@@ -113,14 +208,6 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
     flagsFor,
     cppConfig(file: string): CppConfig {
       const f = flagsFor(file);
-      const forbidden = new Map<string, { message: string; hint: string; notes?: string[] }>();
-      for (const o of asmOffsets.omitted.values()) {
-        forbidden.set(o.name, {
-          message: `${o.name} is an asm-offsets.h entry seamlab could not compute: ${o.reason}`,
-          hint: 'the layout of this struct depends on constructs seamlab does not evaluate; report it with the struct named in the message',
-          notes: [`${o.name} is defined by ${o.at.file}:${o.at.line} as ${o.text}`],
-        });
-      }
       return {
         mode: 'asm',
         chain: chainOf(f),
@@ -128,14 +215,28 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
         predefines: GCC_ASM_PREDEFINES + f.defineLines.join('\n') + '\n',
         macroPrefixMap: f.macroPrefixMap,
         sourceDateEpoch: sourceDateEpoch(),
-        forbiddenNames: forbidden,
+        forbiddenNames: new Map(forbidden),
       };
     },
     notes: [...config.notes],
   };
+  if (diskKey !== undefined) diskIdentity.set(env, { key: diskKey, digest });
   perFs.set(key, env);
   return env;
 }
+
+const diskIdentity = new WeakMap<CppEnvironment, { key: string; digest: string }>();
+
+/**
+ * The environment's identity in the disk cache (its key and the digest of
+ * what was generated), or undefined when it is not cached on disk.
+ */
+export function environmentDiskIdentity(env: CppEnvironment): { key: string; digest: string } | undefined {
+  return diskIdentity.get(env);
+}
+
+/** Disk-cache figures for tests and benchmarks. */
+export const envCacheStats = { envHits: 0, envMisses: 0, flagsHits: 0, flagsMisses: 0, cppHits: 0, cppMisses: 0 };
 
 /** __DATE__/__TIME__ come from SOURCE_DATE_EPOCH (0 when unset), so output is reproducible. */
 export function sourceDateEpoch(): number {

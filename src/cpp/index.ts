@@ -2,11 +2,12 @@
  * seamlab's C preprocessor for the kernel's .S files: `preprocess()` runs a
  * file of a revision exactly as Kbuild's `gcc -E` would (same include
  * chain, forced includes, -D flags, predefined macros, generated headers)
- * and returns the output lines with their source map.
+ * and returns the output lines with their source map. Environments and
+ * preprocessed files are cached on disk (env-cache.ts, preprocess-cache.ts).
  */
 import type { ReadonlyFs } from '../intake/vfs.js';
 import { buildEnvironment, checkMainFile, type EnvironmentOptions } from './environment.js';
-import { Preprocessor } from './preprocessor.js';
+import { preprocessInEnvironment } from './preprocess-cache.js';
 import type { PreprocessedSource } from './types.js';
 
 export { buildEnvironment, type CppEnvironment, type EnvironmentOptions } from './environment.js';
@@ -21,6 +22,5 @@ export type { PreprocessedSource, LineOrigin, CppDiagnostic } from './types.js';
 export function preprocess(files: ReadonlyFs, file: string, opts: EnvironmentOptions = {}): PreprocessedSource {
   const env = buildEnvironment(files, opts);
   const main = checkMainFile(env.files, file);
-  const run = new Preprocessor(env.files, env.cppConfig(main)).run(main);
-  return { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics };
+  return preprocessInEnvironment(files, env, main);
 }

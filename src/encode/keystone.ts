@@ -115,25 +115,44 @@ export class KeystoneEncoder {
     this.timeoutMs = options.timeoutMs ?? 3000;
   }
 
-  private start(): void {
+  /** Whether the worker has reported READY (set by the first request after a start). */
+  private ready = false;
+
+  /** Creates the worker thread; it loads Keystone while the caller goes on. */
+  private spawn(): void {
     const ctrlSab = new SharedArrayBuffer(16);
     const dataSab = new SharedArrayBuffer(DATA_BYTES);
     this.ctrl = new Int32Array(ctrlSab);
     this.data = new Uint8Array(dataSab);
+    this.ready = false;
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: { ctrl: ctrlSab, data: dataSab, keystonePath: resolveKeystone() },
     });
     this.worker.unref();
-    
     this.workersStarted++;
-    const r = Atomics.wait(this.ctrl, 0, STATE.IDLE, 30_000);
+  }
+
+  /** Starts the worker, or waits for the one started by prestart(), until Keystone is loaded. */
+  private start(): void {
+    if (!this.worker) this.spawn();
+    if (this.ready) return;
+    Atomics.wait(this.ctrl, 0, STATE.IDLE, 30_000);
     const state = Atomics.load(this.ctrl, 0);
-    if (r === 'timed-out' || state !== STATE.READY) {
+    if (state !== STATE.READY) {
       const msg = state === STATE.FAILED ? this.readJson<{ error: string }>().error : 'worker did not start within 30 s';
       this.discard();
       throw new SeamlabError('KEYSTONE_UNAVAILABLE', `cannot start Keystone: ${msg}`, 'reinstall dependencies with `npm ci` (needs @alexaltea/keystone-js)');
     }
+    this.ready = true;
+  }
+
+  /**
+   * Starts the worker without waiting for it (~75 ms of Node worker start
+   * and wasm loading then overlap the caller's work). A no-op when it runs.
+   */
+  prestart(): void {
+    if (!this.worker) this.spawn();
   }
 
   private readJson<T>(): T {
@@ -144,13 +163,14 @@ export class KeystoneEncoder {
   private discard(): void {
     const w = this.worker;
     this.worker = undefined;
+    this.ready = false;
     if (w) void w.terminate();
   }
 
   /** Encodes a batch in one round trip; a hang or crash fails the items it affects, never the process. */
   assembleMany(requests: readonly KeystoneRequest[]): KeystoneResult[] {
     if (requests.length === 0) return [];
-    if (!this.worker) this.start();
+    if (!this.worker || !this.ready) this.start();
     const payload = new TextEncoder().encode(JSON.stringify(requests.map((r) => ({ text: r.text, address: '0x' + BigInt.asUintN(64, r.address).toString(16) }))));
     if (payload.length > this.data.length) {
       // Split rather than fail: only happens for very large batches.

@@ -14,15 +14,16 @@
  *   prefixes like GNU as (src/encode/prefixes.ts).
  *
  * Keystone's output depends only on the placeholder text, so it is
- * memoised per process by that text (a cache hit costs no worker round
- * trip); `encodeMany` sends all cache misses of a batch in one round trip.
- * There is no persistent cache: a whole kernel file has a few hundred
- * distinct forms, and a batch costs ~40 µs per distinct form (measured:
- * 13,000 distinct fuzz forms in 0.9 s cold; 16 µs per instruction warm).
+ * memoised by that text (a hit costs no worker round trip): per process,
+ * and across processes in a store under $SEAMLAB_CACHE (keystone-cache.ts)
+ * loaded on the first miss and written by flushEncodeMemo(), so a build of
+ * known forms never starts the Keystone worker. `encodeMany` sends all
+ * misses of a batch in one round trip (~40 µs per distinct form).
  */
 import { SeamlabError, isSeamlabError } from '../errors.js';
 import type { BranchForm, ResolvedInstruction } from './types.js';
 import { sharedKeystone, type KeystoneEncoder, type KeystoneResult } from './keystone.js';
+import { keystoneStore, type KeystoneAnswerStore } from './keystone-cache.js';
 import { FIXED_OPCODES, PREFIX_BYTES, REG_OPCODES } from './mnemonics.js';
 import { regInfo } from './registers.js';
 import { branchBodyLength, defaultBranchForm, directBranch, directBranchKind, encodeBranchBody, isRelaxable, type BranchShape } from './branches.js';
@@ -55,18 +56,63 @@ type KsAnswer = { ok: true; bytes: Uint8Array } | { ok: false; message: string; 
 
 const memo = new Map<string, KsAnswer>();
 let keystoneOverride: KeystoneEncoder | undefined;
+/** Whether the override stands for the real Keystone (its answers may be stored; tests only). */
+let overridePersistent = false;
+/** Persistent stores already merged into the memo (one per $SEAMLAB_CACHE seen). */
+const loadedStores = new Set<KeystoneAnswerStore>();
 
-/** Tests may give a private encoder (e.g. with a short timeout); default: the shared one. */
-export function useKeystone(encoder: KeystoneEncoder | undefined): void {
+/**
+ * Tests may give a private encoder (e.g. with a short timeout); default: the
+ * shared one. A private encoder neither reads nor writes the persistent
+ * store, unless `persistent` says it stands for the real Keystone.
+ */
+export function useKeystone(encoder: KeystoneEncoder | undefined, opts: { persistent?: boolean } = {}): void {
   keystoneOverride = encoder;
+  overridePersistent = encoder !== undefined && opts.persistent === true;
 }
 
 /** Figures for benchmarks and tests. */
-export const encoderStats = { keystoneCalls: 0, keystoneTexts: 0, memoHits: 0 };
+export const encoderStats = { keystoneCalls: 0, keystoneTexts: 0, memoHits: 0, persistentLoads: 0 };
 
-/** Drops the in-process memo (tests use it to measure cold encoding). */
-export function clearEncodeMemo(): void {
+/**
+ * Drops the in-process memo. By default the persistent store is not read
+ * again either, so the next encodings ask Keystone (tests measure cold
+ * encoding this way); `reloadPersistent` reads it again on the next miss,
+ * as a new process would.
+ */
+export function clearEncodeMemo(opts: { reloadPersistent?: boolean } = {}): void {
   memo.clear();
+  loadedStores.clear();
+  if (!opts.reloadPersistent) {
+    const store = keystoneStore();
+    if (store) loadedStores.add(store);
+  }
+}
+
+/** Merges the persistent store into the memo, once per store; never with a test's private encoder. */
+function loadPersistent(): void {
+  if (keystoneOverride && !overridePersistent) return;
+  const store = keystoneStore();
+  if (!store || loadedStores.has(store)) return;
+  loadedStores.add(store);
+  encoderStats.persistentLoads++;
+  for (const [text, a] of store.read()) if (!memo.has(text)) memo.set(text, a);
+}
+
+/** Writes the Keystone answers learnt in this process to the persistent store (the image builder calls it after each build). */
+export function flushEncodeMemo(): void {
+  keystoneStore()?.flush();
+}
+
+/**
+ * Called when a build starts: loads the persistent answers and, when none
+ * are known (first run, or disk caches off), starts the Keystone worker in
+ * the background so that its start overlaps preprocessing.
+ */
+export function prepareEncoder(): void {
+  if (keystoneOverride) return;
+  loadPersistent();
+  if (memo.size === 0) sharedKeystone().prestart();
 }
 
 function normalize(insn: ResolvedInstruction): ResolvedInstruction {
@@ -134,7 +180,14 @@ function concat(a: readonly number[], b: Uint8Array): Uint8Array {
  */
 function fillMemo(texts: Iterable<string>, transient: Map<string, KsAnswer>): void {
   let missing = [...new Set(texts)].filter((t) => !memo.has(t));
+  if (missing.length === 0) return;
   const ks = keystoneOverride ?? sharedKeystone();
+  // Only the real Keystone's deterministic answers go to the persistent store.
+  const store = keystoneOverride && !overridePersistent ? undefined : keystoneStore();
+  const remember = (text: string, a: KsAnswer & ({ ok: true } | { kind: 'rejected' })): void => {
+    memo.set(text, a);
+    store?.add(text, a.ok ? a : { ok: false, kind: 'rejected', message: a.message });
+  };
   for (let round = 0; missing.length > 0 && round < 50; round++) {
     encoderStats.keystoneCalls++;
     encoderStats.keystoneTexts += missing.length;
@@ -146,9 +199,9 @@ function fillMemo(texts: Iterable<string>, transient: Map<string, KsAnswer>): vo
     const retry: string[] = [];
     results.forEach((r, i) => {
       const text = missing[i]!;
-      if (r.ok && r.bytes.length > 0) memo.set(text, { ok: true, bytes: r.bytes });
-      else if (r.ok) memo.set(text, { ok: false, kind: 'rejected', message: 'Keystone produced no bytes' });
-      else if (r.kind === 'rejected') memo.set(text, { ok: false, kind: r.kind, message: r.message });
+      if (r.ok && r.bytes.length > 0) remember(text, { ok: true, bytes: r.bytes });
+      else if (r.ok) remember(text, { ok: false, kind: 'rejected', message: 'Keystone produced no bytes' });
+      else if (r.kind === 'rejected') remember(text, { ok: false, kind: r.kind, message: r.message });
       else if (r.kind === 'crash' && r.message.startsWith('not attempted')) retry.push(text);
       else transient.set(text, { ok: false, kind: r.kind, message: r.message });
     });
@@ -264,6 +317,7 @@ function finishPlan(plan: Plan, item: EncodeItem, withValues: boolean, transient
 
 function run(items: readonly EncodeItem[], withValues: boolean): EncodeOutcome[] {
   const plans = items.map((item) => planOne(item, withValues));
+  if (plans.some((p) => p.kind === 'keystone' && !memo.has(p.form.ksText))) loadPersistent();
   const texts: string[] = [];
   for (const p of plans) {
     if (p.kind !== 'keystone') continue;

@@ -14,8 +14,9 @@ import type { PreprocessedSource } from '../cpp/types.js';
 import { SeamlabError } from '../errors.js';
 import type { Revision } from '../intake/types.js';
 import type { ReadonlyFs } from '../intake/vfs.js';
-import { assemble, type AsmLimits, type AsmWarning } from '../gas/assemble.js';
+import { assemble, type Assembler, type AsmLimits, type AsmWarning } from '../gas/assemble.js';
 import type { InstructionLayer } from '../gas/layer.js';
+import { flushEncodeMemo, prepareEncoder } from '../encode/x86.js';
 import { defaultPreprocess } from './cpp-bridge.js';
 import { extableTypeNames } from './extable.js';
 import { linkObject, placeSections } from './link.js';
@@ -91,6 +92,9 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
       return hit;
     }
   }
+  // The default encoder: its persistent Keystone answers, or the worker started now to overlap preprocessing.
+  const ownEncoder = opts.layer === undefined;
+  if (ownEncoder) prepareEncoder();
   const src = preprocess(files, file, { profile });
   buildStats.preprocessed++;
   const typeNames = extableTypeNames(files);
@@ -99,7 +103,13 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   if (image) {
     buildStats.contentHits++;
   } else {
-    const asm = assemble(src, { layer: opts.layer, limits: opts.limits });
+    let asm: Assembler;
+    try {
+      asm = assemble(src, { layer: opts.layer, limits: opts.limits });
+    } finally {
+      // Keystone answers learnt while assembling (also of a file that failed) are kept for the next process.
+      if (ownEncoder) flushEncodeMemo();
+    }
     buildStats.assembled++;
     image = linkObject(asm, { sourceFile: file, profile, files });
     extras.set(image, { asm, placement: placeSections(asm), warnings: asm.warnings, source: src });

@@ -6,6 +6,7 @@
  * generated for a build (autoconf.h, asm-offsets.h, …) over a patch overlay
  * over the base tree on disk. Nothing here can write to the user's tree.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SeamlabError } from '../errors.js';
@@ -19,10 +20,48 @@ export interface ReadonlyFs {
   listDir(p: string): string[] | undefined;
   /** Human-readable description of where a path comes from (for messages). */
   describe(p: string): string;
+  /**
+   * A short string that changes whenever readFile(p) would return other
+   * content; undefined exactly when readFile(p) is undefined. Persistent
+   * caches record it for every file a result was computed from and compare
+   * it on lookup (src/cpp/env-cache.ts). Optional: a file system without it
+   * is never cached on disk. Forms: "h:" content hash; "s:"/"p:" metadata
+   * (DirFs) — "s:" is only valid together with dirFingerprint() of every
+   * directory above the file's directory, "p:" with the file's directory too.
+   */
+  fingerprint?(p: string): string | undefined;
+  /**
+   * For a directory: a string that changes whenever an entry is added,
+   * removed, renamed or replaced in it, or the directory is replaced (e.g.
+   * by a symbolic link); undefined when nothing is there.
+   */
+  dirFingerprint?(p: string): string | undefined;
 }
+
+/** Content fingerprint: for files whose metadata cannot be trusted to change (in memory, or modified just now). */
+export function contentFingerprint(text: string): string {
+  return 'h:' + createHash('sha1').update(text).digest('hex');
+}
+
+/**
+ * A file modified less than this long before it was examined may be written
+ * again within the file system's timestamp granularity (Linux stamps with a
+ * coarse clock, ~4 ms) without its size or times changing: such a file is
+ * fingerprinted by content, like git's "racily clean" entries.
+ */
+const RACY_MS = 3000;
+
+/** `dir/name` for a real absolute directory path. */
+function under(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+const NEEDS_NORMALIZING = /^\/|\/\/|\/$|(^|\/)\.\.?(\/|$)|\0/;
 
 /** Normalises a tree-relative path; returns undefined for paths that leave the tree. */
 export function normalizeTreePath(p: string): string | undefined {
+  // Most paths are already normal: no empty, "." or ".." component, no leading or trailing slash.
+  if (!NEEDS_NORMALIZING.test(p)) return p;
   if (p.startsWith('/') || p.includes('\0')) return undefined;
   const out: string[] = [];
   for (const part of p.split('/')) {
@@ -42,10 +81,21 @@ export function normalizeTreePath(p: string): string | undefined {
  * root; reads are cached (trees are immutable while seamlab runs).
  */
 export class DirFs implements ReadonlyFs {
+  /** The racy window (RACY_MS); tests lower it to exercise metadata fingerprints on files they just made. */
+  static racyMs = RACY_MS;
   readonly root: string;
   private readonly cache = new Map<string, string | undefined>();
   /** resolve() results and directory listings, cached for the same reason as file contents. */
   private readonly resolved = new Map<string, string | undefined>();
+  /** The stat of each resolved absolute path (taken before its content is read), for isFile/isDirectory and fingerprints. */
+  private readonly stats = new Map<string, fs.Stats | undefined>();
+  /** When each stat was taken (ms since the epoch), for the racy-file test. */
+  private readonly statTimes = new Map<string, number>();
+  private readonly fingerprints = new Map<string, string | undefined>();
+  /** lstat of directory paths (not resolved first), when they were taken, and whether each is a real directory chain. */
+  private readonly dirLstats = new Map<string, fs.Stats | undefined>();
+  private readonly dirLstatTimes = new Map<string, number>();
+  private readonly realDirs = new Map<string, boolean>();
   private readonly dirs = new Map<string, boolean>();
   private readonly listings = new Map<string, string[] | undefined>();
   private readonly realRoot: string;
@@ -58,18 +108,40 @@ export class DirFs implements ReadonlyFs {
   /** Absolute path on disk, or undefined when missing or escaping the root through a symlink. */
   private resolve(p: string): string | undefined {
     if (this.resolved.has(p)) return this.resolved.get(p);
-    const r = this.resolveUncached(p);
+    const n = normalizeTreePath(p);
+    const r = n === undefined ? undefined : n === p ? this.resolveNormal(n) : this.resolve(n);
     this.resolved.set(p, r);
     return r;
   }
 
-  private resolveUncached(p: string): string | undefined {
-    const n = normalizeTreePath(p);
-    if (n === undefined) return undefined;
-    const abs = path.join(this.root, n);
+  /**
+   * Resolves a normalised path from its resolved parent: one lstat per path,
+   * and a realpath only for symbolic links (whose target must stay inside
+   * the root). The result is the real path, as realpath(3) would give it.
+   */
+  private resolveNormal(n: string): string | undefined {
+    if (n === '') return this.realRoot;
+    const slash = n.lastIndexOf('/');
+    const parent = slash < 0 ? this.realRoot : this.resolve(n.slice(0, slash));
+    if (parent === undefined) return undefined;
+    // parent is a real absolute path and the name a plain component: no normalising needed.
+    const candidate = under(parent, n.slice(slash + 1));
+    const t = Date.now();
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(candidate, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR: the parent is a file.
+      return undefined;
+    }
+    if (st === undefined) return undefined;
+    if (!st.isSymbolicLink()) {
+      this.noteStat(candidate, st, t);
+      return candidate;
+    }
     let real: string;
     try {
-      real = fs.realpathSync(abs);
+      real = fs.realpathSync(candidate);
     } catch {
       return undefined;
     }
@@ -77,17 +149,157 @@ export class DirFs implements ReadonlyFs {
     return real;
   }
 
+  private noteStat(abs: string, st: fs.Stats | undefined, t: number): void {
+    if (this.stats.has(abs)) return;
+    this.stats.set(abs, st);
+    this.statTimes.set(abs, t);
+  }
+
+  /** The stat of a resolved path (followed symlinks), cached. */
+  private statOf(abs: string): fs.Stats | undefined {
+    if (!this.stats.has(abs)) {
+      const t = Date.now();
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(abs, { throwIfNoEntry: false });
+      } catch {
+        st = undefined;
+      }
+      this.noteStat(abs, st, t);
+    }
+    return this.stats.get(abs);
+  }
+
   readFile(p: string): string | undefined {
     if (this.cache.has(p)) return this.cache.get(p);
     const abs = this.resolve(p);
     let text: string | undefined;
     try {
-      text = abs !== undefined && fs.statSync(abs).isFile() ? fs.readFileSync(abs, 'utf8') : undefined;
+      // The stat comes first: a fingerprint taken from it can only be older than the content.
+      text = abs !== undefined && this.statOf(abs)?.isFile() ? fs.readFileSync(abs, 'utf8') : undefined;
     } catch {
       text = undefined;
     }
     this.cache.set(p, text);
     return text;
+  }
+
+  /**
+   * Size, modification and change times and inode of the file as it was
+   * when first examined (by content when it had been modified within
+   * RACY_MS of that moment). Any write changes the change time, so a
+   * fingerprint cannot stay the same over a change short of a clock going
+   * backwards.
+   *
+   * Form "s:" (the common case) takes one lstat of the path: it says nothing
+   * about whether the directories above are still real directories inside
+   * the tree, which is what dirFingerprint() of each of them — recorded
+   * alongside — answers (a directory replaced by a symbolic link, or an
+   * entry replaced, changes the parent's times). The file's own directory
+   * needs no check: its entry in its parent is covered by the parent's
+   * fingerprint. A path that goes through a symbolic link gets form "p:",
+   * resolved component by component as reads are.
+   */
+  fingerprint(p: string): string | undefined {
+    const n = normalizeTreePath(p);
+    if (n === undefined) return undefined;
+    if (this.fingerprints.has(n)) return this.fingerprints.get(n);
+    const fp = this.fingerprintOf(n);
+    this.fingerprints.set(n, fp);
+    return fp;
+  }
+
+  private fingerprintOf(n: string): string | undefined {
+    if (n === '') return undefined;
+    const plain = under(this.realRoot, n);
+    let fast: boolean;
+    if (this.resolved.has(n)) {
+      // Resolved already (it was read): the real path tells whether a symbolic link is on the way.
+      fast = this.resolved.get(n) === plain;
+    } else {
+      const slash = n.lastIndexOf('/');
+      const dir = slash < 0 ? '' : n.slice(0, slash);
+      // The file's own directory is not examined (that is the saving), unless a recorded
+      // dirFingerprint() already did and found a symbolic link.
+      fast = dir === '' || (!this.dirLstats.get(dir)?.isSymbolicLink() && this.realDirChain(dir.includes('/') ? dir.slice(0, dir.lastIndexOf('/')) : ''));
+    }
+    let abs: string | undefined;
+    let st: fs.Stats | undefined;
+    if (fast) {
+      if (this.stats.has(plain)) st = this.stats.get(plain);
+      else {
+        const t = Date.now();
+        try {
+          st = fs.lstatSync(plain, { throwIfNoEntry: false });
+        } catch {
+          st = undefined;
+        }
+        if (st?.isSymbolicLink()) fast = false;
+        else this.noteStat(plain, st, t);
+      }
+      abs = plain;
+    }
+    if (!fast) {
+      abs = this.resolve(n);
+      st = abs === undefined ? undefined : this.statOf(abs);
+    }
+    if (abs === undefined || !st?.isFile()) return undefined;
+    const seen = this.statTimes.get(abs) ?? Date.now();
+    if (Math.max(st.mtimeMs, st.ctimeMs) > seen - DirFs.racyMs) {
+      const text = this.readFile(n);
+      return text === undefined ? undefined : contentFingerprint(text);
+    }
+    return `${fast ? 's' : 'p'}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+  }
+
+  /** lstat of a directory path as written under the root (components before it followed), cached. */
+  private dirLstat(n: string): fs.Stats | undefined {
+    if (this.dirLstats.has(n)) return this.dirLstats.get(n);
+    const t = Date.now();
+    let st: fs.Stats | undefined;
+    try {
+      st = n === '' ? fs.statSync(this.realRoot) : fs.lstatSync(under(this.realRoot, n), { throwIfNoEntry: false });
+    } catch {
+      st = undefined;
+    }
+    this.dirLstats.set(n, st);
+    this.dirLstatTimes.set(n, t);
+    return st;
+  }
+
+  /** Whether `n` and every directory above it are real directories (no symbolic link on the way). */
+  private realDirChain(n: string): boolean {
+    if (n === '') return true;
+    let ok = this.realDirs.get(n);
+    if (ok === undefined) {
+      const st = this.dirLstat(n);
+      ok = st !== undefined && st.isDirectory() && !st.isSymbolicLink() && this.realDirChain(n.includes('/') ? n.slice(0, n.lastIndexOf('/')) : '');
+      this.realDirs.set(n, ok);
+    }
+    return ok;
+  }
+
+  /**
+   * Inode and times of a directory ("D:"), or of the symbolic link or file
+   * that replaced it; for a directory changed within RACY_MS, a digest of
+   * its entries and their types ("L:").
+   */
+  dirFingerprint(p: string): string | undefined {
+    const n = normalizeTreePath(p);
+    if (n === undefined) return undefined;
+    const st = this.dirLstat(n);
+    if (st === undefined) return undefined;
+    const kind = st.isSymbolicLink() ? 'S' : st.isDirectory() ? 'D' : 'F';
+    if (kind === 'D' && Math.max(st.mtimeMs, st.ctimeMs) > (this.dirLstatTimes.get(n) ?? Date.now()) - DirFs.racyMs) {
+      try {
+        const entries = fs.readdirSync(n === '' ? this.realRoot : under(this.realRoot, n), { withFileTypes: true });
+        const list = entries.map((e) => `${e.name}:${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : e.isFile() ? 'f' : 'o'}`).sort();
+        return `L:${st.ino}:` + createHash('sha1').update(list.join('/')).digest('base64');
+      } catch {
+        return undefined;
+      }
+    }
+    return `${kind}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`;
   }
 
   exists(p: string): boolean {
@@ -98,12 +310,7 @@ export class DirFs implements ReadonlyFs {
     const known = this.dirs.get(p);
     if (known !== undefined) return known;
     const abs = this.resolve(p);
-    let d: boolean;
-    try {
-      d = abs !== undefined && fs.statSync(abs).isDirectory();
-    } catch {
-      d = false;
-    }
+    const d = abs !== undefined && this.statOf(abs)?.isDirectory() === true;
     this.dirs.set(p, d);
     return d;
   }
@@ -122,7 +329,7 @@ export class DirFs implements ReadonlyFs {
         for (const e of entries) {
           if (e.isSymbolicLink() || n === undefined) continue;
           const child = n === '' ? e.name : `${n}/${e.name}`;
-          if (!this.resolved.has(child)) this.resolved.set(child, path.join(abs, e.name));
+          if (!this.resolved.has(child)) this.resolved.set(child, under(abs, e.name));
           if (!this.dirs.has(child)) this.dirs.set(child, e.isDirectory());
         }
       }
@@ -142,6 +349,7 @@ export class DirFs implements ReadonlyFs {
 export class OverlayFs implements ReadonlyFs {
   private readonly files = new Map<string, string>();
   private readonly deleted = new Set<string>();
+  private readonly fingerprints = new Map<string, string>();
 
   constructor(readonly base: ReadonlyFs, readonly label = 'overlay') {}
 
@@ -158,12 +366,14 @@ export class OverlayFs implements ReadonlyFs {
     const k = this.key(p);
     this.files.set(k, content);
     this.deleted.delete(k);
+    this.fingerprints.delete(k);
   }
 
   delete(p: string): void {
     const k = this.key(p);
     this.files.delete(k);
     this.deleted.add(k);
+    this.fingerprints.delete(k);
   }
 
   /** Paths this layer adds or replaces (sorted). */
@@ -181,6 +391,27 @@ export class OverlayFs implements ReadonlyFs {
     if (this.files.has(k)) return this.files.get(k);
     if (this.deleted.has(k)) return undefined;
     return this.base.readFile(k);
+  }
+
+  /** This layer's files by content; the rest as the base fingerprints them (by content when it cannot). */
+  fingerprint(p: string): string | undefined {
+    const k = normalizeTreePath(p);
+    if (k === undefined) return undefined;
+    const own = this.files.get(k);
+    if (own !== undefined) {
+      let fp = this.fingerprints.get(k);
+      if (fp === undefined) this.fingerprints.set(k, (fp = contentFingerprint(own)));
+      return fp;
+    }
+    if (this.deleted.has(k)) return undefined;
+    if (this.base.fingerprint) return this.base.fingerprint(k);
+    const text = this.base.readFile(k);
+    return text === undefined ? undefined : contentFingerprint(text);
+  }
+
+  dirFingerprint(p: string): string | undefined {
+    const k = normalizeTreePath(p);
+    return k === undefined ? undefined : this.base.dirFingerprint?.(k);
   }
 
   exists(p: string): boolean {

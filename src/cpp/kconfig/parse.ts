@@ -75,44 +75,60 @@ export class KconfigParseError extends SeamlabError {}
 
 type Tok = { t: 'word'; v: string } | { t: 'str'; v: string } | { t: 'op'; v: string };
 
+/** Characters of a word token: [A-Za-z0-9_\-.$/+]. */
+const WORD_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.$/+') WORD_CHAR[c.charCodeAt(0)] = 1;
+
 /** Tokenises one logical line (after macro expansion). */
 function tokenize(line: string, file: string, lineNo: number): Tok[] {
   const out: Tok[] = [];
   let i = 0;
-  while (i < line.length) {
-    const c = line[i]!;
-    if (c === ' ' || c === '\t') {
+  const n = line.length;
+  while (i < n) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9) {
       i++;
       continue;
     }
-    if (c === '#') break;
-    if (c === '"' || c === "'") {
+    if (c === 35) break; // #
+    if (c === 34 || c === 39) {
+      // "…" or '…', with backslash escapes.
       let j = i + 1;
       let v = '';
-      while (j < line.length && line[j] !== c) {
-        if (line[j] === '\\' && j + 1 < line.length) j++;
-        v += line[j];
+      let from = j;
+      while (j < n && line.charCodeAt(j) !== c) {
+        if (line.charCodeAt(j) === 92 && j + 1 < n) {
+          v += line.slice(from, j);
+          j++;
+          from = j;
+        }
         j++;
       }
-      if (j >= line.length) throw new KconfigParseError('KCONFIG_SYNTAX', `unterminated string`, 'close the string', { where: { pos: { file, line: lineNo }, text: line } });
-      out.push({ t: 'str', v });
+      if (j >= n) throw new KconfigParseError('KCONFIG_SYNTAX', `unterminated string`, 'close the string', { where: { pos: { file, line: lineNo }, text: line } });
+      out.push({ t: 'str', v: v + line.slice(from, j) });
       i = j + 1;
       continue;
     }
-    const two = line.slice(i, i + 2);
-    if (['!=', '<=', '>=', '&&', '||'].includes(two)) {
-      out.push({ t: 'op', v: two });
+    const d = i + 1 < n ? line.charCodeAt(i + 1) : 0;
+    // != <= >= && ||
+    if ((d === 61 && (c === 33 || c === 60 || c === 62)) || (c === 38 && d === 38) || (c === 124 && d === 124)) {
+      out.push({ t: 'op', v: line.slice(i, i + 2) });
       i += 2;
       continue;
     }
-    if ('=<>!()'.includes(c)) {
-      out.push({ t: 'op', v: c });
+    // = < > ! ( )
+    if (c === 61 || c === 60 || c === 62 || c === 33 || c === 40 || c === 41) {
+      out.push({ t: 'op', v: line[i]! });
       i++;
       continue;
     }
     let j = i;
-    while (j < line.length && /[A-Za-z0-9_\-.$/+]/.test(line[j]!)) j++;
-    if (j === i) throw new KconfigParseError('KCONFIG_SYNTAX', `unexpected character ${JSON.stringify(c)}`, 'check the Kconfig syntax', { where: { pos: { file, line: lineNo }, text: line } });
+    while (j < n) {
+      const k = line.charCodeAt(j);
+      if (k >= 128 || WORD_CHAR[k] === 0) break;
+      j++;
+    }
+    if (j === i) throw new KconfigParseError('KCONFIG_SYNTAX', `unexpected character ${JSON.stringify(line[i])}`, 'check the Kconfig syntax', { where: { pos: { file, line: lineNo }, text: line } });
     out.push({ t: 'word', v: line.slice(i, j) });
     i = j;
   }
@@ -120,10 +136,11 @@ function tokenize(line: string, file: string, lineNo: number): Tok[] {
 }
 
 class ExprParser {
-  private i = 0;
   constructor(
     private readonly toks: Tok[],
     private readonly where: () => never,
+    /** Index of the first token to parse (after the keyword). */
+    private i = 0,
   ) {}
   done(): boolean {
     return this.i >= this.toks.length;
@@ -209,7 +226,14 @@ export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kcon
   const tree: KconfigTree = { symbols: new Map(), order: [], choices: [], missingSources: [], filesRead: [] };
   const blocks: Block[] = [{ kind: 'root' }];
   const ordered = new Set<KSymbol>();
-  const envDeps = (): KExpr | undefined => blocks.reduce<KExpr | undefined>((acc, b) => and(acc, b.deps), undefined);
+  // The AND of the enclosing blocks' conditions, rebuilt only when a block or its condition changes.
+  let envCache: { deps: KExpr | undefined; key: (KExpr | undefined)[] } | undefined;
+  const envDeps = (): KExpr | undefined => {
+    if (envCache && envCache.key.length === blocks.length && envCache.key.every((d, k) => d === blocks[k]!.deps)) return envCache.deps;
+    const deps = blocks.reduce<KExpr | undefined>((acc, b) => and(acc, b.deps), undefined);
+    envCache = { deps, key: blocks.map((b) => b.deps) };
+    return deps;
+  };
 
   const symbol = (name: string): KSymbol => {
     let s = tree.symbols.get(name);
@@ -252,33 +276,38 @@ export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kcon
       entry = undefined;
     };
 
+    // The line being read (one closure each for errors and `if` conditions per file, not per line).
+    let lineNo = 0;
+    let raw = '';
+    let p!: ExprParser;
+    const bad = (): never => {
+      throw new KconfigParseError('KCONFIG_SYNTAX', `cannot read this Kconfig line`, 'check the Kconfig syntax', { where: { pos: { file, line: lineNo }, text: raw } });
+    };
+    const cond = (): KExpr | undefined => {
+      if (p.peekWord() === 'if') {
+        p.skip();
+        return p.parse();
+      }
+      if (!p.done()) bad();
+      return undefined;
+    };
+
     for (let ln = 0; ln < lines.length; ln++) {
-      let raw = lines[ln]!;
-      const lineNo = ln + 1;
+      raw = lines[ln]!;
+      lineNo = ln + 1;
       while (raw.endsWith('\\') && ln + 1 < lines.length) raw = raw.slice(0, -1) + lines[++ln]!;
-      const bad = (): never => {
-        throw new KconfigParseError('KCONFIG_SYNTAX', `cannot read this Kconfig line`, 'check the Kconfig syntax', { where: { pos: { file, line: lineNo }, text: raw } });
-      };
-      if (/^\s*(#|$)/.test(raw)) continue;
+      if (blankOrComment(raw)) continue;
       // Variable assignments of the macro language.
-      const assign = /^\s*([A-Za-z0-9_-]+)\s*(:=|\+=|=)\s*(.*)$/.exec(raw);
+      const assign = raw.includes('=') ? /^\s*([A-Za-z0-9_-]+)\s*(:=|\+=|=)\s*(.*)$/.exec(raw) : null;
       if (assign && !/^(config|menuconfig|choice|default|depends|select|imply|range|prompt|bool|tristate|int|hex|string|def_bool|def_tristate|help|menu|if|source|comment|mainmenu|visible|option|modules|transitional)$/.test(assign[1]!)) {
         macros.assign(assign[1]!, assign[2] as ':=' | '=' | '+=', assign[3]!, { file, line: lineNo });
         continue;
       }
-      const line = macros.expand(raw, { file, line: lineNo });
+      const line = raw.includes('$') ? macros.expand(raw, { file, line: lineNo }) : raw;
       const toks = tokenize(line, file, lineNo);
       if (toks.length === 0) continue;
       const kw = toks[0]!.t === 'word' ? toks[0]!.v : '';
-      const p = new ExprParser(toks.slice(1), bad);
-      const cond = (): KExpr | undefined => {
-        if (p.peekWord() === 'if') {
-          p.skip();
-          return p.parse();
-        }
-        if (!p.done()) bad();
-        return undefined;
-      };
+      p = new ExprParser(toks, bad, 1);
 
       switch (kw) {
         case 'config':
@@ -434,15 +463,17 @@ export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kcon
           let indent = -1;
           while (ln + 1 < lines.length) {
             const next = lines[ln + 1]!;
-            if (next.trim() === '') {
+            let ind = 0;
+            let k = 0;
+            for (; k < next.length; k++) {
+              const ch = next.charCodeAt(k);
+              if (ch === 9) ind = (ind & ~7) + 8;
+              else if (ch === 32) ind++;
+              else break;
+            }
+            if (k === next.length || next.trim() === '') {
               ln++;
               continue;
-            }
-            let ind = 0;
-            for (const ch of next) {
-              if (ch === '\t') ind = (ind & ~7) + 8;
-              else if (ch === ' ') ind++;
-              else break;
             }
             if (ind === 0 || (indent >= 0 && ind < indent)) break;
             if (indent < 0) indent = ind;
@@ -463,6 +494,19 @@ export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kcon
 
   readFile(root);
   return tree;
+}
+
+/** `/^\s*(#|$)/` without a regular expression for the common characters. */
+function blankOrComment(line: string): boolean {
+  for (let k = 0; k < line.length; k++) {
+    const c = line.charCodeAt(k);
+    if (c === 32 || c === 9) continue;
+    if (c === 35) return true;
+    if (c > 13 && c < 128) return false;
+    // \r, \v, \f, \n and non-ASCII white space: as the regular expression says.
+    return /^\s*(#|$)/.test(line.slice(k));
+  }
+  return true;
 }
 
 /** Marker for property dependencies filled in when the entry ends. */

@@ -1,0 +1,50 @@
+/**
+ * Preprocessed .S files kept on disk (ccache's direct mode for seamlab's
+ * cpp): the output lines, the source map and the warnings of one file,
+ * stored with the fingerprint of every file the preprocessor read (and the
+ * answer to every existence test and directory listing it made), through
+ * the same entries as the generated environment (env-cache.ts).
+ *
+ * The key holds the environment's disk key and the digest of what it
+ * generated (autoconf.h, asm-offsets.h … are layered over the revision and
+ * are not recorded as inputs), the file, the file's Kbuild flags and
+ * SOURCE_DATE_EPOCH (__DATE__/__TIME__).
+ */
+import { createHash } from 'node:crypto';
+import type { ReadonlyFs } from '../intake/vfs.js';
+import { OverlayFs } from '../intake/vfs.js';
+import { EnvCacheSlot, RecordingFs } from './env-cache.js';
+import { environmentDiskIdentity, envCacheStats, type CppEnvironment } from './environment.js';
+import { Preprocessor } from './preprocessor.js';
+import type { PreprocessedSource } from './types.js';
+
+function isPreprocessed(x: unknown): x is PreprocessedSource {
+  const s = x as PreprocessedSource;
+  return typeof s === 'object' && s !== null && typeof s.file === 'string' && Array.isArray(s.lines) && Array.isArray(s.origins) && s.lines.length === s.origins.length && (s.diagnostics === undefined || Array.isArray(s.diagnostics));
+}
+
+/** Preprocesses `main` (a checked tree path) of the revision `files` in `env`, through the disk cache when the environment has one. */
+export function preprocessInEnvironment(files: ReadonlyFs, env: CppEnvironment, main: string): PreprocessedSource {
+  const config = env.cppConfig(main);
+  const id = environmentDiskIdentity(env);
+  if (id === undefined) {
+    const run = new Preprocessor(env.files, config).run(main);
+    return { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics };
+  }
+  const flags = createHash('sha256').update(JSON.stringify(env.flagsFor(main))).digest('hex');
+  const slot = new EnvCacheSlot<PreprocessedSource>(JSON.stringify({ env: id.key, digest: id.digest, file: main, flags, epoch: config.sourceDateEpoch ?? 0 }), 'cpp');
+  const hit = slot.lookup(files, isPreprocessed);
+  if (hit) {
+    envCacheStats.cppHits++;
+    return hit.result;
+  }
+  envCacheStats.cppMisses++;
+  // The generated headers over a recorder of the revision: what is read from the revision is recorded.
+  const recorder = new RecordingFs(files);
+  const layered = new OverlayFs(recorder, 'generated');
+  for (const [p, text] of env.generated) layered.set(p, text);
+  const run = new Preprocessor(layered, config).run(main);
+  const out: PreprocessedSource = { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics };
+  slot.store(recorder.inputs(), out);
+  return out;
+}
