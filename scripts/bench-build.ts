@@ -22,7 +22,8 @@
  * generated headers (laid out once, untimed), then as, then ld.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { bundleSelf } from './bench-bundle.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -84,22 +85,7 @@ function childTime(spec: string, env: Record<string, string> = {}): { wall: numb
   return { wall: median(walls), build: median(builds) };
 }
 
-// This script as a bundle (what dist/ is made of), next to node_modules so Keystone resolves.
-const benchDir = join(ROOT, 'node_modules', '.cache', 'seamlab-bench');
-mkdirSync(benchDir, { recursive: true });
-const bundle = join(benchDir, 'bench-build.mjs');
-const { build } = await import('esbuild');
-await build({
-  entryPoints: [fileURLToPath(import.meta.url)],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['koffi', '@alexaltea/keystone-js', '@alexaltea/capstone-js', 'esbuild'],
-  banner: { js: "import { createRequire as __seamlabCreateRequire } from 'node:module'; const require = __seamlabCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
-});
+const bundle = await bundleSelf(import.meta.url, 'bench-build');
 const cli = join(ROOT, 'dist', 'seamlab.js');
 const haveCli = existsSync(cli);
 

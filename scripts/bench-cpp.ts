@@ -22,7 +22,8 @@
  * Process times include Node's own start (shown as "node -e 0").
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { bundleSelf } from './bench-bundle.js';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -67,22 +68,7 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}, cwd 
   return r.stdout;
 }
 
-// This script as a bundle (what dist/ is made of), next to node_modules so dependencies resolve.
-const benchDir = join(ROOT, 'node_modules', '.cache', 'seamlab-bench');
-mkdirSync(benchDir, { recursive: true });
-const bundle = join(benchDir, 'bench-cpp.mjs');
-const { build } = await import('esbuild');
-await build({
-  entryPoints: [fileURLToPath(import.meta.url)],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['koffi', '@alexaltea/keystone-js', '@alexaltea/capstone-js', 'esbuild'],
-  banner: { js: "import { createRequire as __seamlabCreateRequire } from 'node:module'; const require = __seamlabCreateRequire(import.meta.url);" },
-  logLevel: 'warning',
-});
+const bundle = await bundleSelf(import.meta.url, 'bench-cpp');
 const cli = join(ROOT, 'dist', 'seamlab.js');
 const haveCli = existsSync(cli);
 

@@ -3,10 +3,9 @@
  * written by hand and (for the larger snippets) GNU as live.
  */
 import { describe, expect, it } from 'vitest';
-import { isSeamlabError, type SeamlabError } from '../src/errors.js';
 import { Scrubber } from '../src/gas/scrub.js';
 import { NO_OP_DIRECTIVES } from '../src/gas/directives.js';
-import { gasAvailable, gnuAs, hex, seamlabAs } from './support/gas-live.js';
+import { asmError, gasAvailable, gnuAs, hex, seamlabAs } from './support/gas-live.js';
 
 const data = (text: string) => hex(seamlabAs(`.data\n${text}\n`).sections.get('.data'));
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -21,15 +20,7 @@ function compare(text: string, section = '.data'): string {
   return mine;
 }
 
-function error(text: string): SeamlabError {
-  try {
-    seamlabAs(text);
-  } catch (e) {
-    if (isSeamlabError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a SeamlabError');
-}
+const error = asmError;
 
 describe('data directives', () => {
   it('.byte .short .word .value .hword .2byte .long .int .4byte .quad .8byte', () => {

@@ -3,8 +3,7 @@
  * by hand; the larger snippets are also assembled by GNU as live.
  */
 import { describe, expect, it } from 'vitest';
-import { isSeamlabError, type SeamlabError } from '../src/errors.js';
-import { gasAvailable, gnuAs, hex, seamlabAs } from './support/gas-live.js';
+import { asmError, gasAvailable, gnuAs, hex, seamlabAs } from './support/gas-live.js';
 
 const data = (text: string) => hex(seamlabAs(`.data\n${text}\n`).sections.get('.data'));
 const ascii = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -19,15 +18,7 @@ function sameAsGnu(text: string): string {
   return mine;
 }
 
-function error(text: string): SeamlabError {
-  try {
-    seamlabAs(text);
-  } catch (e) {
-    if (isSeamlabError(e)) return e;
-    throw e;
-  }
-  throw new Error('expected a SeamlabError');
-}
+const error = asmError;
 
 const COUNTER_SOURCE = `.macro inner
 .byte \\@

@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { discoverFunctions } from '../src/intake/discover.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import type { CType, EntryFunction } from '../src/intake/types.js';
-import { DirFs, OverlayFs, type ReadonlyFs } from '../src/intake/vfs.js';
+import { DirFs, OverlayFs } from '../src/intake/vfs.js';
 import { treePath } from './support/kernel.js';
+import { memFs } from './support/mem-fs.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -113,19 +114,7 @@ describe('discovery on the built-in revisions', () => {
   });
 });
 
-class EmptyFs implements ReadonlyFs {
-  readFile(): string | undefined { return undefined; }
-  exists(): boolean { return false; }
-  isDirectory(): boolean { return false; }
-  listDir(): string[] | undefined { return undefined; }
-  describe(p: string): string { return p; }
-}
-
-function tree(files: Record<string, string>): OverlayFs {
-  const o = new OverlayFs(new EmptyFs(), 'mem');
-  for (const [p, t] of Object.entries(files)) o.set(p, t);
-  return o;
-}
+const tree = memFs;
 
 describe('discovery follows conventions, not tables', () => {
   const macro = '.macro TDX_MODULE_CALL host:req ret=0\n\tnop\n.endm\n';

@@ -12,23 +12,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { codeView, parsePrototype } from '../src/intake/c-decl.js';
 import { findStruct, findUnion, memberOffset } from '../src/intake/c-layout.js';
 import type { StructField, StructLayout } from '../src/intake/types.js';
-import { DirFs, OverlayFs, type ReadonlyFs } from '../src/intake/vfs.js';
+import { DirFs } from '../src/intake/vfs.js';
 import { hasCommand, requireOracle } from './support/oracles.js';
 import { treePath } from './support/kernel.js';
-
-class EmptyFs implements ReadonlyFs {
-  readFile(): string | undefined { return undefined; }
-  exists(): boolean { return false; }
-  isDirectory(): boolean { return false; }
-  listDir(): string[] | undefined { return undefined; }
-  describe(p: string): string { return p; }
-}
-
-function memFs(files: Record<string, string>): OverlayFs {
-  const o = new OverlayFs(new EmptyFs(), 'mem');
-  for (const [p, t] of Object.entries(files)) o.set(p, t);
-  return o;
-}
+import { memFs } from './support/mem-fs.js';
 
 const offsets = (l: StructLayout) => l.fields.map((f) => [f.name, f.offset, f.size]);
 

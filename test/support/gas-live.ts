@@ -11,6 +11,7 @@ import { plainSource } from '../../src/cpp/types.js';
 import { assemble, type Assembler } from '../../src/gas/assemble.js';
 import { emitSections } from '../../src/gas/emit.js';
 import { hasCommand, requireOracle } from './oracles.js';
+import { isSeamlabError, type SeamlabError } from '../../src/errors.js';
 
 export const HAVE_GAS = hasCommand('as') && hasCommand('objcopy') && hasCommand('readelf');
 
@@ -82,3 +83,14 @@ export function seamlabAs(text: string): { asm: Assembler; sections: Map<string,
 }
 
 export const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '<none>');
+
+/** The SeamlabError seamlab's assembler gives for `text` (fails the test when there is none). */
+export function asmError(text: string): SeamlabError {
+  try {
+    seamlabAs(text);
+  } catch (e) {
+    if (isSeamlabError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a SeamlabError');
+}
