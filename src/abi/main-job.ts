@@ -5,6 +5,7 @@
  * image serves all its runs.
  */
 import { SeamlabError } from '../errors.js';
+import { buildImage } from '../image/build.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
 import { Machine } from '../machine/machine.js';
@@ -12,7 +13,7 @@ import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
 import type { Scenario } from '../seam/scenario.js';
 import { notApplicable, runScenario, type RunResult } from './run.js';
 
-/** Builds the image of one source file of a revision (seamlab's assembler; tests may pass GNU-built images). */
+/** Builds the image of one source file of a revision (default: seamlab's own pipeline, cached per process). */
 export type ImageBuilder = (revision: Revision, file: string, profile: string) => Image;
 
 export interface JobOptions {
@@ -21,7 +22,7 @@ export interface JobOptions {
   profile?: string;
   budget?: number;
   timeLimitMs?: number;
-  buildImage: ImageBuilder;
+  buildImage?: ImageBuilder;
 }
 
 export interface JobResult {
@@ -60,7 +61,7 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
         }
         let image = images.get(fn.sourceFile);
         if (!image) {
-          image = opts.buildImage(rev, fn.sourceFile, profile);
+          image = opts.buildImage ? opts.buildImage(rev, fn.sourceFile, profile) : buildImage(rev.files, fn.sourceFile, { profile });
           images.set(fn.sourceFile, image);
         }
         let machine = machines.get(image);

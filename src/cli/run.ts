@@ -11,7 +11,6 @@ import { formatDetails, formatTable, toJson } from '../abi/report.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../abi/run.js';
 import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
 import { resolveScenario } from '../seam/scenario-file.js';
-import { buildRevisionImage } from '../abi/images.js';
 
 export const MAIN_JOB_REVISION = 'v3';
 
@@ -59,7 +58,7 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s));
       const job = runJob(rev, {
         ...(opts.fn ? { functions: opts.fn } : {}), scenarios, profile: opts.profile, budget, timeLimitMs,
-        buildImage: deps.buildImage ?? buildRevisionImage,
+        ...(deps.buildImage ? { buildImage: deps.buildImage } : {}),
       });
       if (opts.json) {
         print(toJson(job.results));
