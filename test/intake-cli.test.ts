@@ -36,8 +36,9 @@ describe('seamlab revisions', () => {
     expect(out).toMatch(/^linux-6\.1 {2}/m);
     expect(out).toMatch(/^linux-6\.12 {2}/m);
     expect(out).toMatch(/^v3 {2}linux-6\.1 \+ "\[PATCH v3 03\/21\]/m);
-    expect(out).toMatch(/base +linux-6\.1 = linux-source-6\.1 6\.1\.192-2/);
-    expect(out).toMatch(/base +linux-6\.12 = linux-source-6\.12 6\.12\.117-1~deb12u1/);
+    // Trees are identified by tdxcall.S blob ids (tdx-facts.md §0: R0 49a54356ae99, R5 016a2a1ec1d6), not by Debian uploads.
+    expect(out).toMatch(/base +linux-6\.1 = linux-source-6\.1 6\.1\.\S+, tdxcall\.S 49a54356ae99 /);
+    expect(out).toMatch(/base +linux-6\.12 = linux-source-6\.12 6\.12\.\S+, tdxcall\.S 016a2a1ec1d6 /);
     expect(out).toMatch(/patch 1 +fixtures\/000_aa2199c2670e7995\.txt +"\[PATCH v3 03\/21\] x86\/virt\/tdx: Implement the SEAMCALL base function"/);
     expect(out).toContain('u64 __tdx_module_call(u64 fn, u64 rcx, u64 rdx, u64 r8, u64 r9, struct tdx_module_output *out);');
     expect(out).toContain('u64 __seamcall(u64 fn, u64 rcx, u64 rdx, u64 r8, u64 r9, struct tdx_module_output *out);');

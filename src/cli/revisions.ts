@@ -58,7 +58,7 @@ function patchHeader(p: PatchApplication): string {
 export function formatProvenance(rev: Revision, detailed: boolean, indent = '  '): string[] {
   const lines: string[] = [];
   const b = rev.provenance.base;
-  lines.push(b.kind === 'builtin' ? `${indent}base       ${b.name} = ${b.package} ${b.version} (${b.dir})` : `${indent}base       tree ${b.dir}`);
+  lines.push(b.kind === 'builtin' ? `${indent}base       ${b.name} = ${b.package} ${b.version}, tdxcall.S ${b.tdxcallBlob.slice(0, 12)} (${b.dir})` : `${indent}base       tree ${b.dir}`);
   if (rev.provenance.patches.length === 0) lines.push(`${indent}patches    none`);
   rev.provenance.patches.forEach((p, k) => {
     lines.push(`${indent}patch ${k + 1}    ${patchHeader(p)}`);

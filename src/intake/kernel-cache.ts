@@ -164,6 +164,8 @@ function findDeb(dir: string, pkg: KernelPackage): string | undefined {
   return debs.length ? path.join(dir, debs[debs.length - 1]!) : undefined;
 }
 
+let packageListsRefreshed = false;
+
 /** Downloads the package's .deb into `$cache/debs` (kept, so a rebuilt tree needs no network). */
 export function downloadDeb(pkg: KernelPackage, cache: string, log: Log): string {
   const debs = path.join(cache, 'debs');
@@ -175,13 +177,16 @@ export function downloadDeb(pkg: KernelPackage, cache: string, log: Log): string
   fs.mkdirSync(debs, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(debs, '.download-'));
   try {
-    log(`  ${pkg.package}: apt-get download`);
-    let r = run('apt-get', ['download', pkg.package], { cwd: tmp });
-    if (r.status !== 0 && process.getuid?.() === 0) {
-      log(`  ${pkg.package}: not found in the package lists; running apt-get update`);
+    if (process.getuid?.() === 0 && !packageListsRefreshed) {
+      // Stale lists fetch an old upload (a fresh image's lists may predate
+      // bookworm-security's current one). Any upload whose tdxcall.S has the
+      // expected blob id works; refreshing once gets the current one.
+      log('  refreshing the package lists (apt-get update)');
       run('apt-get', ['update']);
-      r = run('apt-get', ['download', pkg.package], { cwd: tmp });
+      packageListsRefreshed = true;
     }
+    log(`  ${pkg.package}: apt-get download`);
+    const r = run('apt-get', ['download', pkg.package], { cwd: tmp });
     const got = findDeb(tmp, pkg);
     if (r.status !== 0 || !got) {
       throw new SeamlabError('KERNEL_DOWNLOAD_FAILED', `apt-get download ${pkg.package} failed`, `enable Debian bookworm-security in apt sources (it carries ${pkg.package}), run apt-get update, and re-run scripts/setup`, {

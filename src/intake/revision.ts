@@ -69,7 +69,7 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
   if (parsed.base.kind === 'builtin') {
     const t = requireTree(parsed.base.name, opts.cache ?? cacheDir());
     baseDir = t.dir;
-    base = { kind: 'builtin', name: parsed.base.name, package: t.manifest.package, version: t.manifest.version, dir: t.dir };
+    base = { kind: 'builtin', name: parsed.base.name, package: t.manifest.package, version: t.manifest.version, tdxcallBlob: t.manifest.tdxcallBlob, dir: t.dir };
   } else {
     baseDir = parsed.base.dir;
     base = { kind: 'tree', dir: baseDir };

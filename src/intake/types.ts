@@ -128,7 +128,16 @@ export interface PatchApplication {
 export interface Provenance {
   /** The spec as given, e.g. "v3" or "linux-6.1+fix.patch". */
   spec: string;
-  base: { kind: 'builtin'; name: string; package: string; version: string; dir: string } | { kind: 'tree'; dir: string };
+  base:
+    | {
+        kind: 'builtin'; name: string; package: string;
+        /** The Debian upload the cached tree came from: informative only (Debian publishes new uploads). */
+        version: string;
+        /** Git blob id of arch/x86/virt/vmx/tdx/tdxcall.S: what identifies the tree's TDX assembly. */
+        tdxcallBlob: string;
+        dir: string;
+      }
+    | { kind: 'tree'; dir: string };
   patches: PatchApplication[];
   /** Messages read but not applied (cover letters, replies without a diff). */
   skipped?: { source: string; messageIndex: number; subject?: string; reason: string }[];
