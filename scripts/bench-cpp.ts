@@ -13,7 +13,7 @@
  *             SEAMLAB_NO_DISK_CACHE=1 — Kconfig, asm-offsets.h and the rest of
  *             the environment included;
  * - cold process, warm disk cache: the same with the persistent caches
- *             (src/cpp/env-cache.ts, preprocess-cache.ts) filled by an earlier
+ *             (src/kbuild/env-cache.ts, preprocess-cache.ts) filled by an earlier
  *             process — every run after the first;
  * - CLI:      `node dist/seamlab.js cpp REV FILE` per file, summed (when dist/
  *             is built), warm disk cache;

@@ -1,6 +1,6 @@
 /**
  * The persistent cache of generated build environments and preprocessed
- * files (src/cpp/env-cache.ts, src/cpp/preprocess-cache.ts): a second
+ * files (src/kbuild/env-cache.ts, src/cpp/preprocess-cache.ts): a second
  * process (here: a fresh file system object, which the in-process caches do
  * not know) gets the same results from disk; any change to an input —
  * a Kconfig edit, a file created where the generator found none, a patch
@@ -16,11 +16,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { buildEnvironment, preprocess, type CppEnvironment } from '../src/cpp/index.js';
-import { envCacheStats } from '../src/cpp/environment.js';
-import { ENV_CACHE_LIMITS, ENV_GENERATOR_VERSION, fsIdentity, inputsUnchanged, pruneEnvCache, RecordingFs } from '../src/cpp/env-cache.js';
-import { cacheDir } from '../src/intake/kernel-cache.js';
+import { envCacheStats } from '../src/kbuild/environment.js';
+import { ENV_CACHE_LIMITS, ENV_GENERATOR_VERSION, fsIdentity, inputsUnchanged, pruneEnvCache, RecordingFs } from '../src/kbuild/env-cache.js';
+import { cacheDir } from '../src/support/cache.js';
 import { clearRevisionCache, resolveRevision } from '../src/intake/revision.js';
-import { DirFs, OverlayFs } from '../src/intake/vfs.js';
+import { DirFs, OverlayFs } from '../src/support/vfs.js';
 import { treePath } from './support/kernel.js';
 
 const realCache = cacheDir();

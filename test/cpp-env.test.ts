@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEnvironment, preprocess } from '../src/cpp/index.js';
 import { SeamlabError } from '../src/errors.js';
 import { resolveRevision } from '../src/intake/revision.js';
-import { OverlayFs } from '../src/intake/vfs.js';
+import { OverlayFs } from '../src/support/vfs.js';
 
 const files = (spec: string) => resolveRevision(spec).files;
 const autoconf = (spec: string, profile: string): string => buildEnvironment(files(spec), { profile }).generated.get('include/generated/autoconf.h')!;

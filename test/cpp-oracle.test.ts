@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { buildEnvironment, gccTree, PROFILES, preprocess } from '../src/cpp/index.js';
-import { GCC_ASM_PREDEFINES } from '../src/cpp/predefined.js';
+import { GCC_ASM_PREDEFINES } from '../src/kbuild/predefined.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { cpp, gccE, HAVE_GCC, normalizeOutput } from './support/cpp-helpers.js';
 import { IN_CI, requireOracle } from './support/oracles.js';

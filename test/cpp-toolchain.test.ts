@@ -10,10 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { kbuildFlags } from '../src/cpp/kbuild-flags.js';
-import { configure, readKconfig } from '../src/cpp/kconfig/index.js';
-import { GCC12_TOOLCHAIN, type Toolchain } from '../src/cpp/kconfig/toolchain.js';
-import { DirFs } from '../src/intake/vfs.js';
+import { kbuildFlags } from '../src/kbuild/kbuild-flags.js';
+import { configure, readKconfig } from '../src/kbuild/kconfig/index.js';
+import { GCC12_TOOLCHAIN, type Toolchain } from '../src/kbuild/kconfig/toolchain.js';
+import { DirFs } from '../src/support/vfs.js';
 import { hasCommand, IN_CI, requireOracle } from './support/oracles.js';
 import { treePath } from './support/kernel.js';
 

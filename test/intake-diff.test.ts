@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDiff } from '../src/intake/diff-parse.js';
 import { parsePatchText } from '../src/intake/patch-file.js';
 import { indentationRepairs } from '../src/intake/ws-repair.js';
-import { gitBlobId } from '../src/intake/kernel-cache.js';
+import { gitBlobId } from '../src/support/cache.js';
 
 const FIX = path.resolve(import.meta.dirname, '../fixtures');
 const read = (p: string) => fs.readFileSync(path.join(FIX, p)).toString('latin1');

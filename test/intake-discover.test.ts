@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { discoverFunctions } from '../src/intake/discover.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import type { CType, EntryFunction } from '../src/intake/types.js';
-import { DirFs, OverlayFs } from '../src/intake/vfs.js';
+import { DirFs, OverlayFs } from '../src/support/vfs.js';
 import { treePath } from './support/kernel.js';
 import { memFs } from './support/mem-fs.js';
 

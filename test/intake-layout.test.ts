@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { codeView, parsePrototype } from '../src/intake/c-decl.js';
 import { findStruct, findUnion, memberOffset } from '../src/intake/c-layout.js';
 import type { StructField, StructLayout } from '../src/intake/types.js';
-import { DirFs } from '../src/intake/vfs.js';
+import { DirFs } from '../src/support/vfs.js';
 import { hasCommand, requireOracle } from './support/oracles.js';
 import { treePath } from './support/kernel.js';
 import { memFs } from './support/mem-fs.js';

@@ -3,9 +3,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  cacheDir, ensureTree, extractTree, gitBlobId, inspectTree, KERNEL_PACKAGES, requireTree, TDXCALL_PATH,
-} from '../src/intake/kernel-cache.js';
+import { ensureTree, extractTree, inspectTree, KERNEL_PACKAGES, requireTree, TDXCALL_PATH } from '../src/intake/kernel-cache.js';
+import { cacheDir, gitBlobId } from '../src/support/cache.js';
 import { SeamlabError } from '../src/errors.js';
 
 const realCache = cacheDir();

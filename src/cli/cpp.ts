@@ -11,7 +11,7 @@
 import type { Command } from 'commander';
 import { formatPos } from '../errors.js';
 import { buildEnvironment, PROFILES, preprocess } from '../cpp/index.js';
-import { FEATURE_OPTIONS, type Feature } from '../cpp/kconfig/profiles.js';
+import { FEATURE_OPTIONS, type Feature } from '../kbuild/kconfig/profiles.js';
 import type { PreprocessedSource } from '../cpp/types.js';
 import { resolveRevision } from '../intake/revision.js';
 

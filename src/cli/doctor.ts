@@ -4,7 +4,8 @@
  * Reported only: the test oracles (gcc, as, ld, gdb, chromium).
  */
 import { spawnSync } from 'node:child_process';
-import { cacheDir, inspectTree, KERNEL_PACKAGES } from '../intake/kernel-cache.js';
+import { inspectTree, KERNEL_PACKAGES } from '../intake/kernel-cache.js';
+import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 import { keystoneVersion, sharedKeystone } from '../encode/keystone.js';
 import { capstoneVersion, loadDisassembler } from '../encode/capstone.js';

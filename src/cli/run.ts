@@ -6,9 +6,9 @@
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
 import { resolveRevision } from '../intake/revision.js';
-import { jobFailed, runJob, type ImageBuilder } from '../abi/main-job.js';
-import { formatDetails, formatTable, toJson } from '../abi/report.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../abi/run.js';
+import { jobFailed, runJob, type ImageBuilder } from '../run/main-job.js';
+import { formatDetails, formatTable, toJson } from '../report/run-report.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
 import { resolveScenario } from '../seam/scenario-file.js';
 

@@ -6,7 +6,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { SeamlabError } from '../errors.js';
-import { cacheDir, ensureTree, KERNEL_PACKAGES, type EnsureResult, type Log } from '../intake/kernel-cache.js';
+import { ensureTree, KERNEL_PACKAGES, type EnsureResult, type Log } from '../intake/kernel-cache.js';
+import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 
 function canLoadUnicorn(): boolean {

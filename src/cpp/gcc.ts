@@ -13,8 +13,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DirFs, OverlayFs, type ReadonlyFs } from '../intake/vfs.js';
-import type { CppEnvironment } from './environment.js';
+import { DirFs, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
+import type { CppEnvironment } from '../kbuild/environment.js';
 
 export interface GccInvocation {
   /** Directory to run gcc in (the top of the laid-out tree). */

@@ -12,7 +12,7 @@
  * Directories are tree-relative (the kernel tree plus the generated files
  * layered over it); a path that leaves the tree is never found.
  */
-import { normalizeTreePath, type ReadonlyFs } from '../intake/vfs.js';
+import { normalizeTreePath, type ReadonlyFs } from '../support/vfs.js';
 
 export interface IncludeDir {
   /** As written on the command line, e.g. "./arch/x86/include". */

@@ -5,13 +5,13 @@
  * and returns the output lines with their source map. Environments and
  * preprocessed files are cached on disk (env-cache.ts, preprocess-cache.ts).
  */
-import type { ReadonlyFs } from '../intake/vfs.js';
-import { buildEnvironment, checkMainFile, type EnvironmentOptions } from './environment.js';
+import type { ReadonlyFs } from '../support/vfs.js';
+import { buildEnvironment, checkMainFile, type EnvironmentOptions } from '../kbuild/environment.js';
 import { preprocessInEnvironment } from './preprocess-cache.js';
 import type { PreprocessedSource } from './types.js';
 
-export { buildEnvironment, type CppEnvironment, type EnvironmentOptions } from './environment.js';
-export { PROFILES, findProfile, FEATURE_OPTIONS, type Profile, type Feature } from './kconfig/profiles.js';
+export { buildEnvironment, type CppEnvironment, type EnvironmentOptions } from '../kbuild/environment.js';
+export { PROFILES, findProfile, FEATURE_OPTIONS, type Profile, type Feature } from '../kbuild/kconfig/profiles.js';
 export { gccInvocation, gccTree, type GccInvocation, type GccTree } from './gcc.js';
 export type { PreprocessedSource, LineOrigin, CppDiagnostic } from './types.js';
 

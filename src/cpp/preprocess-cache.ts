@@ -11,10 +11,10 @@
  * SOURCE_DATE_EPOCH (__DATE__/__TIME__).
  */
 import { createHash } from 'node:crypto';
-import type { ReadonlyFs } from '../intake/vfs.js';
-import { OverlayFs } from '../intake/vfs.js';
-import { EnvCacheSlot, RecordingFs } from './env-cache.js';
-import { environmentDiskIdentity, envCacheStats, type CppEnvironment } from './environment.js';
+import type { ReadonlyFs } from '../support/vfs.js';
+import { OverlayFs } from '../support/vfs.js';
+import { EnvCacheSlot, RecordingFs } from '../kbuild/env-cache.js';
+import { environmentDiskIdentity, envCacheStats, type CppEnvironment } from '../kbuild/environment.js';
 import { Preprocessor } from './preprocessor.js';
 import type { PreprocessedSource } from './types.js';
 

@@ -8,7 +8,7 @@
  * that configuration is derived from a kernel tree the way Kbuild does.
  */
 import { SeamlabError, type SourcePos } from '../errors.js';
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 import { evaluateIf, IfExprError, type ExprHost, type ExprToken } from './expr.js';
 import { includeGuard } from './include-guard.js';
 import { searchInclude, type IncludeKind } from './include-search.js';

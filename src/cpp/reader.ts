@@ -6,7 +6,7 @@
  * (preprocessor.ts); macro expansion is the base class's (expand.ts).
  */
 import { SeamlabError, type ErrorWhere, type ExpansionFrame, type SourcePos } from '../errors.js';
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 import { MacroEngine } from './expand.js';
 import type { FoundFile, SearchChain } from './include-search.js';
 import { lexCached, type LexedFile, type LexMode, type LogicalLine } from './lexer.js';

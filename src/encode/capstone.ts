@@ -8,6 +8,7 @@
  * listing never silently loses bytes.
  */
 import { createRequire } from 'node:module';
+import { matchTdxOpcode, TDX_INSN_LENGTH } from '../support/tdx-opcodes.js';
 
 export interface DisasmInsn {
   address: bigint;
@@ -18,13 +19,6 @@ export interface DisasmInsn {
   text: string;
 }
 
-/** Instructions Capstone 5 misses or misnames, with their SDM names. */
-export const TDX_OPCODES: readonly { bytes: readonly number[]; mnemonic: string }[] = [
-  { bytes: [0x66, 0x0f, 0x01, 0xcf], mnemonic: 'seamcall' },
-  { bytes: [0x66, 0x0f, 0x01, 0xcc], mnemonic: 'tdcall' },
-  { bytes: [0x66, 0x0f, 0x01, 0xcd], mnemonic: 'seamret' },
-  { bytes: [0x66, 0x0f, 0x01, 0xce], mnemonic: 'seamops' },
-];
 
 interface CsModule {
   ARCH_X86: number; MODE_64: number; OPT_SYNTAX: number; OPT_SYNTAX_ATT: number;
@@ -56,21 +50,15 @@ export function capstoneVersion(): string {
   return (req('@alexaltea/capstone-js/package.json') as { version: string }).version;
 }
 
-function matchTdx(bytes: Uint8Array, at: number): string | undefined {
-  for (const op of TDX_OPCODES) {
-    if (op.bytes.every((b, i) => bytes[at + i] === b)) return op.mnemonic;
-  }
-  return undefined;
-}
 
 export class Disassembler {
   constructor(private readonly cs: CsHandle) {}
 
   /** Decodes one instruction at `offset` of `bytes`, which sit at `address`. */
   decodeOne(bytes: Uint8Array, offset: number, address: bigint): DisasmInsn {
-    const tdx = matchTdx(bytes, offset);
+    const tdx = matchTdxOpcode(bytes, offset);
     if (tdx) {
-      return { address, bytes: bytes.slice(offset, offset + 4), mnemonic: tdx, operands: '', text: tdx };
+      return { address, bytes: bytes.slice(offset, offset + TDX_INSN_LENGTH), mnemonic: tdx, operands: '', text: tdx };
     }
     const window = bytes.subarray(offset, Math.min(bytes.length, offset + 15));
     let insn: { size: number; mnemonic: string; op_str: string } | undefined;

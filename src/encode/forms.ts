@@ -15,6 +15,7 @@ import {
   IMM_CLASSES, type ImmClass, type ImmTemplate, type OpSize,
   constantImmTypes, fitsS32, fitsU32, matchImmTemplate, slotBytes, symbolImmTypes,
 } from './immediates.js';
+import { hex } from '../support/format.js';
 
 /** Mnemonics that take a b/w/l/q size suffix in AT&T syntax (only those whose size matters here). */
 const SUFFIXABLE = new Set([
@@ -116,7 +117,6 @@ const P16 = 0x5a5an;
 const P32 = 0x5a5a5a5an;
 const P64 = 0x5a5a5a5a5a5a5a5an;
 
-const hex = (v: bigint) => (v < 0n ? '-0x' + (-v).toString(16) : '0x' + v.toString(16));
 
 function placeholderFor(bytes: number): bigint {
   return bytes === 1 ? P8 : bytes === 2 ? P16 : bytes === 4 ? P32 : P64;

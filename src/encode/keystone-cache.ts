@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { cacheDir, diskCacheEnabled, writeFileAtomic } from '../intake/kernel-cache.js';
+import { cacheDir, diskCacheEnabled, writeFileAtomic } from '../support/cache.js';
 
 /** A deterministic Keystone answer: the bytes, or the rejection message. */
 export type StoredAnswer = { ok: true; bytes: Uint8Array } | { ok: false; kind: 'rejected'; message: string };

@@ -4,6 +4,7 @@
  * mnemonics, and the instructions Keystone 0.9.2 does not know at all
  * (TDX, CET, …), with their bytes from the Intel SDM / TDX module spec.
  */
+import { TDX_OPCODES } from '../support/tdx-opcodes.js';
 
 /** Condition-code nibble for each jcc/setcc/cmovcc suffix GNU as accepts (SDM Vol. 2, Table B-10). */
 export const CONDITION_CODES: Readonly<Record<string, number>> = {
@@ -84,10 +85,7 @@ export const PREFIX_BYTES: Readonly<Record<string, number>> = {
  * test/encode-table.test.ts.
  */
 export const FIXED_OPCODES: Readonly<Record<string, readonly number[]>> = {
-  seamcall: [0x66, 0x0f, 0x01, 0xcf],
-  tdcall: [0x66, 0x0f, 0x01, 0xcc],
-  seamret: [0x66, 0x0f, 0x01, 0xcd],
-  seamops: [0x66, 0x0f, 0x01, 0xce],
+  ...TDX_OPCODES,
   endbr64: [0xf3, 0x0f, 0x1e, 0xfa],
   endbr32: [0xf3, 0x0f, 0x1e, 0xfb],
   wbnoinvd: [0xf3, 0x0f, 0x09],

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { PreprocessedSource } from '../cpp/types.js';
 import { SeamlabError } from '../errors.js';
 import type { Revision } from '../intake/types.js';
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 import { assemble, type Assembler, type AsmLimits, type AsmWarning } from '../gas/assemble.js';
 import type { InstructionLayer } from '../gas/layer.js';
 import { flushEncodeMemo, prepareEncoder } from '../encode/x86.js';

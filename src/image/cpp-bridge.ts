@@ -4,7 +4,7 @@
  */
 import type { PreprocessedSource } from '../cpp/types.js';
 import { preprocess } from '../cpp/index.js';
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 
 /** seamlab's preprocessor with a kconfig profile (src/cpp). */
 export function defaultPreprocess(files: ReadonlyFs, file: string, opts: { profile: string }): PreprocessedSource {

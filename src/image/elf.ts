@@ -5,6 +5,7 @@
  * runs. No DWARF yet (the debugger issue adds line information).
  */
 import type { Image, ImageSymbol } from './types.js';
+import { PAGE_SIZE } from '../support/memory.js';
 
 const SHT_PROGBITS = 1;
 const SHT_SYMTAB = 2;
@@ -15,7 +16,7 @@ const SHF_ALLOC = 2;
 const SHF_EXECINSTR = 4;
 const PT_LOAD = 1;
 const SHN_ABS = 0xfff1;
-const PAGE = 0x1000;
+const PAGE = PAGE_SIZE;
 
 class StrTab {
   readonly bytes: number[] = [0];

@@ -8,7 +8,7 @@
  * Type names come from the revision's own asm/extable_fixup_types.h (the
  * `#define EX_TYPE_NAME <number>` lines), never from a table in seamlab.
  */
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 import type { ExtableEntry, ImageSection } from './types.js';
 
 export const EXTABLE_SECTION = '__ex_table';

@@ -17,7 +17,8 @@
  * checks that both links agree byte for byte.
  */
 import { SeamlabError } from '../errors.js';
-import type { ReadonlyFs } from '../intake/vfs.js';
+import { PAGE_SIZE } from '../support/memory.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 import type { Assembler } from '../gas/assembler.js';
 import { emitSections, linkValue, type LinkAddresses } from '../gas/emit.js';
 import { locOffset } from '../gas/assembler.js';
@@ -28,7 +29,7 @@ import { KERNEL_STUBS, STUB_ALIGN, STUB_SECTION, STUB_SOURCE } from './stubs.js'
 import type { CfiDirective, HarnessStub, Image, ImageSection, ImageSymbol } from './types.js';
 
 export const TEXT_BASE = 0xffffffff81000000n;
-export const PAGE = 0x1000n;
+const PAGE = BigInt(PAGE_SIZE);
 
 export interface LinkOptions {
   sourceFile: string;

@@ -11,6 +11,7 @@ import { locOffset } from '../gas/assembler.js';
 import type { Loc } from '../gas/model.js';
 import type { Image, ImageSection } from './types.js';
 import type { Placement } from './link.js';
+import { hex64 as hexAddr, hexBytes } from '../support/format.js';
 
 export interface ListingSource {
   asm: Assembler;
@@ -18,7 +19,6 @@ export interface ListingSource {
 }
 
 const BYTES_PER_LINE = 8;
-const hexAddr = (a: bigint) => BigInt.asUintN(64, a).toString(16).padStart(16, '0');
 
 function sectionAt(image: Image, name: string): ImageSection | undefined {
   return image.sections.find((s) => s.name === name);
@@ -31,9 +31,6 @@ function bytesOf(image: Image, section: string, address: bigint, size: number): 
   return s.bytes.subarray(at, at + size);
 }
 
-function hexBytes(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
-}
 
 function lines(address: bigint | undefined, bytes: Uint8Array, text: string, where: string, depth: number): string[] {
   const out: string[] = [];

@@ -13,12 +13,12 @@
  */
 import { applyPatch as jsApplyPatch, type StructuredPatch } from 'diff';
 import { SeamlabError, type SourcePos } from '../errors.js';
-import { gitBlobId } from './kernel-cache.js';
+import { gitBlobId } from '../support/cache.js';
 import type { PatchMessage } from './mail.js';
 import type { FilePatch, ParsedDiff, ParsedHunk } from './diff-parse.js';
 import { checkTreePath, formatBytes, MAX_PATCHED_FILE_BYTES } from './path-safety.js';
 import type { FileApplication, HunkApplication, PatchApplication } from './types.js';
-import type { OverlayFs } from './vfs.js';
+import type { OverlayFs } from '../support/vfs.js';
 import { indentationRepairs } from './ws-repair.js';
 
 export interface LoadedPatch {

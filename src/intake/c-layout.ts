@@ -17,7 +17,7 @@
 import { SeamlabError, type SourcePos } from '../errors.js';
 import { codeView, intLiteral, lineAt, parseSpecifiers, skipParens, spellType, tokenize, type BaseType, type Token } from './c-decl.js';
 import type { CType, StructField, StructLayout } from './types.js';
-import type { ReadonlyFs } from './vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 
 /** Attributes that do not change a layout (without CONFIG_RANDSTRUCT, which seamlab profiles never set). */
 const NEUTRAL_ATTRIBUTES = new Set(['__no_randomize_layout', '__counted_by', '__counted_by_le', '__counted_by_be', '__nonstring', '__rcu', '__user', '__iomem', '__percpu', '__force']);

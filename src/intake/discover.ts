@@ -15,7 +15,7 @@ import { SeamlabError, type SourcePos } from '../errors.js';
 import { codeView, lineAt, parsePrototype, type BaseType, type DeclType, type ParsedPrototype } from './c-decl.js';
 import { findStruct } from './c-layout.js';
 import { SYSV_ARG_REGS, type AbiParam, type CType, type EntryFunction, type FunctionAbi, type ModuleCallUse, type StructLayout } from './types.js';
-import type { ReadonlyFs } from './vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 
 export const ENTRY_SCAN_ROOT = 'arch/x86';
 export const ASM_INCLUDE_DIR = 'arch/x86/include/asm';

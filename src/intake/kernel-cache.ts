@@ -9,12 +9,11 @@
  * git blob id of its `arch/x86/virt/vmx/tdx/tdxcall.S`; a tree whose file does
  * not match is refused (and rebuilt by setup).
  */
-import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { SeamlabError } from '../errors.js';
+import { cacheDir, gitBlobId } from '../support/cache.js';
 
 export interface KernelPackage {
   /** Built-in revision name. */
@@ -62,42 +61,6 @@ export interface TreeManifest {
   deb: string;
   tdxcallBlob: string;
   members: string[];
-}
-
-export function cacheDir(): string {
-  return process.env.SEAMLAB_CACHE || path.join(os.homedir(), '.cache', 'seamlab');
-}
-
-/** False when SEAMLAB_NO_DISK_CACHE is set (to anything but "" or "0"): seamlab's own caches under cacheDir() are then neither read nor written. */
-export function diskCacheEnabled(): boolean {
-  const v = process.env.SEAMLAB_NO_DISK_CACHE;
-  return v === undefined || v === '' || v === '0';
-}
-
-/**
- * Writes a cache file through a temporary file and a rename, so readers see
- * the old or the new content, never half of it. Best effort: a read-only or
- * full disk costs speed, not correctness, so failure returns false.
- */
-export function writeFileAtomic(file: string, text: string): boolean {
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, file);
-    return true;
-  } catch {
-    fs.rmSync(tmp, { force: true });
-    return false;
-  }
-}
-
-/** git's blob id: sha1("blob <size>\0" + content). */
-export function gitBlobId(content: Uint8Array): string {
-  const h = createHash('sha1');
-  h.update(`blob ${content.length}\0`);
-  h.update(content);
-  return h.digest('hex');
 }
 
 export function treeDir(pkg: KernelPackage, cache = cacheDir()): string {

@@ -12,12 +12,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { applyLoadedPatch, type LoadedPatch } from './apply.js';
 import { discoverFunctions } from './discover.js';
-import { cacheDir, requireTree } from './kernel-cache.js';
+import { requireTree } from './kernel-cache.js';
+import { cacheDir } from '../support/cache.js';
 import { parsePatchText } from './patch-file.js';
 import { checkPatchFileSize } from './path-safety.js';
 import { BUILTIN_REVISIONS, parseRevisionSpec, type BaseTreeName } from './spec.js';
 import type { PatchApplication, Provenance, Revision } from './types.js';
-import { DirFs, OverlayFs } from './vfs.js';
+import { DirFs, OverlayFs } from '../support/vfs.js';
 
 export { parseRevisionSpec, BUILTIN_REVISIONS } from './spec.js';
 

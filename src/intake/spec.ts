@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../support/package-root.js';
 import { SeamlabError } from '../errors.js';
 
 export type BaseTreeName = 'linux-6.1' | 'linux-6.12';
@@ -56,26 +57,6 @@ export interface ParsedSpec {
   patches: SpecPatch[];
 }
 
-let packageRootCache: string | undefined;
-
-/** The seamlab package directory (the built-in patch fixtures live there), from src/ or the dist/ bundle. */
-export function packageRoot(): string {
-  if (packageRootCache) return packageRootCache;
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string }).name === 'seamlab') return (packageRootCache = dir);
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`seamlab package root not found above ${path.dirname(fileURLToPath(import.meta.url))}`);
-    dir = up;
-  }
-}
 
 function isDir(p: string): boolean {
   try {

@@ -4,7 +4,7 @@
  * with their C ABI (discovered from the tree, never from per-revision tables).
  */
 import type { SourcePos } from '../errors.js';
-import type { ReadonlyFs } from './vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 
 /** A C type as the System V harness needs it. */
 export type CType =

@@ -4,7 +4,6 @@
  * reported with its source line.
  */
 
-export const PAGE = 0x1000;
 
 export interface MachineLayout {
   /** One RX page filled with int3: the return-address sentinel the harness pushes. */
@@ -38,6 +37,3 @@ export const DEFAULT_LAYOUT: Readonly<MachineLayout> = Object.freeze({
   physSize: 0x100000,
 });
 
-export function pageAlignUp(n: number): number {
-  return Math.ceil(n / PAGE) * PAGE;
-}

@@ -12,7 +12,8 @@
 import type { ExtableEntry, Image } from '../image/types.js';
 import type { CpuEnv, Outcome, SeamCall, SeamKind } from '../seam/types.js';
 import { VECTOR_NUMBER } from '../seam/types.js';
-import { DEFAULT_LAYOUT, PAGE, pageAlignUp, type MachineLayout } from './layout.js';
+import { DEFAULT_LAYOUT, type MachineLayout } from './layout.js';
+import { PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
 import { PhysMemory, type MemoryWrite } from './memory.js';
 import { RegisterFile, SLOT } from './register-file.js';
 import { SourceMap, type SourceLocation } from './source-map.js';

@@ -8,11 +8,10 @@ import type { Image } from '../image/types.js';
 import type { CpuEnv, GuestMemory, Outcome, SeamCall, SeamKind } from '../seam/types.js';
 import { GPR_NAMES, RFLAGS, RFLAGS_STATUS, type GprName } from './unicorn-consts.js';
 import { SLOT } from './register-file.js';
+import { matchTdxOpcode, TDX_INSN_LENGTH } from '../support/tdx-opcodes.js';
 import type { SourceMap } from './source-map.js';
 
-export const SEAMCALL_BYTES = [0x66, 0x0f, 0x01, 0xcf] as const;
-export const TDCALL_BYTES = [0x66, 0x0f, 0x01, 0xcc] as const;
-export const TRAP_INSN_LENGTH = 4n;
+export const TRAP_INSN_LENGTH = BigInt(TDX_INSN_LENGTH);
 
 export interface TrapSite {
   address: bigint;
@@ -30,9 +29,6 @@ function bytesAt(image: Image, address: bigint, n: number): Uint8Array | undefin
   return undefined;
 }
 
-function matches(b: Uint8Array, pattern: readonly number[]): boolean {
-  return pattern.every((x, i) => b[i] === x);
-}
 
 /**
  * Every SEAMCALL/TDCALL in the image's executable sections, found at statement
@@ -46,8 +42,8 @@ export function findTrapSites(image: Image, map: SourceMap): TrapSite[] {
     if (r.size < 4 && r.kind === 'insn') continue;
     const b = bytesAt(image, r.address, 4);
     if (!b) continue;
-    if (matches(b, SEAMCALL_BYTES)) sites.push({ address: r.address, kind: 'seamcall' });
-    else if (matches(b, TDCALL_BYTES)) sites.push({ address: r.address, kind: 'tdcall' });
+    const op = matchTdxOpcode(b);
+    if (op === 'seamcall' || op === 'tdcall') sites.push({ address: r.address, kind: op });
   }
   return sites;
 }

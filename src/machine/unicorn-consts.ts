@@ -119,12 +119,9 @@ export const X86_REG = {
   ENDING: 259,
 } as const;
 
-/** The 16 general-purpose registers in hardware encoding order (RAX=0 … R15=15). */
-export const GPR_NAMES = [
-  'rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi',
-  'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15',
-] as const;
-export type GprName = (typeof GPR_NAMES)[number];
+import { GPR_NAMES, type GprName } from '../support/registers.js';
+
+export { GPR_NAMES, RFLAGS, RFLAGS_STATUS, type GprName } from '../support/registers.js';
 
 export const GPR_IDS: Record<GprName, number> = {
   rax: X86_REG.RAX, rcx: X86_REG.RCX, rdx: X86_REG.RDX, rbx: X86_REG.RBX,
@@ -133,17 +130,3 @@ export const GPR_IDS: Record<GprName, number> = {
   r12: X86_REG.R12, r13: X86_REG.R13, r14: X86_REG.R14, r15: X86_REG.R15,
 };
 
-/** RFLAGS bits. */
-export const RFLAGS = {
-  CF: 1n << 0n,
-  PF: 1n << 2n,
-  AF: 1n << 4n,
-  ZF: 1n << 6n,
-  SF: 1n << 7n,
-  TF: 1n << 8n,
-  IF: 1n << 9n,
-  DF: 1n << 10n,
-  OF: 1n << 11n,
-} as const;
-/** The six arithmetic status flags VMX instructions define (SDM Vol. 3C §30.2). */
-export const RFLAGS_STATUS = RFLAGS.CF | RFLAGS.PF | RFLAGS.AF | RFLAGS.ZF | RFLAGS.SF | RFLAGS.OF;

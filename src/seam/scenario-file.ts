@@ -15,9 +15,10 @@ import { OPERAND_ID, parseLeaf, STATUS } from './codes.js';
 import { builtinScenario } from './builtin-scenarios.js';
 import type { HandlerSpec, InputValue, Scenario, ScenarioCase } from './scenario.js';
 import { SYS_STATES } from './tdx-module.js';
+import { GPR_NAMES } from '../support/registers.js';
 import { GUEST_ENV, HOST_ENV, type GprName, type Outcome, type SeamHandler, type SeamKind } from './types.js';
 
-const GPRS = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
+const GPRS = GPR_NAMES;
 const OUTPUT_REGS = GPRS.filter((r) => r !== 'rsp' && r !== 'rax');
 
 /** "0x…", decimal, a status name ("TDX_RND_NO_ENTROPY", "TDX_OPERAND_INVALID|RCX"), or a number/bigint. */

@@ -9,10 +9,10 @@
  * status is RAX (0); the VMM's status comes back in R10 (GHCI).
  */
 import { OPERAND_ID, STATUS, TDCALL_LEAF, TDVMCALL } from './codes.js';
+import { GPR_NAMES } from '../support/registers.js';
 import type { GprName, Outcome, OutputReg, SeamCall, SeamHandler } from './types.js';
 
 /** tdvmcall_control bit i exposes GPR i (hardware encoding order). */
-export const GPR_BY_INDEX: readonly GprName[] = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'];
 
 /** RAX carries the leaf, RCX the control word, RSP cannot leave the TD: these bits must be clear. */
 const NEVER_EXPOSED = (1n << 0n) | (1n << 1n) | (1n << 4n);
@@ -157,7 +157,7 @@ export class TdGuestModel implements SeamHandler {
     if (mask >> 32n !== 0n) return invalid('rcx', 'tdvmcall_control bits 63:32 reserved');
     if ((mask & NEVER_EXPOSED) !== 0n) return invalid('rcx', 'RAX, RCX or RSP exposed');
     const exposed: GprName[] = [];
-    for (let i = 0; i < 16; i++) if ((mask >> BigInt(i)) & 1n) exposed.push(GPR_BY_INDEX[i]!);
+    for (let i = 0; i < 16; i++) if ((mask >> BigInt(i)) & 1n) exposed.push(GPR_NAMES[i]!);
     const view: Partial<Record<GprName, bigint>> = {};
     for (const r of exposed) view[r] = call.regs[r];
     const answer = this.config.vmm.vmcall({ mask, regs: view });

@@ -3,11 +3,11 @@
  * a tree directory (argv: TREE FILE) under the environment's
  * $SEAMLAB_CACHE and prints what the persistent caches did as JSON.
  */
-import { envCacheStats } from '../../src/cpp/environment.js';
+import { envCacheStats } from '../../src/kbuild/environment.js';
 import { sharedKeystone } from '../../src/encode/keystone.js';
 import { encoderStats } from '../../src/encode/x86.js';
 import { buildImage } from '../../src/image/build.js';
-import { DirFs } from '../../src/intake/vfs.js';
+import { DirFs } from '../../src/support/vfs.js';
 
 const [tree, file] = process.argv.slice(2) as [string, string];
 const image = buildImage(new DirFs(tree), file);

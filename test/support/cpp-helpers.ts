@@ -6,10 +6,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ReadonlyFs } from '../../src/intake/vfs.js';
-import { normalizeTreePath } from '../../src/intake/vfs.js';
+import type { ReadonlyFs } from '../../src/support/vfs.js';
+import { normalizeTreePath } from '../../src/support/vfs.js';
 import { Preprocessor, type CppConfig, type CppRun } from '../../src/cpp/preprocessor.js';
-import { GCC_ASM_PREDEFINES } from '../../src/cpp/predefined.js';
+import { GCC_ASM_PREDEFINES } from '../../src/kbuild/predefined.js';
 import { hasCommand } from './oracles.js';
 
 export class MemFs implements ReadonlyFs {

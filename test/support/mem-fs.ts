@@ -1,5 +1,5 @@
 /** An in-memory tree for tests: an OverlayFs over nothing. */
-import { OverlayFs, type ReadonlyFs } from '../../src/intake/vfs.js';
+import { OverlayFs, type ReadonlyFs } from '../../src/support/vfs.js';
 
 class EmptyFs implements ReadonlyFs {
   readFile(): string | undefined { return undefined; }

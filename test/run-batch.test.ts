@@ -3,7 +3,8 @@
  * JavaScript runs only at the traps (one handler call per SEAM call).
  */
 import { describe, expect, it } from 'vitest';
-import { assembleBatchDriver, runBatch } from '../src/abi/batch.js';
+import { runBatch } from '../src/run/batch.js';
+import { assembleBatchDriver } from '../src/image/batch-driver.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { HOST_ENV, type SeamCall } from '../src/seam/types.js';
 import { SeamRoot } from '../src/seam/p-seamldr.js';

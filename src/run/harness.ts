@@ -15,6 +15,7 @@ import { formatLocation } from '../machine/source-map.js';
 import { GPR_NAMES, RFLAGS, type GprName } from '../machine/unicorn-consts.js';
 import type { InputValue, LogicalCall, PhysBuffer } from '../seam/scenario.js';
 import { SeamlabError } from '../errors.js';
+import { hex } from '../support/format.js';
 
 export const CALLEE_SAVED: readonly GprName[] = ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'];
 
@@ -230,7 +231,6 @@ function readField(buf: Uint8Array, off: number, size: number): bigint {
   return v;
 }
 
-const hex = (v: bigint) => `0x${v.toString(16)}`;
 
 export interface HarnessOutcome {
   checks: AbiCheck[];

@@ -16,7 +16,7 @@
  */
 import * as nodeFs from 'node:fs';
 import { SeamlabError } from '../errors.js';
-import { normalizeTreePath, OverlayFs, type ReadonlyFs } from '../intake/vfs.js';
+import { normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
 import { asmGenericWrappers } from './asm-generic.js';
 import { ASM_OFFSETS_HEADER, generateAsmOffsets, type AsmOffsetEntry, type AsmOffsets, type OmittedOffset } from './asm-offsets.js';
 import { EnvCacheSlot, environmentKey, RecordingFs } from './env-cache.js';
@@ -24,8 +24,8 @@ import { kbuildFlags, type KbuildFlags } from './kbuild-flags.js';
 import { configKey, configure, type TreeConfig } from './kconfig/index.js';
 import { GCC12_TOOLCHAIN } from './kconfig/toolchain.js';
 import { GCC_ASM_PREDEFINES, GCC_C_PREDEFINES } from './predefined.js';
-import type { CppConfig } from './preprocessor.js';
-import type { SearchChain } from './include-search.js';
+import type { CppConfig } from '../cpp/preprocessor.js';
+import type { SearchChain } from '../cpp/include-search.js';
 
 export const AUTOCONF_HEADER = 'include/generated/autoconf.h';
 

@@ -5,8 +5,8 @@
  * (R5 `saved ret` zeroing, R5 `ret` storing nothing on VMfailInvalid).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { canary, planCall, checkCall, hasOutputPointer } from '../src/abi/harness.js';
-import { runScenario, type RunResult } from '../src/abi/run.js';
+import { canary, planCall, checkCall, hasOutputPointer } from '../src/run/harness.js';
+import { runScenario, type RunResult } from '../src/run/run.js';
 import type { CType, FunctionAbi, StructLayout } from '../src/intake/types.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { DEFAULT_LAYOUT } from '../src/machine/layout.js';

@@ -7,7 +7,7 @@
  * arch/x86/include/generated/(uapi/)asm/<name> containing
  * `#include <asm-generic/<name>>`.
  */
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 
 interface KbuildLists {
   generic: string[];

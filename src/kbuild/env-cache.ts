@@ -37,8 +37,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir, diskCacheEnabled, writeFileAtomic } from '../intake/kernel-cache.js';
-import { DirFs, normalizeTreePath, OverlayFs, type ReadonlyFs } from '../intake/vfs.js';
+import { cacheDir, diskCacheEnabled, writeFileAtomic } from '../support/cache.js';
+import { DirFs, normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
 
 /**
  * Bump when the generator's output for the same inputs changes in a way the
@@ -206,7 +206,7 @@ export function codeIdentity(): string {
     }
   };
   if (self.endsWith('.ts')) {
-    // src/cpp/env-cache.ts → every source file under src/.
+    // src/kbuild/env-cache.ts → every source file under src/.
     const walk = (dir: string): void => {
       let entries: fs.Dirent[];
       try {

@@ -14,7 +14,7 @@
  * -include, -D/-U, -nostdinc, -fmacro-prefix-map, -m64/-m32 and -f[no-]PIE.
  */
 import { SeamlabError } from '../errors.js';
-import type { ReadonlyFs } from '../intake/vfs.js';
+import type { ReadonlyFs } from '../support/vfs.js';
 import type { Toolchain } from './kconfig/toolchain.js';
 
 export interface KbuildFlags {

@@ -24,7 +24,7 @@ export interface ReadonlyFs {
    * A short string that changes whenever readFile(p) would return other
    * content; undefined exactly when readFile(p) is undefined. Persistent
    * caches record it for every file a result was computed from and compare
-   * it on lookup (src/cpp/env-cache.ts). Optional: a file system without it
+   * it on lookup (src/kbuild/env-cache.ts). Optional: a file system without it
    * is never cached on disk. Forms: "h:" content hash; "s:"/"p:" metadata
    * (DirFs) — "s:" is only valid together with dirFingerprint() of every
    * directory above the file's directory, "p:" with the file's directory too.

@@ -4,11 +4,11 @@
  */
 import { formatLocation } from '../machine/source-map.js';
 import type { StopReason } from '../machine/machine.js';
-import { GPR_NAMES, RFLAGS, type GprName } from '../machine/unicorn-consts.js';
-import { canary } from './harness.js';
-import type { RunResult, SeamCallResult } from './run.js';
+import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type GprName } from '../support/registers.js';
+import { canary } from '../run/harness.js';
+import type { RunResult, SeamCallResult } from '../run/run.js';
+import { hex } from '../support/format.js';
 
-const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
 const CANARY_OF = new Map<bigint, GprName>(GPR_NAMES.map((r) => [canary(r), r]));
 
@@ -107,7 +107,7 @@ export function summaryLine(results: RunResult[]): string {
   return `${results.length} runs: ${endList}; ABI checks ${failedChecks ? `FAILED in ${failedChecks} runs` : 'passed in every run that returned'}`;
 }
 
-const REG_ORDER: GprName[] = ['rax', 'rcx', 'rdx', 'rbx', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rbp', 'rsp'];
+const REG_ORDER = DISPLAY_ORDER;
 
 /** Everything about one run, for `seamlab run … --fn X --scenario Y`. */
 export function formatDetails(r: RunResult): string {

@@ -11,7 +11,7 @@
  * which Kconfig treats as `n`.
  */
 import { SeamlabError } from '../../errors.js';
-import type { ReadonlyFs } from '../../intake/vfs.js';
+import type { ReadonlyFs } from '../../support/vfs.js';
 import type { KconfigMacros } from './macros.js';
 
 export type KExpr =

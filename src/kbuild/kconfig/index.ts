@@ -6,7 +6,7 @@
  * quoted; options that are off are absent).
  */
 import { createHash } from 'node:crypto';
-import type { ReadonlyFs } from '../../intake/vfs.js';
+import type { ReadonlyFs } from '../../support/vfs.js';
 import { KconfigEvaluator } from './eval.js';
 import { KconfigMacros } from './macros.js';
 import { parseKconfig, type KconfigTree } from './parse.js';

@@ -5,16 +5,11 @@
  * calls the function and stores RAX back, so JavaScript runs only at the
  * SEAMCALL/TDCALL traps. No per-instruction or per-store hooks are installed.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { plainSource } from '../cpp/types.js';
 import { SeamlabError } from '../errors.js';
-import { assemble } from '../gas/assemble.js';
-import { linkObject } from '../image/link.js';
 import type { Image } from '../image/types.js';
-import { packageRoot } from '../intake/spec.js';
+import type { DriverCode } from '../image/batch-driver.js';
 import type { SysvArgReg } from '../intake/types.js';
-import { PAGE, pageAlignUp } from '../machine/layout.js';
+import { PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
 import { Machine, type StopReason } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
 import { GPR_NAMES } from '../machine/unicorn-consts.js';
@@ -24,42 +19,10 @@ import type { CpuEnv, SeamHandler } from '../seam/types.js';
 import { ENTRY_RFLAGS, canary, planCall } from './harness.js';
 import { DEFAULT_TIME_LIMIT_MS, functionAddress, type RunFunction } from './run.js';
 
-export const BATCH_DRIVER_FILE = 'asm/batch-driver.S';
-export const BATCH_DRIVER_SYMBOL = 'seamlab_batch';
 /** Row layout the driver expects: RDI, RSI, RDX, RCX, R8, R9 at 0..40, RAX stored at 48. */
 export const ROW_ARGS: readonly SysvArgReg[] = ['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9'];
 export const ROW_RESULT_OFFSET = 48;
 export const ROW_HEADER = 56;
-
-export interface DriverCode {
-  /** Position-independent bytes of the driver. */
-  bytes: Uint8Array;
-  /** Offset of `seamlab_batch` in `bytes`. */
-  entry: number;
-}
-
-export function batchDriverSource(): string {
-  return readFileSync(join(packageRoot(), BATCH_DRIVER_FILE), 'utf8');
-}
-
-let driverCache: DriverCode | undefined;
-
-/** asm/batch-driver.S assembled by seamlab's own GNU-as front end (once per process). */
-export function assembleBatchDriver(): DriverCode {
-  if (!driverCache) {
-    const image = linkObject(assemble(plainSource(BATCH_DRIVER_FILE, batchDriverSource())), { sourceFile: BATCH_DRIVER_FILE, profile: 'default' });
-    driverCache = driverFromImage(image);
-  }
-  return driverCache;
-}
-
-/** Takes the driver's code out of an image assembled from asm/batch-driver.S. */
-export function driverFromImage(image: Image): DriverCode {
-  const sym = image.symbols.find((s) => s.name === BATCH_DRIVER_SYMBOL);
-  const sec = sym && image.sections.find((s) => s.name === sym.section);
-  if (!sym || !sec) throw new SeamlabError('BATCH_NO_DRIVER', `${BATCH_DRIVER_FILE} did not define ${BATCH_DRIVER_SYMBOL}`, `restore ${BATCH_DRIVER_FILE}`);
-  return { bytes: sec.bytes, entry: Number(sym.address - sec.address) };
-}
 
 export interface BatchOptions {
   rows: number;

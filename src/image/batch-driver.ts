@@ -1,0 +1,46 @@
+/**
+ * The batch driver (asm/batch-driver.S): a position-independent loop that
+ * calls one entry point once per row of a table (src/run/batch.ts), built by
+ * seamlab's own assembler and linker like any kernel file.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { plainSource } from '../cpp/types.js';
+import { SeamlabError } from '../errors.js';
+import { assemble } from '../gas/assemble.js';
+import { packageRoot } from '../support/package-root.js';
+import { linkObject } from './link.js';
+import type { Image } from './types.js';
+
+export const BATCH_DRIVER_FILE = 'asm/batch-driver.S';
+export const BATCH_DRIVER_SYMBOL = 'seamlab_batch';
+
+export interface DriverCode {
+  /** Position-independent bytes of the driver. */
+  bytes: Uint8Array;
+  /** Offset of `seamlab_batch` in `bytes`. */
+  entry: number;
+}
+
+export function batchDriverSource(): string {
+  return readFileSync(join(packageRoot(), BATCH_DRIVER_FILE), 'utf8');
+}
+
+let driverCache: DriverCode | undefined;
+
+/** asm/batch-driver.S assembled by seamlab's own GNU-as front end (once per process). */
+export function assembleBatchDriver(): DriverCode {
+  if (!driverCache) {
+    const image = linkObject(assemble(plainSource(BATCH_DRIVER_FILE, batchDriverSource())), { sourceFile: BATCH_DRIVER_FILE, profile: 'default' });
+    driverCache = driverFromImage(image);
+  }
+  return driverCache;
+}
+
+/** Takes the driver's code out of an image assembled from asm/batch-driver.S. */
+export function driverFromImage(image: Image): DriverCode {
+  const sym = image.symbols.find((s) => s.name === BATCH_DRIVER_SYMBOL);
+  const sec = sym && image.sections.find((s) => s.name === sym.section);
+  if (!sym || !sec) throw new SeamlabError('BATCH_NO_DRIVER', `${BATCH_DRIVER_FILE} did not define ${BATCH_DRIVER_SYMBOL}`, `restore ${BATCH_DRIVER_FILE}`);
+  return { bytes: sec.bytes, entry: Number(sym.address - sec.address) };
+}
