@@ -1,0 +1,494 @@
+/**
+ * Run control: one run of a machine from an entry point, as an object a
+ * harness, a trace recorder or a debugger drives — `step(n)`, `runUntil(…)`,
+ * `continue()` (interruptible when awaited through `continueAsync`),
+ * `finish()` — and that observers watch instruction by instruction.
+ *
+ * Every pause is decided in the per-instruction hook, before the
+ * instruction executes, and stops Unicorn there: the state at a pause is
+ * exact (RIP at the next instruction, nothing half done), so stepping one
+ * instruction at a time ends in the same state as one continue. Unicorn 2
+ * skips the remaining hooks of an instruction once one of them stops it, so
+ * a pause at a SEAMCALL happens before the trap serves it; resuming runs the
+ * instruction without pausing at it again.
+ *
+ * CPU exceptions go through the image's exception table like the kernel's
+ * fixup_exception() (EX_TYPE_FAULT: ex_handler_fault sets regs->ax = trapnr;
+ * EX_TYPE_DEFAULT: ex_handler_default only jumps), or end the run in an oops.
+ */
+import type { ExtableEntry } from '../image/types.js';
+import type { CpuEnv, Outcome, SeamCall } from '../seam/types.js';
+import { VECTOR_NUMBER } from '../seam/types.js';
+import { GPR_NAMES, type Regs } from '../support/registers.js';
+import type { Machine } from './machine.js';
+import { SLOT } from './register-file.js';
+import type {
+  FixupRecord, MachineRun, MemoryAccess, PauseReason, RunEnd, RunObserver, RunStop, SeamCallRecord, SeamPath, StoreRecord, TraceEntry,
+} from './run-types.js';
+import { applyOutcome, type TrapSite } from './trap.js';
+import { UC_ERR } from './unicorn-consts.js';
+
+export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
+  0: 'DE', 1: 'DB', 3: 'BP', 4: 'OF', 5: 'BR', 6: 'UD', 7: 'NM', 8: 'DF', 10: 'TS', 11: 'NP', 12: 'SS', 13: 'GP', 14: 'PF', 16: 'MF', 17: 'AC', 18: 'MC', 19: 'XM',
+};
+export const EX_TYPE_DEFAULT = 1;
+export const EX_TYPE_FAULT = 2;
+const PF_VECTOR = 14;
+
+/** Stores recorded per run (single mode); a runaway loop beyond this is counted, not kept. */
+export const MAX_RECORDED_STORES = 65536;
+
+/** How long one slice of an interruptible continue runs before yielding (a gdb Ctrl-C is served within it). */
+export const DEFAULT_SLICE_MS = 20;
+/** Instructions between two clock reads in the per-instruction hook. */
+const CLOCK_EVERY = 1024;
+
+export interface ExecutionOptions {
+  entry: bigint;
+  /** Where the run ends (default: the return-address sentinel). */
+  until?: bigint;
+  serve: (call: SeamCall) => Outcome;
+  handlerName: string;
+  env: Readonly<CpuEnv>;
+  /**
+   * Instruction budget. Single mode counts in the per-instruction hook;
+   * batch mode passes it to Unicorn (whose counting hook costs ~15% of batch
+   * throughput), and 0 there means "wall-clock limit only".
+   */
+  budget: number;
+  /** Emulation time allowed (pauses do not count). */
+  timeLimitMs: number;
+  observers?: RunObserver[];
+}
+
+/** Extra places to pause at, for one `runUntil`. */
+export interface StopCondition {
+  /** Pause before any of these addresses. */
+  addresses?: readonly bigint[];
+  /** Pause at the next SEAMCALL/TDCALL, before it is served. */
+  seamCall?: boolean;
+  /** Pause at the fixup after the next fault that goes through the exception table. */
+  fixup?: boolean;
+  /** Pause after this many more instructions. */
+  instructions?: number;
+}
+
+interface MemFault { access: 'read' | 'write' | 'fetch'; address: bigint; size: number; rip: bigint }
+
+export class Execution {
+  readonly until: bigint;
+  /** Persistent breakpoints (addresses), honoured by `continue` and `runUntil`. */
+  readonly breakpoints = new Set<bigint>();
+  /** Pause at every SEAMCALL/TDCALL before it is served. */
+  pauseOnSeamCall = false;
+  /** Pause at the fixup after every fault that goes through the exception table. */
+  pauseOnFixup = false;
+
+  private readonly observers: RunObserver[];
+  private readonly traceDepth: number;
+  private readonly ring: bigint[];
+  private count = 0;
+  private lastInsn = 0n;
+  private end: RunEnd | undefined;
+  private paused: PauseReason | undefined;
+  private pending: PauseReason | undefined;
+  private skipPauseOnce = false;
+  private interruptRequested = false;
+  private resumeAt: bigint | undefined;
+  private memFault: MemFault | undefined;
+  private elapsedMs = 0;
+  private sliceDeadline = Infinity;
+  private stepTarget = Infinity;
+  private temporary: StopCondition | undefined;
+  private ignorePauses = false;
+  private started = false;
+  private readonly records: SeamCallRecord[] = [];
+  private readonly stores: StoreRecord[] = [];
+  private storesDropped = 0;
+  private readonly fixups: FixupRecord[] = [];
+  private seamCallCount = 0;
+
+  constructor(readonly machine: Machine, readonly options: ExecutionOptions, traceDepth: number) {
+    this.until = options.until ?? machine.layout.sentinel;
+    this.observers = options.observers ?? [];
+    if (this.observers.length && machine.mode !== 'single') {
+      throw new Error('observers need a machine created with mode "single" (per-instruction hooks)');
+    }
+    this.traceDepth = traceDepth;
+    this.ring = new Array<bigint>(traceDepth).fill(0n);
+    machine.call.env = options.env;
+  }
+
+  // ---- state ---------------------------------------------------------------
+
+  get ended(): RunEnd | undefined {
+    return this.end;
+  }
+
+  /** Instructions executed so far (single mode). */
+  get instructions(): number {
+    return this.count;
+  }
+
+  get seamCalls(): readonly SeamCallRecord[] {
+    return this.records;
+  }
+
+  /** The summary so far (complete once the run has ended). */
+  summary(): MachineRun {
+    if (!this.end) throw new Error('the run has not ended; call finish() first');
+    return {
+      stop: this.end, instructions: this.count, seamCalls: this.records, seamCallCount: this.seamCallCount,
+      stores: this.stores, storesDropped: this.storesDropped, fixups: this.fixups, elapsedMs: this.elapsedMs,
+    };
+  }
+
+  // ---- control -------------------------------------------------------------
+
+  /** Executes `n` instructions (fewer if the run ends or a breakpoint/watchpoint hits first). */
+  step(n = 1): RunStop {
+    this.requireObserved('step');
+    return this.runUntil({ instructions: n });
+  }
+
+  /** Runs until one of `cond` or a persistent pause point (breakpoint, watchpoint, SEAM call/fixup flags). */
+  runUntil(cond: StopCondition): RunStop {
+    if ((cond.addresses?.length || cond.instructions !== undefined) && this.machine.mode !== 'single') this.requireObserved('runUntil');
+    this.temporary = cond;
+    this.stepTarget = cond.instructions === undefined ? Infinity : this.count + cond.instructions;
+    try {
+      return this.advance();
+    } finally {
+      this.temporary = undefined;
+      this.stepTarget = Infinity;
+    }
+  }
+
+  /** Runs until a persistent pause point or the end. Synchronous: it cannot be interrupted (see `continueAsync`). */
+  continue(): RunStop {
+    return this.advance();
+  }
+
+  /**
+   * `continue` in slices of `sliceMs` of emulation, yielding to the event loop
+   * between them so that `interrupt()` (from a socket or a DAP request) is
+   * served within one slice.
+   */
+  async continueAsync(opts: { sliceMs?: number; signal?: AbortSignal } = {}): Promise<RunStop> {
+    this.requireObserved('continueAsync');
+    const slice = opts.sliceMs ?? DEFAULT_SLICE_MS;
+    for (;;) {
+      if (opts.signal?.aborted) this.interruptRequested = true;
+      this.sliceDeadline = performance.now() + slice;
+      let stop: RunStop;
+      try {
+        stop = this.advance();
+      } finally {
+        this.sliceDeadline = Infinity;
+      }
+      if (stop.kind === 'ended' || stop.reason.kind !== 'slice') return stop;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  /** Asks a running `continueAsync` to pause (at the next slice boundary at the latest). */
+  interrupt(): void {
+    this.interruptRequested = true;
+  }
+
+  /** Runs to the end, ignoring every pause point, and returns the summary. */
+  finish(): MachineRun {
+    this.ignorePauses = true;
+    try {
+      while (!this.end) this.advance();
+    } finally {
+      this.ignorePauses = false;
+    }
+    return this.summary();
+  }
+
+  private requireObserved(what: string): void {
+    if (this.machine.mode !== 'single') throw new Error(`${what} needs a machine created with mode "single"`);
+  }
+
+  /**
+   * Emulates until a pause or the end. Restarts emulation where a hook could
+   * not redirect RIP in place (an undefined opcode through the exception
+   * table) or a page fault went to a fixup.
+   */
+  private advance(): RunStop {
+    if (this.end) return { kind: 'ended', end: this.end };
+    const m = this.machine;
+    const uc = m.uc;
+    const opts = this.options;
+    // Resuming from a pause: the instruction at RIP runs without pausing at it
+    // again (as gdb steps over a breakpoint at the PC), except after a time
+    // slice, which was taken before any pause point at RIP was checked.
+    this.skipPauseOnce = this.paused !== undefined && this.paused.kind !== 'slice';
+    this.paused = undefined;
+    let begin = this.started ? uc.rip : opts.entry;
+    this.started = true;
+    m.active = this;
+    const t0 = performance.now();
+    try {
+      for (;;) {
+        const remainingMs = opts.timeLimitMs - this.elapsedMs - (performance.now() - t0);
+        if (remainingMs <= 0) return this.finishWith({ kind: 'runaway', limit: 'time', budget: opts.budget, timeLimitMs: opts.timeLimitMs, last: this.lastTrace() });
+        this.resumeAt = undefined;
+        this.memFault = undefined;
+        let err: number;
+        try {
+          err = uc.emuStart(begin, this.until, Math.ceil(remainingMs * 1000), m.mode === 'batch' && opts.budget > 0 ? opts.budget : 0);
+        } catch (e) {
+          return this.finishWith(this.end ?? { kind: 'handler-error', message: e instanceof Error ? e.message : String(e), error: e });
+        }
+        if (this.end) return this.finishWith(this.end);
+        if (this.paused) return this.notify({ kind: 'paused', reason: this.paused, rip: uc.rip });
+        if (this.resumeAt !== undefined) {
+          begin = this.resumeAt;
+          continue;
+        }
+        // Set by the memory hook during emuStart (TypeScript cannot see that).
+        const f = this.memFault as MemFault | undefined;
+        if (f) {
+          // A page fault at an instruction with an exception-table entry continues at the fixup (trapnr 14 for EX_TYPE_FAULT).
+          const entry = f.access === 'fetch' ? undefined : this.fixupFor(f.rip);
+          if (entry) {
+            this.takeFixup(entry, PF_VECTOR, f.rip);
+            begin = entry.fixup;
+            continue;
+          }
+          const location = m.map.locate(f.rip);
+          return this.finishWith({
+            kind: 'fault', ...f, ...(location ? { location } : {}),
+            ...(f.access === 'fetch' && m.mode === 'single' && this.count > 1
+              ? { last: this.traceEntry(this.ring[(this.count - 1) % this.traceDepth]!) } : {}),
+          });
+        }
+        const rip = uc.rip;
+        if (rip === this.until) return this.finishWith({ kind: 'returned' });
+        if (err !== UC_ERR.OK) {
+          const location = m.map.locate(rip);
+          return this.finishWith({ kind: 'stopped', rip, ucErr: err, ...(location ? { location } : {}) });
+        }
+        // Stopped short of the sentinel without an error: Unicorn's instruction count or timeout ran out.
+        const timedOut = this.elapsedMs + performance.now() - t0 >= opts.timeLimitMs;
+        return this.finishWith({ kind: 'runaway', limit: timedOut ? 'time' : 'instructions', budget: opts.budget, timeLimitMs: opts.timeLimitMs, last: this.lastTrace() });
+      }
+    } finally {
+      this.elapsedMs += performance.now() - t0;
+      this.skipPauseOnce = false;
+    }
+  }
+
+  private finishWith(end: RunEnd): RunStop {
+    this.end = end;
+    return this.notify({ kind: 'ended', end });
+  }
+
+  private notify(stop: RunStop): RunStop {
+    if (!(stop.kind === 'paused' && stop.reason.kind === 'slice')) for (const o of this.observers) o.stop?.(stop);
+    return stop;
+  }
+
+  private pauseHere(reason: PauseReason): void {
+    this.paused = reason;
+    this.machine.uc.emuStop();
+  }
+
+  // ---- hooks (called by the machine) ----------------------------------------
+
+  /** Single mode: before every instruction. Decides pauses, counts, tells observers. */
+  onInstruction(address: bigint, size: number): void {
+    if (this.end || this.paused) return;
+    if (this.skipPauseOnce) {
+      this.skipPauseOnce = false;
+    } else if (!this.ignorePauses) {
+      const reason = this.pauseBefore(address);
+      if (reason) {
+        this.pauseHere(reason);
+        return;
+      }
+    }
+    const budget = this.options.budget;
+    if (budget > 0 && this.count >= budget) {
+      this.end = { kind: 'runaway', limit: 'instructions', budget, timeLimitMs: this.options.timeLimitMs, last: this.lastTrace() };
+      this.machine.uc.emuStop();
+      return;
+    }
+    const step = this.count;
+    this.lastInsn = address;
+    this.ring[step % this.traceDepth] = address;
+    this.count = step + 1;
+    for (const o of this.observers) {
+      const w = o.instruction?.(step, address, size);
+      if (w) this.pending ??= { kind: 'watchpoint', detail: w };
+    }
+    if (this.count % CLOCK_EVERY === 0 && this.sliceDeadline !== Infinity && performance.now() >= this.sliceDeadline) this.pending ??= { kind: 'slice' };
+  }
+
+  private pauseBefore(address: bigint): PauseReason | undefined {
+    if (this.pending) {
+      const p = this.pending;
+      this.pending = undefined;
+      return p;
+    }
+    if (this.interruptRequested) {
+      this.interruptRequested = false;
+      return { kind: 'interrupted' };
+    }
+    if (this.count >= this.stepTarget) return { kind: 'step' };
+    const t = this.temporary;
+    if (this.breakpoints.has(address) || t?.addresses?.includes(address)) return { kind: 'breakpoint', address };
+    if (this.pauseOnSeamCall || t?.seamCall) {
+      const site = this.machine.siteAt(address);
+      if (site) return { kind: 'seam-call', address, seamKind: site.kind, index: this.seamCallCount };
+    }
+    return undefined;
+  }
+
+  /** Single mode: every store (and, when an observer asks, every load). */
+  onMemory(kind: 'read' | 'write', address: bigint, size: number, value: bigint): void {
+    if (kind === 'write') {
+      if (this.stores.length < MAX_RECORDED_STORES) this.stores.push({ address, size, rip: this.lastInsn });
+      else this.storesDropped++;
+    }
+    if (this.observers.length === 0) return;
+    const access: MemoryAccess = { kind, address, size, value, rip: this.lastInsn, step: this.count - 1 };
+    for (const o of this.observers) {
+      const w = o.memory?.(access);
+      if (w) this.pending ??= { kind: 'watchpoint', detail: w };
+    }
+  }
+
+  onStub(name: string): void {
+    if (this.end) return;
+    const prev = this.ring[(this.count + this.traceDepth - 2) % this.traceDepth]!;
+    this.end = { kind: 'panic', stub: name, ...(this.machine.mode === 'single' ? { caller: this.traceEntry(prev) } : {}) };
+    this.machine.uc.emuStop();
+  }
+
+  onInsnInvalid(): boolean {
+    if (this.end) return false;
+    return this.raise(VECTOR_NUMBER.UD, this.machine.uc.rip, 'undefined opcode', true);
+  }
+
+  onInterrupt(intno: number): void {
+    if (this.end) return;
+    // int3 is a trap (RIP already past it); the other exceptions Unicorn reports are faults at RIP.
+    const rip = this.machine.uc.rip;
+    this.raise(intno, intno === 3 ? rip - 1n : rip, `CPU exception #${EXCEPTION_NAMES[intno] ?? intno}`, false);
+  }
+
+  onMemInvalid(access: 'read' | 'write' | 'fetch', address: bigint, size: number): void {
+    if (this.end) return;
+    // Unicorn 2.0.1 does not sync RIP for memory hooks: in single mode the code hook knows the exact instruction.
+    const rip = access === 'fetch' ? address : this.machine.mode === 'single' ? this.lastInsn : this.machine.uc.rip;
+    this.memFault = { access, address, size, rip };
+  }
+
+  onTrap(site: TrapSite, address: bigint): void {
+    if (this.end || this.paused) return;
+    const m = this.machine;
+    const rf = m.regs;
+    const v = rf.values;
+    rf.read();
+    const call = m.call;
+    call.kind = site.kind;
+    call.index = this.seamCallCount++;
+    call.rip = address;
+    call.rflags = v[SLOT.rflags]!;
+    const recording = m.mode === 'single';
+    const regsIn = recording ? snapshot(v) : undefined;
+    if (recording) m.phys.recorded = [];
+    const outcome = this.options.serve(call);
+    const resumed = applyOutcome(v, outcome, this.options.handlerName);
+    let path: SeamPath = 'resumed';
+    if (resumed) {
+      rf.write();
+    } else {
+      const vector = VECTOR_NUMBER[(outcome as { vector: 'UD' | 'GP' }).vector];
+      path = this.raise(vector, address, `${site.kind.toUpperCase()} raised #${EXCEPTION_NAMES[vector]} (${outcome.note ?? this.options.handlerName})`, false)
+        ? 'exception-table' : 'oops';
+    }
+    if (recording) {
+      if (path === 'exception-table') rf.read();
+      const location = m.map.locate(address);
+      const record: SeamCallRecord = {
+        index: call.index, kind: site.kind, address, ...(location ? { location } : {}),
+        regsIn: regsIn!, rflagsIn: call.rflags, handler: this.options.handlerName, outcome: copyOutcome(outcome), path,
+        regsOut: snapshot(v), rflagsOut: v[SLOT.rflags]!, ripOut: v[SLOT.rip]!,
+        memWrites: m.phys.recorded ?? [],
+      };
+      m.phys.recorded = undefined;
+      this.records.push(record);
+      for (const o of this.observers) o.seamCall?.(record);
+    }
+  }
+
+  /**
+   * A CPU exception at `address`: continue at the exception-table fixup, or
+   * end the run with an oops. Returns true when execution may continue.
+   * `restart` says the caller cannot redirect RIP in place and the run loop
+   * must restart emulation at the fixup.
+   */
+  private raise(vector: number, address: bigint, cause: string, restart: boolean): boolean {
+    const entry = this.fixupFor(address);
+    if (entry) {
+      this.takeFixup(entry, vector, address);
+      if (restart) this.resumeAt = entry.fixup;
+      return true;
+    }
+    const m = this.machine;
+    const location = m.map.locate(address);
+    const other = m.image.extable.find((e) => e.insn === address);
+    const note = other ? ` (exception-table entry of type ${other.type} is not modelled)` : '';
+    this.end = {
+      kind: 'oops', vector, vectorName: EXCEPTION_NAMES[vector] ?? String(vector), address,
+      ...(location ? { location } : {}), cause: cause + note,
+    };
+    m.uc.emuStop();
+    return false;
+  }
+
+  private fixupFor(address: bigint): ExtableEntry | undefined {
+    return this.machine.image.extable.find((e) => e.insn === address && (e.type === EX_TYPE_FAULT || e.type === EX_TYPE_DEFAULT));
+  }
+
+  private takeFixup(entry: ExtableEntry, vector: number, address: bigint): void {
+    const rf = this.machine.regs;
+    const v = rf.values;
+    rf.read();
+    if (entry.type === EX_TYPE_FAULT) v[SLOT.rax] = BigInt(vector);
+    v[SLOT.rip] = entry.fixup;
+    rf.write();
+    const record: FixupRecord = { vector, address, fixup: entry.fixup };
+    this.fixups.push(record);
+    for (const o of this.observers) o.fixup?.(record);
+    if ((this.pauseOnFixup || this.temporary?.fixup) && !this.ignorePauses) this.pending ??= { kind: 'fixup', fixup: record };
+  }
+
+  // ---- runaway reports ---------------------------------------------------------
+
+  private traceEntry(address: bigint): TraceEntry {
+    const location = this.machine.map.locate(address);
+    return location ? { address, location } : { address };
+  }
+
+  private lastTrace(): TraceEntry[] {
+    const n = Math.min(this.count, this.traceDepth);
+    const out: TraceEntry[] = [];
+    for (let i = this.count - n; i < this.count; i++) out.push(this.traceEntry(this.ring[i % this.traceDepth]!));
+    return out;
+  }
+}
+
+export function snapshot(v: BigUint64Array): Regs {
+  const out = {} as Regs;
+  for (let i = 0; i < 16; i++) out[GPR_NAMES[i]!] = v[i]!;
+  return out;
+}
+
+function copyOutcome(o: Outcome): Outcome {
+  return o.kind === 'return' && o.regs ? { ...o, regs: { ...o.regs } } : { ...o };
+}
