@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Machine, type MachineRun } from '../src/machine/machine.js';
-import { planCall, canary } from '../src/run/harness.js';
+import { planCall, canary } from '../src/run/plan.js';
 import type { FunctionAbi } from '../src/intake/types.js';
 import type { CpuEnv, Outcome, SeamCall } from '../src/seam/types.js';
 import { HOST_ENV, GUEST_ENV } from '../src/seam/types.js';

@@ -10,7 +10,7 @@
  * scenario's buffers are placed in order (1024-aligned report first, …).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { canary, OUTPUT_POISON } from '../src/run/harness.js';
+import { canary, OUTPUT_POISON } from '../src/run/plan.js';
 import { notApplicable, runScenario, type RunResult } from '../src/run/run.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import type { Revision } from '../src/intake/types.js';

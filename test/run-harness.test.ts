@@ -5,7 +5,8 @@
  * (R5 `saved ret` zeroing, R5 `ret` storing nothing on VMfailInvalid).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { canary, planCall, checkCall, hasOutputPointer } from '../src/run/harness.js';
+import { canary, planCall, hasOutputPointer } from '../src/run/plan.js';
+import { checkCall } from '../src/run/check.js';
 import { runScenario, type RunResult } from '../src/run/run.js';
 import type { CType, FunctionAbi, StructLayout } from '../src/intake/types.js';
 import { resolveRevision } from '../src/intake/revision.js';

@@ -107,6 +107,7 @@ export class Execution {
   private storesDropped = 0;
   private readonly fixups: FixupRecord[] = [];
   private seamCallCount = 0;
+  private slices = 0;
 
   constructor(readonly machine: Machine, readonly options: ExecutionOptions, traceDepth: number) {
     this.until = options.until ?? machine.layout.sentinel;
@@ -123,6 +124,11 @@ export class Execution {
 
   get ended(): RunEnd | undefined {
     return this.end;
+  }
+
+  /** Time slices `continueAsync` has started (each ends at most `sliceMs` of emulation later). */
+  get slicesRun(): number {
+    return this.slices;
   }
 
   /** Instructions executed so far (single mode). */
@@ -180,6 +186,7 @@ export class Execution {
     for (;;) {
       if (opts.signal?.aborted) this.interruptRequested = true;
       this.sliceDeadline = performance.now() + slice;
+      this.slices++;
       let stop: RunStop;
       try {
         stop = this.advance();

@@ -5,7 +5,7 @@
 import { formatLocation } from '../machine/source-map.js';
 import type { StopReason } from '../machine/machine.js';
 import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type GprName } from '../support/registers.js';
-import { canary } from '../run/harness.js';
+import { canary } from '../run/plan.js';
 import type { RunResult, SeamCallResult } from '../run/run.js';
 import { hex } from '../support/format.js';
 

@@ -16,7 +16,7 @@ import { GPR_NAMES } from '../machine/unicorn-consts.js';
 import { serveWithEnvironment } from '../seam/env.js';
 import type { LogicalCall } from '../seam/scenario.js';
 import type { CpuEnv, SeamHandler } from '../seam/types.js';
-import { ENTRY_RFLAGS, canary, planCall } from './harness.js';
+import { ENTRY_RFLAGS, canary, planCall } from './plan.js';
 import { DEFAULT_TIME_LIMIT_MS, functionAddress, type RunFunction } from './run.js';
 
 /** Row layout the driver expects: RDI, RSI, RDX, RCX, R8, R9 at 0..40, RAX stored at 48. */

@@ -1,18 +1,23 @@
 /**
  * One run: an entry point of an image, called through the System V harness
  * with a scenario's logical call, SEAMCALL/TDCALL served by the scenario's
- * handler behind the CPU environment. The result is plain data (`RunResult`).
+ * handler behind the CPU environment — in three steps that run, trace,
+ * debug, diff and the silicon oracle share: plan (plan.ts), execute (the
+ * machine's run control, driven by whoever prepared the run), check
+ * (check.ts). The result is plain data (`RunResult`).
  */
 import { SeamlabError } from '../errors.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction } from '../intake/types.js';
-import { Machine, type SeamCallRecord, type StopReason, type Regs } from '../machine/machine.js';
+import { Machine, type MachineRun, type RunObserver, type SeamCallRecord, type StopReason, type Regs } from '../machine/machine.js';
+import type { Execution } from '../machine/execution.js';
 import type { SourceLocation } from '../machine/source-map.js';
 import { leafName, statusName } from '../seam/codes.js';
 import { serveWithEnvironment } from '../seam/env.js';
 import { createHandler, handlerLabel, type Scenario } from '../seam/scenario.js';
 import type { CpuEnv, GprName, SeamKind } from '../seam/types.js';
-import { checkCall, hasOutputPointer, planCall, type AbiCheck, type OutputStruct, type ParamPlan, type PhysPlacement } from './harness.js';
+import { checkCall, type AbiCheck, type OutputStruct } from './check.js';
+import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement } from './plan.js';
 
 export const DEFAULT_BUDGET = 1_000_000;
 export const DEFAULT_TIME_LIMIT_MS = 5_000;
@@ -96,48 +101,105 @@ export function isExpectedOops(end: StopReason, calls: SeamCallRecord[]): boolea
   return end.kind === 'oops' && calls.some((c) => c.path === 'oops' && c.outcome.kind === 'fault' && c.address === end.address);
 }
 
-export function runScenario(image: Image, fn: RunFunction, scenario: Scenario, opts: RunOptions): RunResult {
+/**
+ * A run planned and started but not yet checked: plan → execute → check,
+ * with the middle step in the caller's hands. `runScenario` drives it to the
+ * end at once; a debugger or a trace recorder drives `execution` (step,
+ * breakpoints, observers) and then asks for the `result()`.
+ */
+export interface PreparedRun {
+  readonly machine: Machine;
+  readonly plan: CallPlan;
+  readonly execution: Execution;
+  readonly fn: RunFunction;
+  readonly scenario: Scenario;
+  /** Checks the ended run and returns what the C caller saw. Throws while the run has not ended. */
+  result(): RunResult;
+  /** Runs to the end (ignoring pause points), then `result()`. */
+  complete(): RunResult;
+  /** Closes the machine if this run created it. */
+  close(): void;
+}
+
+export interface PrepareOptions extends RunOptions {
+  /** Watchers of the run (trace recorder, debugger, coverage …). */
+  observers?: RunObserver[];
+  /** Install the memory-read hook (an observer wants loads). Only for a machine created here. */
+  observeReads?: boolean;
+}
+
+/** Plans the scenario's call for `fn` and starts the run (nothing executes yet). */
+export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, opts: PrepareOptions): PreparedRun {
   const reason = notApplicable(scenario, fn);
   if (reason) throw new SeamlabError('RUN_NOT_APPLICABLE', `scenario ${scenario.name} does not apply to ${fn.name}: ${reason}`, 'pick a scenario listed by `seamlab scenarios` for this kind of entry point');
   const c = scenario.cases[fn.kind]!;
   const entry = functionAddress(image, fn.name);
-  const machine = opts.machine ?? new Machine(image);
+  const ownMachine = opts.machine === undefined;
+  const machine = opts.machine ?? new Machine(image, { observeReads: opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
   try {
     const plan = planCall(machine, fn.abi, entry, c.call);
+    // A fresh handler per run: an inline handler object carries no state from one run to the next.
     const handler = createHandler(c.handler);
-    const run = machine.run({
+    const execution = machine.start({
       entry, serve: serveWithEnvironment(handler), handlerName: handler.name, env: c.env,
       budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+      ...(opts.observers ? { observers: opts.observers } : {}),
     });
-    const h = checkCall(machine, plan, run);
-    const seamCalls: SeamCallResult[] = run.seamCalls.map((r) => {
-      const ln = leafName(r.kind, r.regsIn.rax);
-      const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax) : undefined;
-      return { ...r, ...(ln ? { leafName: ln } : {}), ...(sn ? { statusName: sn } : {}) };
-    });
-    const expectedOops = isExpectedOops(run.stop, run.seamCalls);
-    const badEnd = run.stop.kind !== 'returned' && !expectedOops;
-    const returnName = h.returnValue !== undefined ? statusName(h.returnValue) : undefined;
-    const ln = leafName(fn.kind, c.call.leaf);
+    const result = (): RunResult => checkRun(image, fn, scenario, opts, machine, plan, execution.summary());
     return {
-      revision: opts.revision, function: fn.name, kind: fn.kind, sourceFile: fn.sourceFile ?? image.sourceFile,
-      profile: opts.profile ?? image.profile, prototype: fn.abi.prototype,
-      scenario: { name: scenario.name, summary: scenario.summary, source: scenario.source },
-      env: { ...c.env }, handler: handlerLabel(c.handler),
-      call: { leaf: c.call.leaf, ...(ln ? { leafName: ln } : {}), params: plan.params, phys: plan.phys, unpassable: plan.unpassable },
-      seamCalls,
-      ...(h.returnValue !== undefined ? { returnValue: h.returnValue } : {}),
-      ...(returnName ? { returnName } : {}),
-      outputs: h.outputs, registersOut: h.regsOut, rflagsOut: h.rflagsOut, checks: h.checks,
-      fixups: run.fixups.map((f) => {
-        const loc = machine.map.locate(f.fixup);
-        return loc ? { ...f, fixupLocation: loc } : f;
-      }),
-      instructions: run.instructions, end: run.stop,
-      ok: !badEnd && !h.checks.some((x) => x.status === 'fail'),
-      expectedOops,
+      machine, plan, execution, fn, scenario, result,
+      complete: () => {
+        execution.finish();
+        return result();
+      },
+      close: () => {
+        if (ownMachine) machine.close();
+      },
     };
-  } finally {
-    if (!opts.machine) machine.close();
+  } catch (e) {
+    if (ownMachine) machine.close();
+    throw e;
   }
+}
+
+export function runScenario(image: Image, fn: RunFunction, scenario: Scenario, opts: PrepareOptions): RunResult {
+  const prepared = prepareRun(image, fn, scenario, opts);
+  try {
+    return prepared.complete();
+  } finally {
+    prepared.close();
+  }
+}
+
+/** The check step: what the caller got, the ABI checks, names of leaves and statuses. */
+function checkRun(image: Image, fn: RunFunction, scenario: Scenario, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun): RunResult {
+  const c = scenario.cases[fn.kind]!;
+  const h = checkCall(machine, plan, run);
+  const seamCalls: SeamCallResult[] = run.seamCalls.map((r) => {
+    const ln = leafName(r.kind, r.regsIn.rax);
+    const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax) : undefined;
+    return { ...r, ...(ln ? { leafName: ln } : {}), ...(sn ? { statusName: sn } : {}) };
+  });
+  const expectedOops = isExpectedOops(run.stop, run.seamCalls);
+  const badEnd = run.stop.kind !== 'returned' && !expectedOops;
+  const returnName = h.returnValue !== undefined ? statusName(h.returnValue) : undefined;
+  const ln = leafName(fn.kind, c.call.leaf);
+  return {
+    revision: opts.revision, function: fn.name, kind: fn.kind, sourceFile: fn.sourceFile ?? image.sourceFile,
+    profile: opts.profile ?? image.profile, prototype: fn.abi.prototype,
+    scenario: { name: scenario.name, summary: scenario.summary, source: scenario.source },
+    env: { ...c.env }, handler: handlerLabel(c.handler),
+    call: { leaf: c.call.leaf, ...(ln ? { leafName: ln } : {}), params: plan.params, phys: plan.phys, unpassable: plan.unpassable },
+    seamCalls,
+    ...(h.returnValue !== undefined ? { returnValue: h.returnValue } : {}),
+    ...(returnName ? { returnName } : {}),
+    outputs: h.outputs, registersOut: h.regsOut, rflagsOut: h.rflagsOut, checks: h.checks,
+    fixups: run.fixups.map((f) => {
+      const loc = machine.map.locate(f.fixup);
+      return loc ? { ...f, fixupLocation: loc } : f;
+    }),
+    instructions: run.instructions, end: run.stop,
+    ok: !badEnd && !h.checks.some((x) => x.status === 'fail'),
+    expectedOops,
+  };
 }

@@ -1,20 +1,18 @@
 /**
- * The System V AMD64 harness, driven only by the function's ABI description
- * (no per-function code): it places a logical SEAM call's inputs into the
- * argument registers and structs the prototype has, fills every other
- * register with a distinct canary, pushes a return-address sentinel, and
- * afterwards checks what the C caller relies on (System V psABI §3.2):
- * callee-saved registers preserved, RSP back to entry + 8, DF clear, no
- * stores at or above the entry RSP, and stores outside the stack only into
- * the structs the caller passed.
+ * Planning a call (the first of plan → execute → check): the System V
+ * harness lays a logical SEAM call out in the machine, driven only by the
+ * function's ABI description (no per-function code). It places the inputs
+ * into the argument registers and structs the prototype has, fills every
+ * other register with a distinct canary, pushes a return-address sentinel,
+ * and names the memory it placed (`args->rcx`, `out->r8`, `stack[rsp+8]`)
+ * so traces and debuggers can label accesses.
  */
 import type { AbiParam, CType, FunctionAbi, StructLayout } from '../intake/types.js';
-import type { Machine, MachineRun, Regs, StoreRecord } from '../machine/machine.js';
+import type { Machine } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
-import { formatLocation } from '../machine/source-map.js';
-import { GPR_NAMES, RFLAGS, type GprName } from '../machine/unicorn-consts.js';
 import type { InputValue, LogicalCall, PhysBuffer } from '../seam/scenario.js';
 import { SeamlabError } from '../errors.js';
+import { GPR_NAMES, isGprName, RFLAGS, type GprName, type Regs } from '../support/registers.js';
 import { hex } from '../support/format.js';
 
 export const CALLEE_SAVED: readonly GprName[] = ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'];
@@ -72,37 +70,18 @@ export interface CallPlan {
   phys: PhysPlacement[];
   /** Inputs the scenario gives that this ABI cannot pass (the register keeps its canary). */
   unpassable: GprName[];
+  /** Named memory the plan placed: struct fields, physical buffers, the return address. */
+  labels: MemoryLabel[];
+  /** The stack mapping, for `stack[rsp+N]` labels. */
+  stack: { base: bigint; size: number };
 }
 
-export type CheckStatus = 'pass' | 'fail' | 'n/a';
-
-export interface AbiCheck {
-  name: 'callee-saved' | 'rsp' | 'df' | 'stack-writes' | 'memory-writes';
-  status: CheckStatus;
-  detail: string;
-}
-
-export interface OutputField {
-  name: string;
-  offset: number;
-  size: number;
-  value: bigint;
-  /** What the field held when the function was called (inputs, or the poison of an output-only struct). */
-  initial: bigint;
-  /** The function stored into this field during the run. */
-  written: boolean;
-}
-
-export interface OutputStruct {
-  param: string;
-  struct: string;
+/** A named piece of memory the plan placed. */
+export interface MemoryLabel {
   address: bigint;
-  outputOnly: boolean;
-  fields: OutputField[];
-}
-
-function isRegName(n: string): n is GprName {
-  return (GPR_NAMES as readonly string[]).includes(n);
+  size: number;
+  /** `args->rcx`, `out->r8`, `phys(rdx)`, `return address`. */
+  name: string;
 }
 
 function structOf(t: CType): StructLayout | undefined {
@@ -121,7 +100,7 @@ export function hasOutputPointer(abi: FunctionAbi): boolean {
 
 /** Which parameter carries the leaf (RAX): the first integer parameter not named after a register. */
 function leafParam(abi: FunctionAbi): AbiParam | undefined {
-  return abi.params.find((p) => p.type.kind === 'int' && !isRegName(p.name));
+  return abi.params.find((p) => p.type.kind === 'int' && !isGprName(p.name));
 }
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
@@ -182,7 +161,7 @@ export function planCall(machine: Machine, abi: FunctionAbi, entry: bigint, call
       if (outputOnly) machine.caller.fill(OUTPUT_POISON, callerOff, callerOff + layout.size);
       else {
         for (const f of layout.fields) {
-          if (!isRegName(f.name)) continue;
+          if (!isGprName(f.name)) continue;
           const v = inputs.get(f.name);
           if (v !== undefined) {
             writeField(machine.caller, callerOff + f.offset, f.size, v);
@@ -195,7 +174,7 @@ export function planCall(machine: Machine, abi: FunctionAbi, entry: bigint, call
       callerOff += layout.size;
       continue;
     }
-    if (p.type.kind === 'int' && isRegName(p.name)) {
+    if (p.type.kind === 'int' && isGprName(p.name)) {
       const v = inputs.get(p.name) ?? 0n;
       if (inputs.has(p.name)) used.add(p.name);
       params.push({ name: p.name, register, value: v, role: 'register', carries: p.name });
@@ -218,87 +197,40 @@ export function planCall(machine: Machine, abi: FunctionAbi, entry: bigint, call
   machine.regs.write();
 
   const unpassable = [...inputs.keys()].filter((r) => !used.has(r)).sort();
-  return { entry, entryRsp, params, initialRegs: regs, entryRflags: ENTRY_RFLAGS, phys, unpassable };
+  const labels: MemoryLabel[] = [{ address: entryRsp, size: 8, name: 'return address' }];
+  for (const pp of params) {
+    if (!pp.struct) continue;
+    for (const f of pp.struct.layout.fields) labels.push({ address: pp.struct.address + BigInt(f.offset), size: f.size, name: `${pp.name}->${f.name}` });
+  }
+  for (const b of phys) labels.push({ address: b.address, size: b.size, name: `phys(${b.register})` });
+  labels.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+  const stack = { base: machine.layout.stackBase, size: machine.stack.length };
+  return { entry, entryRsp, params, initialRegs: regs, entryRflags: ENTRY_RFLAGS, phys, unpassable, labels, stack };
 }
 
 function writeField(buf: Buffer, off: number, size: number, v: bigint): void {
   for (let i = 0; i < size; i++) buf[off + i] = Number((v >> BigInt(8 * i)) & 0xffn);
 }
 
-function readField(buf: Uint8Array, off: number, size: number): bigint {
-  let v = 0n;
-  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[off + i]!);
-  return v;
-}
-
-
-export interface HarnessOutcome {
-  checks: AbiCheck[];
-  returnValue?: bigint;
-  outputs: OutputStruct[];
-  regsOut: Regs;
-  rflagsOut: bigint;
-}
-
-/** Reads the result back and runs the ABI checks. */
-export function checkCall(machine: Machine, plan: CallPlan, run: MachineRun): HarnessOutcome {
-  machine.regs.read();
-  const v = machine.regs.values;
-  const regsOut = {} as Regs;
-  GPR_NAMES.forEach((r, i) => { regsOut[r] = v[i]!; });
-  const rflagsOut = v[SLOT.rflags]!;
-  const returned = run.stop.kind === 'returned';
-  const checks: AbiCheck[] = [];
-
-  if (returned) {
-    const bad = CALLEE_SAVED.filter((r) => regsOut[r] !== plan.initialRegs[r]);
-    checks.push({
-      name: 'callee-saved', status: bad.length ? 'fail' : 'pass',
-      detail: bad.length ? bad.map((r) => `${r} ${hex(plan.initialRegs[r])} → ${hex(regsOut[r])}`).join(', ') : 'rbx rbp r12–r15 preserved',
-    });
-    const want = plan.entryRsp + 8n;
-    checks.push({ name: 'rsp', status: regsOut.rsp === want ? 'pass' : 'fail', detail: regsOut.rsp === want ? 'entry + 8' : `${hex(regsOut.rsp)}, expected ${hex(want)}` });
-    const df = (rflagsOut & RFLAGS.DF) !== 0n;
-    checks.push({ name: 'df', status: df ? 'fail' : 'pass', detail: df ? 'DF set on return' : 'clear' });
-  } else {
-    for (const name of ['callee-saved', 'rsp', 'df'] as const) checks.push({ name, status: 'n/a', detail: `the function did not return (${run.stop.kind})` });
+/**
+ * The name of the memory at `address` for traces and debuggers: a planned
+ * label (`args->rcx`, `out->r8+4` inside a field, `phys(rdx)+0x10`), else a
+ * stack slot relative to the current RSP (`stack[rsp+8]`, `stack[rsp-16]`),
+ * else undefined.
+ */
+export function labelAddress(plan: Pick<CallPlan, 'labels' | 'stack'>, address: bigint, rsp: bigint): string | undefined {
+  let lo = 0;
+  let hi = plan.labels.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const l = plan.labels[mid]!;
+    if (address < l.address) hi = mid - 1;
+    else if (address >= l.address + BigInt(l.size)) lo = mid + 1;
+    else return address === l.address ? l.name : `${l.name}+${hex(address - l.address)}`;
   }
-
-  const structs = plan.params.filter((p) => p.struct).map((p) => ({ p, s: p.struct!, end: p.struct!.address + BigInt(p.struct!.layout.size) }));
-  const stackLo = machine.layout.stackBase;
-  const stackHi = stackLo + BigInt(machine.stack.length);
-  const aboveEntry: StoreRecord[] = [];
-  const stray: StoreRecord[] = [];
-  for (const st of run.stores) {
-    const end = st.address + BigInt(st.size);
-    if (st.address >= stackLo && st.address < stackHi) {
-      if (end > plan.entryRsp) aboveEntry.push(st);
-    } else if (!structs.some((x) => st.address >= x.s.address && end <= x.end)) {
-      stray.push(st);
-    }
+  if (address >= plan.stack.base && address < plan.stack.base + BigInt(plan.stack.size)) {
+    const d = address - rsp;
+    return d === 0n ? 'stack[rsp]' : d > 0n ? `stack[rsp+${d}]` : `stack[rsp-${-d}]`;
   }
-  const describe = (st: StoreRecord) => `${st.size} bytes at ${hex(st.address)}${machine.regionName(st.address) ? ` (${machine.regionName(st.address)})` : ''} by ${formatLocation(machine.map.locate(st.rip), st.rip)}`;
-  const unseen = run.storesDropped ? ` (the first ${run.stores.length} stores; ${run.storesDropped} more were not recorded)` : '';
-  const list = (xs: StoreRecord[]) => xs.slice(0, 8).map(describe).join('; ') + (xs.length > 8 ? `; … ${xs.length - 8} more` : '');
-  checks.push({ name: 'stack-writes', status: aboveEntry.length ? 'fail' : 'pass', detail: (aboveEntry.length ? list(aboveEntry) : 'only below the entry RSP') + unseen });
-  checks.push({ name: 'memory-writes', status: stray.length ? 'fail' : 'pass', detail: (stray.length ? list(stray) : 'only into the structs passed') + unseen });
-
-  const outputs: OutputStruct[] = structs.map(({ p, s }) => {
-    const base = Number(s.address - machine.layout.callerBase);
-    return {
-      param: p.name, struct: s.layout.name, address: s.address, outputOnly: s.outputOnly,
-      fields: s.layout.fields.map((f) => {
-        const lo = s.address + BigInt(f.offset);
-        const hi = lo + BigInt(f.size);
-        return {
-          name: f.name, offset: f.offset, size: f.size,
-          value: readField(machine.caller, base + f.offset, f.size),
-          initial: readField(s.initial, f.offset, f.size),
-          written: run.stores.some((st) => st.address < hi && st.address + BigInt(st.size) > lo),
-        };
-      }),
-    };
-  });
-
-  return { checks, ...(returned ? { returnValue: regsOut.rax } : {}), outputs, regsOut, rflagsOut };
+  return undefined;
 }
