@@ -20,7 +20,7 @@ import type { PreprocessedSource } from './types.js';
 
 function isPreprocessed(x: unknown): x is PreprocessedSource {
   const s = x as PreprocessedSource;
-  return typeof s === 'object' && s !== null && typeof s.file === 'string' && Array.isArray(s.lines) && Array.isArray(s.origins) && s.lines.length === s.origins.length && (s.diagnostics === undefined || Array.isArray(s.diagnostics));
+  return typeof s === 'object' && s !== null && typeof s.file === 'string' && Array.isArray(s.lines) && Array.isArray(s.origins) && s.lines.length === s.origins.length && (s.diagnostics === undefined || Array.isArray(s.diagnostics)) && (s.reads === undefined || Array.isArray(s.reads));
 }
 
 /** Preprocesses `main` (a checked tree path) of the revision `files` in `env`, through the disk cache when the environment has one. */
@@ -28,8 +28,10 @@ export function preprocessInEnvironment(files: ReadonlyFs, env: CppEnvironment, 
   const config = env.cppConfig(main);
   const id = environmentDiskIdentity(env);
   if (id === undefined) {
-    const run = new Preprocessor(env.files, config).run(main);
-    return { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics };
+    // RecordingFs fingerprints what it records; a file system without fingerprints (tests' in-memory trees) is not recorded.
+    const recorder = files.fingerprint ? new RecordingFs(files) : undefined;
+    const run = new Preprocessor(recorder ? layeredOver(recorder, env) : env.files, config).run(main);
+    return { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics, ...(recorder ? { reads: filesRead(recorder) } : {}) };
   }
   const flags = createHash('sha256').update(JSON.stringify(env.flagsFor(main))).digest('hex');
   const slot = new EnvCacheSlot<PreprocessedSource>(JSON.stringify({ env: id.key, digest: id.digest, file: main, flags, epoch: config.sourceDateEpoch ?? 0 }), 'cpp');
@@ -41,10 +43,20 @@ export function preprocessInEnvironment(files: ReadonlyFs, env: CppEnvironment, 
   envCacheStats.cppMisses++;
   // The generated headers over a recorder of the revision: what is read from the revision is recorded.
   const recorder = new RecordingFs(files);
-  const layered = new OverlayFs(recorder, 'generated');
-  for (const [p, text] of env.generated) layered.set(p, text);
-  const run = new Preprocessor(layered, config).run(main);
-  const out: PreprocessedSource = { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics };
+  const run = new Preprocessor(layeredOver(recorder, env), config).run(main);
+  const out: PreprocessedSource = { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics, reads: filesRead(recorder) };
   slot.store(recorder.inputs(), out);
   return out;
+}
+
+/** The environment's generated headers over `files`. */
+function layeredOver(files: ReadonlyFs, env: CppEnvironment): ReadonlyFs {
+  const layered = new OverlayFs(files, 'generated');
+  for (const [p, text] of env.generated) layered.set(p, text);
+  return layered;
+}
+
+/** Files (not existence tests or listings) the preprocessor read through `recorder`. */
+function filesRead(recorder: RecordingFs): string[] {
+  return recorder.inputs().filter((i) => i[0] === 'f' && i[2] !== null).map((i) => i[1]);
 }

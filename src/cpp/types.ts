@@ -26,6 +26,12 @@ export interface PreprocessedSource {
   origins: LineOrigin[];
   /** Warnings from preprocessing (absent for hand-written sources). */
   diagnostics?: CppDiagnostic[];
+  /**
+   * The revision's files the preprocessor read, in the order first read
+   * (generated headers are not among them). Traces identify their source by
+   * these files' git blob ids.
+   */
+  reads?: string[];
 }
 
 /** A PreprocessedSource whose origins are just the line numbers of `file` (for assembling hand-written text). */

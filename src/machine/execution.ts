@@ -111,10 +111,8 @@ export class Execution {
 
   constructor(readonly machine: Machine, readonly options: ExecutionOptions, traceDepth: number) {
     this.until = options.until ?? machine.layout.sentinel;
-    this.observers = options.observers ?? [];
-    if (this.observers.length && machine.mode !== 'single') {
-      throw new Error('observers need a machine created with mode "single" (per-instruction hooks)');
-    }
+    this.observers = [];
+    for (const o of options.observers ?? []) this.observe(o);
     this.traceDepth = traceDepth;
     this.ring = new Array<bigint>(traceDepth).fill(0n);
     machine.call.env = options.env;
@@ -196,6 +194,16 @@ export class Execution {
       if (stop.kind === 'ended' || stop.reason.kind !== 'slice') return stop;
       await new Promise<void>((r) => setImmediate(r));
     }
+  }
+
+  /**
+   * Adds an observer (before the first instruction, or at a pause). An
+   * observer of loads needs a machine created with `observeReads`.
+   */
+  observe(o: RunObserver): void {
+    this.requireObserved('observe');
+    if (o.observesReads && !this.machine.readsObserved) throw new Error('this observer wants memory reads: create the machine with observeReads');
+    this.observers.push(o);
   }
 
   /** Asks a running `continueAsync` to pause (at the next slice boundary at the latest). */

@@ -63,6 +63,8 @@ export class Machine {
   readonly call: TrapCall;
   /** The run the hooks report to (the last one started). */
   active: Execution | undefined;
+  /** The memory-read hook is installed (observers may watch loads). */
+  readonly readsObserved: boolean;
 
   private readonly traceDepth: number;
   private readonly siteByAddress: Map<bigint, TrapSite>;
@@ -94,7 +96,8 @@ export class Machine {
       this.phys = new PhysMemory(L.physBase, physBuf);
       this.regs = new RegisterFile(this.uc);
       this.call = new TrapCall(this.regs.values, { vmx: true, seamrr: true, cpl: 0, inTd: false, lp: 0 }, this.phys);
-      this.installHooks(options.observeReads === true);
+      this.readsObserved = this.mode === 'single' && options.observeReads === true;
+      this.installHooks(this.readsObserved);
     } catch (e) {
       this.uc.close();
       throw e;

@@ -15,3 +15,8 @@ export function hex64(v: bigint): string {
 export function hexBytes(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ');
 }
+
+/** A 64-bit value as `0x…`, no padding, two's complement for negatives (traces, JSON). */
+export function hexU64(v: bigint): string {
+  return `0x${BigInt.asUintN(64, v).toString(16)}`;
+}

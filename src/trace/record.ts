@@ -1,0 +1,145 @@
+/**
+ * Recording a trace of one run: plan the scenario's call for an entry point
+ * (src/run), attach a `TraceRecorder`, run to the end, and describe the
+ * result — a header that identifies what ran (revision inputs by git blob
+ * id, scenario and image hashes, the registers at entry), the steps, and a
+ * summary of what the C caller saw.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDisassembler } from '../encode/capstone.js';
+import { buildExtras, buildImage } from '../image/build.js';
+import type { Image } from '../image/types.js';
+import type { EntryFunction, Revision } from '../intake/types.js';
+import { prepareRun } from '../run/run.js';
+import type { RunResult } from '../run/run.js';
+import type { Scenario, ScenarioCase } from '../seam/scenario.js';
+import { gitBlobId } from '../support/cache.js';
+import { hexU64 } from '../support/format.js';
+import { packageRoot } from '../support/package-root.js';
+import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceHeader, type TraceStep, type TraceSummary } from './format.js';
+import { TraceRecorder } from './recorder.js';
+
+export interface TraceRequest {
+  revision: Revision;
+  /** The entry point, by name or as discovered. */
+  fn: string | EntryFunction;
+  scenario: Scenario;
+  profile?: string;
+  /** A prebuilt image of the function's file (default: built now, cached per process). */
+  image?: Image;
+  budget?: number;
+  timeLimitMs?: number;
+}
+
+/** Streaming: the header before the first instruction runs, then each step as it completes. */
+export interface TraceStream {
+  header?(h: TraceHeader): void;
+  step(s: TraceStep): void;
+}
+
+/** Records a trace; with `stream`, records go there as they are known and the returned trace has no steps. */
+export async function recordTrace(req: TraceRequest, stream?: TraceStream): Promise<Trace> {
+  const disasm = await loadDisassembler();
+  const fn = typeof req.fn === 'string' ? findFunction(req.revision, req.fn) : req.fn;
+  const profile = req.profile ?? 'default';
+  const image = req.image ?? buildImage(req.revision.files, fn.sourceFile, { profile });
+  const prepared = prepareRun(image, fn, req.scenario, {
+    revision: req.revision.name, profile, observeReads: true,
+    ...(req.budget !== undefined ? { budget: req.budget } : {}),
+    ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
+  });
+  try {
+    const steps: TraceStep[] = [];
+    const recorder = new TraceRecorder(prepared.machine, prepared.plan, disasm, stream ? (s) => stream.step(s) : (s) => steps.push(s));
+    prepared.execution.observe(recorder);
+    const header: TraceHeader = {
+      type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, seamlab: seamlabVersion(), executor: 'unicorn',
+      revision: revisionIdentity(req.revision, image),
+      function: fn.name, sourceFile: fn.sourceFile, profile, prototype: fn.abi.prototype,
+      scenario: { name: req.scenario.name, hash: scenarioHash(req.scenario.cases[fn.kind]!) },
+      image: { hash: imageHash(image) },
+      entry: { regs: Object.fromEntries(Object.entries(recorder.entry).map(([k, v]) => [k, hexU64(v)])) },
+      labels: prepared.plan.labels.map((l) => ({ address: hexU64(l.address), size: l.size, name: l.name })),
+    };
+    stream?.header?.(header);
+    const result = prepared.complete();
+    return { header, steps, summary: summarize(result) };
+  } finally {
+    prepared.close();
+  }
+}
+
+function findFunction(rev: Revision, name: string): EntryFunction {
+  const f = rev.functions.find((x) => x.name === name);
+  if (!f) throw new Error(`${rev.name} has no entry point ${name}`);
+  return f;
+}
+
+let versionCache: string | undefined;
+
+export function seamlabVersion(): string {
+  versionCache ??= (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  return versionCache;
+}
+
+/** What identifies the source: every file of the revision the preprocessor read, by git blob id. */
+function revisionIdentity(rev: Revision, image: Image): TraceHeader['revision'] {
+  const reads = buildExtras(image)?.source.reads ?? [];
+  const inputs = [...new Set(reads)].sort().flatMap((path) => {
+    const text = rev.files.readFile(path);
+    return text === undefined ? [] : [{ path, blob: gitBlobId(Buffer.from(text, 'utf8')) }];
+  });
+  const base = rev.provenance.base;
+  return {
+    spec: rev.provenance.spec,
+    ...(base.kind === 'builtin' ? { package: base.package, packageVersion: base.version } : {}),
+    patches: rev.provenance.patches.map((p) => ({ source: p.source, ...(p.subject ? { subject: p.subject } : {}) })),
+    inputs,
+  };
+}
+
+/** sha256 of a scenario case, with bigints as hex and user code by its label. */
+export function scenarioHash(c: ScenarioCase): string {
+  const json = JSON.stringify(c, (_k, v: unknown) => (typeof v === 'bigint' ? hexU64(v) : typeof v === 'function' ? `[function ${(v as { name?: string }).name ?? ''}]` : v));
+  return createHash('sha256').update(json).digest('hex');
+}
+
+/** sha256 of what runs: sections with their addresses, symbols, exception table. */
+export function imageHash(image: Image): string {
+  const h = createHash('sha256');
+  for (const s of image.sections) {
+    h.update(`${s.name}\0${hexU64(s.address)}\0${s.bytes.length}\0`);
+    h.update(s.bytes);
+  }
+  for (const s of image.symbols) h.update(`${s.name}\0${hexU64(s.address)}\0${s.size}\0${s.type}\0${s.binding}\n`);
+  for (const e of image.extable) h.update(`${hexU64(e.insn)}\0${hexU64(e.fixup)}\0${e.typeWord}\n`);
+  return h.digest('hex');
+}
+
+function summarize(r: RunResult): TraceSummary {
+  return {
+    type: 'summary',
+    end: endRecord(r.end),
+    instructions: r.instructions,
+    ...(r.returnValue !== undefined ? { returnValue: hexU64(r.returnValue) } : {}),
+    ...(r.returnName ? { returnName: r.returnName } : {}),
+    outputs: r.outputs.map((o) => ({ param: o.param, struct: o.struct, fields: o.fields.map((f) => ({ name: f.name, value: hexU64(f.value), written: f.written })) })),
+    checks: r.checks.map((c) => ({ name: c.name, status: c.status, detail: c.detail })),
+    ok: r.ok,
+  };
+}
+
+/** How the run ended, as JSON: bigints in hex, source locations as file:line, no error objects. */
+function endRecord(end: RunResult['end']): TraceSummary['end'] {
+  return JSON.parse(JSON.stringify(end, (k, v: unknown) => {
+    if (typeof v === 'bigint') return hexU64(v);
+    if (k === 'error') return undefined;
+    if (k === 'location' && v && typeof v === 'object') {
+      const l = v as { pos: { file: string; line: number } };
+      return `${l.pos.file}:${l.pos.line}`;
+    }
+    return v;
+  })) as TraceSummary['end'];
+}

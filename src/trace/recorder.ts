@@ -1,0 +1,190 @@
+/**
+ * The trace recorder: an observer of one run (src/machine run control) that
+ * turns every executed instruction into a `TraceStep` — where it is in the
+ * image and in the kernel source, its bytes and disassembly, the registers
+ * and RFLAGS bits it changed, the memory it read and wrote (named after the
+ * call plan: `out->r8`, `stack[rsp+8]`), the SEAM call served there, and the
+ * exception-table fixup taken there.
+ *
+ * A step is complete when the next instruction starts (or the run ends):
+ * only then are the registers it left behind known. Steps are handed to a
+ * sink as they complete, so a long trace streams instead of piling up.
+ *
+ * Recording reads registers through its own register block and never
+ * writes anything: it cannot change what runs (tested).
+ */
+import type { Disassembler } from '../encode/capstone.js';
+import type { Image } from '../image/types.js';
+import type { Machine } from '../machine/machine.js';
+import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } from '../machine/run-types.js';
+import type { SourceLocation } from '../machine/source-map.js';
+import type { RegisterBlock } from '../machine/unicorn.js';
+import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
+import { labelAddress, type CallPlan } from '../run/plan.js';
+import { leafName, statusName } from '../seam/codes.js';
+import { hexBytes, hexU64 } from '../support/format.js';
+import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type RflagsBit } from '../support/registers.js';
+import type { SeamEvent, TraceStep } from './format.js';
+
+/** The registers a step's changes are computed over, in display order, RFLAGS last. */
+const TRACKED = [...DISPLAY_ORDER, 'rflags'] as const;
+type Tracked = (typeof TRACKED)[number];
+const TRACKED_IDS = TRACKED.map((r) => (r === 'rflags' ? X86_REG.RFLAGS : GPR_IDS[r]));
+const RSP_SLOT = TRACKED.indexOf('rsp');
+const FLAG_BITS = Object.entries(RFLAGS) as [RflagsBit, bigint][];
+
+/** What a step shows about its address, the same every time the address runs. */
+interface StaticStep {
+  sym?: string;
+  bytes: string;
+  asm: string;
+  src?: string;
+  stmt?: string;
+  macros?: string[];
+}
+
+export type StepSink = (step: TraceStep) => void;
+
+export class TraceRecorder implements RunObserver {
+  readonly observesReads = true;
+  private readonly block: RegisterBlock;
+  /** Registers before the step being recorded (TRACKED order). */
+  private readonly before: BigUint64Array;
+  private current: TraceStep | undefined;
+  private readonly statics = new Map<bigint, StaticStep>();
+  /** Register values at the first instruction. */
+  readonly entry: Record<Tracked, bigint>;
+
+  constructor(
+    private readonly machine: Machine,
+    private readonly plan: Pick<CallPlan, 'labels' | 'stack'>,
+    private readonly disasm: Disassembler,
+    private readonly sink: StepSink,
+  ) {
+    this.block = machine.uc.registerBlock(TRACKED_IDS);
+    this.block.read();
+    this.before = new BigUint64Array(this.block.values);
+    this.entry = Object.fromEntries(TRACKED.map((r, i) => [r, this.before[i]!])) as Record<Tracked, bigint>;
+  }
+
+  instruction(step: number, address: bigint): void {
+    this.complete();
+    this.current = { type: 'step', step, rip: hexU64(address), ...this.staticAt(address) };
+  }
+
+  memory(a: MemoryAccess): void {
+    const s = this.current;
+    if (!s) return;
+    const label = labelAddress(this.plan, a.address, this.before[RSP_SLOT]!);
+    (s.mem ??= []).push({ op: a.kind === 'read' ? 'r' : 'w', addr: hexU64(a.address), size: a.size, value: hexU64(a.value), ...(label ? { label } : {}) });
+  }
+
+  seamCall(r: SeamCallRecord): void {
+    const s = this.current;
+    if (!s) return;
+    const ln = leafName(r.kind, r.regsIn.rax);
+    const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax) : undefined;
+    const event: SeamEvent = {
+      kind: r.kind, index: r.index, leaf: hexU64(r.regsIn.rax), ...(ln ? { leafName: ln } : {}),
+      in: Object.fromEntries(DISPLAY_ORDER.map((n) => [n, hexU64(r.regsIn[n])])),
+      handler: r.handler, outcome: outcomeRecord(r.outcome), ...(sn ? { statusName: sn } : {}), path: r.path,
+      memWrites: r.memWrites.map((w) => ({ addr: hexU64(w.address), bytes: hexBytes(this.machine.phys.read(w.address, w.length)) })),
+    };
+    s.seam = event;
+  }
+
+  fixup(f: FixupRecord): void {
+    if (this.current) this.current.fault = { vector: f.vector, fixup: hexU64(f.fixup) };
+  }
+
+  stop(stop: RunStop): void {
+    if (stop.kind !== 'ended') return;
+    const end = stop.end;
+    if (this.current && end.kind === 'oops' && hexU64(end.address) === this.current.rip) this.current.fault = { vector: end.vector };
+    this.complete();
+  }
+
+  /** Finishes the step in progress with the registers it left behind. */
+  private complete(): void {
+    const s = this.current;
+    if (!s) return;
+    this.current = undefined;
+    this.block.read();
+    const now = this.block.values;
+    const before = this.before;
+    let regs: TraceStep['regs'];
+    for (let i = 0; i < TRACKED.length; i++) {
+      if (now[i] !== before[i]) (regs ??= {})[TRACKED[i]!] = [hexU64(before[i]!), hexU64(now[i]!)];
+    }
+    const fl = TRACKED.length - 1;
+    if (now[fl] !== before[fl]) {
+      const set: RflagsBit[] = [];
+      const cleared: RflagsBit[] = [];
+      for (const [name, bit] of FLAG_BITS) {
+        if ((now[fl]! & bit) !== 0n && (before[fl]! & bit) === 0n) set.push(name);
+        else if ((now[fl]! & bit) === 0n && (before[fl]! & bit) !== 0n) cleared.push(name);
+      }
+      if (set.length || cleared.length) s.flags = { set, cleared };
+    }
+    if (regs) s.regs = regs;
+    before.set(now);
+    this.sink(orderStep(s));
+  }
+
+  private staticAt(address: bigint): StaticStep {
+    let st = this.statics.get(address);
+    if (st) return st;
+    const code = bytesAt(this.machine.image, address) ?? this.machine.readMemory(address, 15) ?? new Uint8Array(0);
+    const insn = code.length ? this.disasm.decodeOne(code, 0, address) : undefined;
+    const loc = this.machine.map.locate(address);
+    st = {
+      ...(loc?.symbol ? { sym: loc.symbol } : {}),
+      bytes: insn ? hexBytes(insn.bytes) : '',
+      asm: insn ? insn.text : '(no code mapped)',
+      ...sourceFields(loc),
+    };
+    this.statics.set(address, st);
+    return st;
+  }
+}
+
+/** The source fields of a step (one adapter over the source map's location shape). */
+function sourceFields(loc: SourceLocation | undefined): Pick<StaticStep, 'src' | 'stmt' | 'macros'> {
+  if (!loc) return {};
+  return {
+    src: `${loc.pos.file}:${loc.pos.line}`,
+    stmt: loc.text,
+    ...(loc.macroStack.length ? { macros: loc.macroStack.map((f) => `${f.macro} at ${f.invokedAt.file}:${f.invokedAt.line}`) } : {}),
+  };
+}
+
+/** The bytes of the image from `address` to the end of its section (at most 15, an instruction's limit). */
+function bytesAt(image: Image, address: bigint): Uint8Array | undefined {
+  for (const s of image.sections) {
+    if (address >= s.address && address < s.address + BigInt(s.bytes.length)) {
+      const o = Number(address - s.address);
+      return s.bytes.subarray(o, Math.min(s.bytes.length, o + 15));
+    }
+  }
+  return undefined;
+}
+
+function outcomeRecord(o: SeamCallRecord['outcome']): SeamEvent['outcome'] {
+  const out: SeamEvent['outcome'] = { kind: o.kind };
+  if (o.kind === 'return') {
+    out.rax = hexU64(o.rax);
+    if (o.regs) out.regs = Object.fromEntries(GPR_NAMES.filter((n) => o.regs![n as keyof typeof o.regs] !== undefined).map((n) => [n, hexU64(o.regs![n as keyof typeof o.regs]!)]));
+  }
+  if (o.kind === 'fault') out.vector = o.vector;
+  if (o.note !== undefined) out.note = o.note;
+  return out;
+}
+
+/** A step's keys in the documented order, whatever order they were filled in. */
+function orderStep(s: TraceStep): TraceStep {
+  const { type, step, rip, sym, bytes, asm, src, stmt, macros, regs, flags, mem, seam, fault } = s;
+  return {
+    type, step, rip, ...(sym !== undefined ? { sym } : {}), bytes, asm, ...(src !== undefined ? { src } : {}), ...(stmt !== undefined ? { stmt } : {}),
+    ...(macros ? { macros } : {}), ...(regs ? { regs } : {}), ...(flags ? { flags } : {}), ...(mem ? { mem } : {}), ...(seam ? { seam } : {}), ...(fault ? { fault } : {}),
+  };
+}
