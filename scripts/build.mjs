@@ -21,4 +21,9 @@ await build({
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
 });
-await build({ ...common, entryPoints: { lib: 'src/index.ts' }, outdir: 'dist' });
+await build({ ...common, entryPoints: { lib: 'src/index.ts', vitest: 'src/trace/vitest.ts' }, outdir: 'dist' });
+
+// The JSON Schema of the trace format, generated from its zod schemas (src/trace/format.ts).
+const { traceJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);
+const { writeFileSync } = await import('node:fs');
+writeFileSync(new URL('../dist/seamlab-trace.schema.json', import.meta.url), JSON.stringify(traceJsonSchema(), null, 2) + '\n');
