@@ -40,7 +40,7 @@ describe('seamlab build', () => {
     expect(img.extable[0]).toMatchObject({ insn: '0xffffffff8100001e', typeName: 'EX_TYPE_FAULT' });
     expect(img.stubs.map((s: { name: string }) => s.name)).toEqual(['__x86_return_thunk']);
     expect(img.byteMap[0]).toMatchObject({ address: '0xffffffff81000000', file: 'arch/x86/include/asm/frame.h', text: 'push %rbp' });
-    expect(img.byteMap[0].macroStack.map((m: { macro: string }) => m.macro)).toEqual(['FRAME_BEGIN', 'TDX_MODULE_CALL']);
+    expect(img.byteMap[0].gasStack.map((m: { name: string }) => m.name)).toEqual(['FRAME_BEGIN', 'TDX_MODULE_CALL']);
   });
 
   it('--elf writes one executable per image', () => {

@@ -127,20 +127,20 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
     }
     const push = img.byteMap.find((r) => r.address === TEXT)!;
     expect(push.origin.text).toBe('push %rbp');
-    expect(push.origin.line.pos).toMatchObject({ file: 'arch/x86/include/asm/frame.h', line: 17 });
-    expect(push.origin.macroStack[0]!.invokedAt.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 46 });
-    expect(push.origin.macroStack[1]!.invokedAt.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 22 });
-    expect(push.origin.macroStack.map((m) => [m.macro, m.counter])).toEqual([
+    expect(push.origin.pos).toMatchObject({ file: 'arch/x86/include/asm/frame.h', line: 17 });
+    expect(push.origin.gasStack[0]!.invokedAt).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 46 });
+    expect(push.origin.gasStack[1]!.invokedAt).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 22 });
+    expect(push.origin.gasStack.map((m) => [m.name, m.counter])).toEqual([
       ['FRAME_BEGIN', 1],
       ['TDX_MODULE_CALL', 0],
     ]);
-    expect(push.origin.macroStack[1]!.invocation).toBe('TDX_MODULE_CALL host=1');
+    expect(push.origin.gasStack[1]!.invocation).toBe('TDX_MODULE_CALL host=1');
     const seamcall = img.byteMap.find((r) => r.address === TEXT + 0x1en)!;
     expect(seamcall.origin.text).toBe('.byte 0x66,0x0f,0x01,0xcf');
-    expect(seamcall.origin.line.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 90 });
+    expect(seamcall.origin.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 90 });
     // __seamcall_ret's expansion is the 4th macro use (after TDX_MODULE_CALL, FRAME_BEGIN, FRAME_END).
     const ret = img.symbols.find((x) => x.name === '__seamcall_ret')!;
-    expect(img.byteMap.find((r) => r.address === ret.address)!.origin.macroStack.map((m) => m.counter)).toEqual([4, 3]);
+    expect(img.byteMap.find((r) => r.address === ret.address)!.origin.gasStack.map((m) => m.counter)).toEqual([4, 3]);
   });
 
   it('the listing shows the function, the invocation and the expansion indented with bytes', () => {

@@ -9,7 +9,8 @@
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { formatPos, SeamlabError } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { formatPos } from '../support/source-location.js';
 import { buildExtras, buildRevision, type BuiltFile } from '../image/build.js';
 import { writeElf } from '../image/elf.js';
 import { formatListing } from '../image/listing.js';
@@ -53,13 +54,14 @@ export function imageJson(image: Image): unknown {
       size: r.size,
       section: r.section,
       kind: r.kind,
-      file: r.origin.line.pos.file,
-      line: r.origin.line.pos.line,
-      includeStack: r.origin.line.includeStack.map(formatPos),
-      macroStack: r.origin.macroStack.map((m) => ({ macro: m.macro, invokedAt: formatPos(m.invokedAt.pos), invocation: m.invocation, counter: m.counter })),
+      file: r.origin.pos.file,
+      line: r.origin.pos.line,
+      includeStack: r.origin.includeStack.map(formatPos),
+      cppStack: r.origin.cppStack.map((m) => ({ macro: m.macro, at: formatPos(m.at) })),
+      gasStack: r.origin.gasStack.map((f) => ({ kind: f.kind, name: f.name, invokedAt: formatPos(f.invokedAt), invocation: f.invocation, counter: f.counter, ...(f.pass !== undefined ? { pass: f.pass } : {}) })),
       text: r.origin.text,
     })),
-    cfi: image.cfi.map((c) => ({ address: hx(c.address), directive: c.directive, file: formatPos(c.origin.line.pos) })),
+    cfi: image.cfi.map((c) => ({ address: hx(c.address), directive: c.directive, file: formatPos(c.origin.pos) })),
   };
 }
 

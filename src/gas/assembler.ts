@@ -9,8 +9,9 @@
  * linker (src/image) places and writes.
  */
 import type { PreprocessedSource } from '../cpp/types.js';
-import { SeamlabError, type ErrorWhere, type ExpansionFrame } from '../errors.js';
-import type { AsmOrigin } from '../image/types.js';
+import { SeamlabError } from '../errors.js';
+import type { ErrorWhere } from '../support/source-location.js';
+import type { StatementOrigin } from './types.js';
 import { ExprParser, ExprSyntaxError, type Expr } from './expr.js';
 import { evaluate, EvalError, requireAbsolute, type EvalContext, type EvalMode, type Val } from './evaluate.js';
 import { FileSource, type InputSource, type Stmt } from './input.js';
@@ -51,13 +52,13 @@ export interface AsmWarning {
 export interface CfiRecord {
   dot: Loc;
   directive: string;
-  origin: AsmOrigin;
+  origin: StatementOrigin;
 }
 
 /** One executed statement, for listings (`as -al`). */
 export interface StatementRecord {
-  origin: AsmOrigin;
-  depth: number;
+  /** Its expansion depth (for indenting) is `origin.gasStack.length`. */
+  origin: StatementOrigin;
   section: Section;
   /** Position before and after the statement. */
   start: Loc;
@@ -68,8 +69,8 @@ export interface StatementRecord {
 
 export interface MacroEntry {
   def: MacroDef;
-  body: { text: string; origin: Stmt['origin'] }[];
-  definedAt: AsmOrigin;
+  body: Stmt[];
+  definedAt: StatementOrigin;
 }
 
 export interface CondFrame {
@@ -132,14 +133,14 @@ export class Assembler {
   /** The statement text after its labels (what the item "is"). */
   private rest: string | undefined;
 
-  origin(stmt: Stmt = this.stmt): AsmOrigin {
+  origin(stmt: Stmt = this.stmt): StatementOrigin {
     const text = stmt === this.stmt && this.rest !== undefined ? this.rest : stmt.text;
-    return { line: stmt.origin, macroStack: stmt.macroStack, text: text.trim() };
+    return { ...stmt.location, text: text.trim() };
   }
 
+  /** The statement's location with its whole text (labels included), for errors. */
   where(stmt: Stmt = this.stmt): ErrorWhere {
-    const includes: ExpansionFrame[] = stmt.origin.includeStack.map((at) => ({ kind: 'include', name: at.file, at }));
-    return { pos: stmt.origin.pos, stack: [...includes, ...stmt.frames], text: stmt.text.trim() };
+    return { ...stmt.location, text: stmt.text.trim() };
   }
 
   error(code: string, message: string, hint: string, stmt: Stmt = this.stmt, cause?: unknown): SeamlabError {
@@ -510,7 +511,7 @@ export class Assembler {
   record(kind: StatementRecord['kind'], start: Loc, text?: string): void {
     const origin = this.origin();
     if (text !== undefined) origin.text = text;
-    this.log.push({ origin, depth: this.stmt.depth, section: this.current, start, end: this.here(), kind });
+    this.log.push({ origin, section: this.current, start, end: this.here(), kind });
   }
 
   // ---- equates ---------------------------------------------------------------

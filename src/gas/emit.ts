@@ -7,12 +7,12 @@
  */
 import type { ResolvedInstruction, ResolvedOperand, ResolvedValue } from '../encode/types.js';
 import { SeamlabError } from '../errors.js';
-import type { AsmOrigin, ByteRange } from '../image/types.js';
+import type { ByteRange, StatementOrigin } from './types.js';
 import type { Assembler } from './assembler.js';
 import { evaluate, EvalError, place, type EvalContext, type Placed } from './evaluate.js';
 import { le, type Expr } from './expr.js';
 import { codePadding } from './nops.js';
-import { whereOf, type GasSymbol, type InsnItem, type Loc, type Section } from './model.js';
+import { type GasSymbol, type InsnItem, type Loc, type Section } from './model.js';
 import { positionEncoderError } from './instructions.js';
 import { sectionSize } from './relax.js';
 import type { EncodeRequest } from './layer.js';
@@ -45,12 +45,12 @@ function linkContext(asm: Assembler, dot: Loc, section: Section): EvalContext {
   return { ...asm.evalContext('link', dot), fixupSection: section };
 }
 
-function errorAt(origin: AsmOrigin, err: EvalError, hint: string): SeamlabError {
-  return new SeamlabError(err.code, err.message, hint, { where: whereOf(origin) });
+function errorAt(origin: StatementOrigin, err: EvalError, hint: string): SeamlabError {
+  return new SeamlabError(err.code, err.message, hint, { where: origin });
 }
 
 /** Evaluates an expression at link time to a number (address or constant). */
-export function linkValue(asm: Assembler, e: Expr, dot: Loc, section: Section, addr: LinkAddresses, origin: AsmOrigin): Placed {
+export function linkValue(asm: Assembler, e: Expr, dot: Loc, section: Section, addr: LinkAddresses, origin: StatementOrigin): Placed {
   try {
     return place(evaluate(e, linkContext(asm, dot, section)), addr.sectionBase, addr.external);
   } catch (err) {
@@ -118,7 +118,7 @@ export function emitSections(asm: Assembler, addr: LinkAddresses): Emitted {
     const base = addr.sectionBase(section);
     const nobits = section.type === 'nobits';
     const bytes = new Uint8Array(nobits ? 0 : size);
-    const range = (at: number, n: number, kind: ByteRange['kind'], origin: AsmOrigin) => {
+    const range = (at: number, n: number, kind: ByteRange['kind'], origin: StatementOrigin) => {
       if (n > 0) ranges.push({ address: base + BigInt(at), size: n, section: section.name, kind, origin });
     };
     for (const f of section.frags) {

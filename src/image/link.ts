@@ -17,12 +17,13 @@
  * checks that both links agree byte for byte.
  */
 import { SeamlabError } from '../errors.js';
+import { locationAt } from '../support/source-location.js';
 import { PAGE_SIZE } from '../support/memory.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 import type { Assembler } from '../gas/assembler.js';
 import { emitSections, linkValue, type LinkAddresses } from '../gas/emit.js';
 import { locOffset } from '../gas/assembler.js';
-import { whereOf, type GasSymbol, type Section } from '../gas/model.js';
+import { type GasSymbol, type Section } from '../gas/model.js';
 import { sectionSize } from '../gas/relax.js';
 import { decodeExtable, EXTABLE_SECTION, ExtableError, extableTypeNames } from './extable.js';
 import { KERNEL_STUBS, STUB_ALIGN, STUB_SECTION, STUB_SOURCE } from './stubs.js';
@@ -136,7 +137,7 @@ export function linkObject(asm: Assembler, opts: LinkOptions): Image {
       size: def.bytes.length,
       section: STUB_SECTION,
       kind: 'insn',
-      origin: { line: { pos: { file: STUB_SOURCE, line: i + 1 }, includeStack: [] }, macroStack: [], text: `${st.name}: ${def.text}` },
+      origin: { ...locationAt({ file: STUB_SOURCE, line: i + 1 }), text: `${st.name}: ${def.text}` },
     });
     const gap = (stubs[i + 1]?.address ?? st.address + BigInt(def.bytes.length)) - (st.address + BigInt(def.bytes.length));
     if (gap > 0n) {
@@ -145,7 +146,7 @@ export function linkObject(asm: Assembler, opts: LinkOptions): Image {
         size: Number(gap),
         section: STUB_SECTION,
         kind: 'align',
-        origin: { line: { pos: { file: STUB_SOURCE, line: i + 1 }, includeStack: [] }, macroStack: [], text: 'int3 padding' },
+        origin: { ...locationAt({ file: STUB_SOURCE, line: i + 1 }), text: 'int3 padding' },
       });
     }
   });
@@ -165,7 +166,7 @@ function undefinedSymbol(sym: GasSymbol): SeamlabError {
     'IMAGE_UNDEFINED_SYMBOL',
     `undefined ${what}`,
     `define it in the assembly, or use a symbol seamlab provides a stub for (${[...KERNEL_STUBS.keys()].join(', ')})`,
-    u ? { where: whereOf(u) } : {},
+    u ? { where: u } : {},
   );
 }
 
@@ -198,7 +199,7 @@ function linkSymbols(asm: Assembler, addr: LinkAddresses, placement: Placement):
     }
     let size = 0n;
     if (sym.size) {
-      const origin = sym.definedAt ?? { line: { pos: { file: asm.file, line: 0 }, includeStack: [] }, macroStack: [], text: `.size ${sym.name}` };
+      const origin = sym.definedAt ?? { ...locationAt({ file: asm.file, line: 0 }), text: `.size ${sym.name}` };
       const v = linkValue(asm, sym.size.expr, sym.size.dot, sym.size.dot.frag.section, addr, origin);
       if (v.relocatable) throw new SeamlabError('GAS_BAD_SIZE', `.size expression for ${sym.name} is not a constant`, 'write .size name, end - name');
       size = v.value;

@@ -5,7 +5,7 @@
  * header at each function. Built from the assembler's statement log when
  * the image came from seamlab's build; otherwise from the image's byte map.
  */
-import { formatPos } from '../errors.js';
+import { formatPos } from '../support/source-location.js';
 import type { Assembler, StatementRecord } from '../gas/assembler.js';
 import { locOffset } from '../gas/assembler.js';
 import type { Loc } from '../gas/model.js';
@@ -48,8 +48,8 @@ export function formatListing(image: Image, source?: ListingSource): string {
   const out: string[] = [`# ${image.sourceFile} (profile ${image.profile})`];
   if (!source) {
     for (const r of image.byteMap) {
-      const depth = r.origin.macroStack.length;
-      out.push(...lines(r.address, bytesOf(image, r.section, r.address, r.size), r.origin.text, formatPos(r.origin.line.pos), depth));
+      const depth = r.origin.gasStack.length;
+      out.push(...lines(r.address, bytesOf(image, r.section, r.address, r.size), r.origin.text, formatPos(r.origin.pos), depth));
     }
     return out.join('\n') + '\n';
   }
@@ -58,14 +58,14 @@ export function formatListing(image: Image, source?: ListingSource): string {
   const kept = new Set(image.sections.map((s) => s.name));
   const globals = new Map(image.symbols.filter((s) => !s.stub && (s.binding !== 'local' || s.type === 'func')).map((s) => [s.name, s]));
   for (const r of asm.log as StatementRecord[]) {
-    const where = formatPos(r.origin.line.pos);
+    const where = formatPos(r.origin.pos);
     if (r.kind === 'label') {
       const name = r.origin.text.replace(/:$/, '');
       if (globals.has(name)) {
         out.push('', `${hexAddr(addrOf(r.start))} <${name}>:${' '.repeat(Math.max(1, 44 - name.length))}${where}`);
         continue;
       }
-      out.push(...lines(kept.has(r.start.frag.section.name) ? addrOf(r.start) : undefined, new Uint8Array(0), r.origin.text, where, r.depth));
+      out.push(...lines(kept.has(r.start.frag.section.name) ? addrOf(r.start) : undefined, new Uint8Array(0), r.origin.text, where, r.origin.gasStack.length));
       continue;
     }
     const sameSection = r.start.frag.section === r.end.frag.section;
@@ -73,7 +73,7 @@ export function formatListing(image: Image, source?: ListingSource): string {
     const start = addrOf(r.start);
     const size = sameSection ? Number(addrOf(r.end) - start) : 0;
     const shown = kept.has(sec) ? start : undefined;
-    out.push(...lines(shown, shown === undefined ? new Uint8Array(0) : bytesOf(image, sec, start, size), r.origin.text, where, r.depth));
+    out.push(...lines(shown, shown === undefined ? new Uint8Array(0) : bytesOf(image, sec, start, size), r.origin.text, where, r.origin.gasStack.length));
   }
   return out.join('\n') + '\n';
 }

@@ -16,7 +16,7 @@ import { DEFAULT_LAYOUT, type MachineLayout } from './layout.js';
 import { PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
 import { PhysMemory, type MemoryWrite } from './memory.js';
 import { RegisterFile, SLOT } from './register-file.js';
-import { SourceMap, type SourceLocation } from './source-map.js';
+import { SourceMap, type AddressLocation } from '../image/source-map.js';
 import { applyOutcome, findTrapSites, TrapCall, type TrapSite } from './trap.js';
 import { Unicorn } from './unicorn.js';
 import { GPR_NAMES, UC_ERR, UC_HOOK, UC_HOOK_MEM_INVALID, UC_MEM, UC_PROT, type GprName } from './unicorn-consts.js';
@@ -42,7 +42,7 @@ const PF_VECTOR = 14;
 
 export interface TraceEntry {
   address: bigint;
-  location?: SourceLocation;
+  location?: AddressLocation;
 }
 
 export interface StoreRecord {
@@ -60,7 +60,7 @@ export interface SeamCallRecord {
   index: number;
   kind: SeamKind;
   address: bigint;
-  location?: SourceLocation;
+  location?: AddressLocation;
   regsIn: Regs;
   rflagsIn: bigint;
   handler: string;
@@ -77,14 +77,14 @@ export interface SeamCallRecord {
 export type StopReason =
   | { kind: 'returned' }
   /** A CPU exception with no exception-table entry: the kernel would oops. */
-  | { kind: 'oops'; vector: number; vectorName: string; address: bigint; location?: SourceLocation; cause: string }
+  | { kind: 'oops'; vector: number; vectorName: string; address: bigint; location?: AddressLocation; cause: string }
   /** A wild memory access (unmapped or protected) with no exception-table entry. */
-  | { kind: 'fault'; access: 'read' | 'write' | 'fetch'; address: bigint; size: number; rip: bigint; location?: SourceLocation; last?: TraceEntry }
+  | { kind: 'fault'; access: 'read' | 'write' | 'fetch'; address: bigint; size: number; rip: bigint; location?: AddressLocation; last?: TraceEntry }
   | { kind: 'runaway'; limit: 'instructions' | 'time'; budget: number; timeLimitMs: number; last: TraceEntry[] }
   /** A call into a kernel function that does not return (a harness stub such as __tdx_hypercall_failed). */
   | { kind: 'panic'; stub: string; caller?: TraceEntry }
   | { kind: 'handler-error'; message: string; error: unknown }
-  | { kind: 'stopped'; rip: bigint; ucErr: number; location?: SourceLocation };
+  | { kind: 'stopped'; rip: bigint; ucErr: number; location?: AddressLocation };
 
 export interface MachineRunOptions {
   entry: bigint;

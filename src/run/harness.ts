@@ -11,7 +11,7 @@
 import type { AbiParam, CType, FunctionAbi, StructLayout } from '../intake/types.js';
 import type { Machine, MachineRun, Regs, StoreRecord } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
-import { formatLocation } from '../machine/source-map.js';
+import { formatLocation } from '../image/source-map.js';
 import { GPR_NAMES, RFLAGS, type GprName } from '../machine/unicorn-consts.js';
 import type { InputValue, LogicalCall, PhysBuffer } from '../seam/scenario.js';
 import { SeamlabError } from '../errors.js';
