@@ -133,9 +133,16 @@ export class Assembler {
   /** The statement text after its labels (what the item "is"). */
   private rest: string | undefined;
 
+  private lastOrigin: { stmt: Stmt; rest: string | undefined; origin: StatementOrigin } | undefined;
+
+  /** The current statement's origin: one object per statement, shared by its items (the byte map merges their ranges). */
   origin(stmt: Stmt = this.stmt): StatementOrigin {
-    const text = stmt === this.stmt && this.rest !== undefined ? this.rest : stmt.text;
-    return { ...stmt.location, text: text.trim() };
+    const rest = stmt === this.stmt ? this.rest : undefined;
+    const last = this.lastOrigin;
+    if (last && last.stmt === stmt && last.rest === rest) return last.origin;
+    const origin = { ...stmt.location, text: (rest ?? stmt.text).trim() };
+    this.lastOrigin = { stmt, rest, origin };
+    return origin;
   }
 
   /** The statement's location with its whole text (labels included), for errors. */
@@ -509,8 +516,7 @@ export class Assembler {
   }
 
   record(kind: StatementRecord['kind'], start: Loc, text?: string): void {
-    const origin = this.origin();
-    if (text !== undefined) origin.text = text;
+    const origin = text === undefined ? this.origin() : { ...this.origin(), text };
     this.log.push({ origin, section: this.current, start, end: this.here(), kind });
   }
 

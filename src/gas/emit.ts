@@ -119,7 +119,12 @@ export function emitSections(asm: Assembler, addr: LinkAddresses): Emitted {
     const nobits = section.type === 'nobits';
     const bytes = new Uint8Array(nobits ? 0 : size);
     const range = (at: number, n: number, kind: ByteRange['kind'], origin: StatementOrigin) => {
-      if (n > 0) ranges.push({ address: base + BigInt(at), size: n, section: section.name, kind, origin });
+      if (n <= 0) return;
+      const address = base + BigInt(at);
+      // The values of one data statement (`.byte 0x66,0x0f,0x01,0xcf`) are one range.
+      const prev = ranges[ranges.length - 1];
+      if (prev && kind !== 'insn' && prev.origin === origin && prev.kind === kind && prev.section === section.name && prev.address + BigInt(prev.size) === address) prev.size += n;
+      else ranges.push({ address, size: n, section: section.name, kind, origin });
     };
     for (const f of section.frags) {
       f.items.forEach((it, k) => {
