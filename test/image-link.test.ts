@@ -13,10 +13,10 @@ import { describe, expect, it } from 'vitest';
 import { plainSource } from '../src/cpp/types.js';
 import { isSeamlabError, type SeamlabError } from '../src/errors.js';
 import { assemble } from '../src/gas/assemble.js';
-import { buildExtras, buildImage, buildStats } from '../src/image/build.js';
+import { buildImage, buildStats } from '../src/image/build.js';
 import { writeElf } from '../src/image/elf.js';
 import { linkObject } from '../src/image/link.js';
-import { formatListing } from '../src/image/listing.js';
+import { formatListing } from '../src/report/listing.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import type { Image } from '../src/image/types.js';
 import { hasCommand } from './support/oracles.js';
@@ -100,7 +100,8 @@ describe('placement and symbols (hand-made source)', () => {
 describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
   const rev = resolveRevision('linux-6.12');
   const file = 'arch/x86/virt/vmx/tdx/seamcall.S';
-  const img = buildImage(rev.files, file);
+  const built = buildImage(rev.files, file);
+  const img = built.image;
 
   it('__seamcall: address, size and its exception-table entry', () => {
     // FRAME_BEGIN (1+3) + mov %rdi,%rax (3) + six loads (3+5*4) = 0x1e: the SEAMCALL.
@@ -144,7 +145,7 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
   });
 
   it('the listing shows the function, the invocation and the expansion indented with bytes', () => {
-    const text = formatListing(img, buildExtras(img));
+    const text = formatListing(img, built.listing);
     const lines = text.split('\n');
     const head = lines.findIndex((l) => /^ffffffff81000000 <__seamcall>:/.test(l));
     expect(head).toBeGreaterThan(0);
@@ -162,7 +163,7 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
   it('a second build of the same revision is served from the cache', () => {
     const before = { ...buildStats };
     const again = buildImage(rev.files, file);
-    expect(again).toBe(img);
+    expect(again).toBe(built);
     expect(buildStats.fsHits).toBe(before.fsHits + 1);
     expect(buildStats.preprocessed).toBe(before.preprocessed);
   });
@@ -190,11 +191,11 @@ describe('profiles change what the macro assembles to', () => {
   const file = 'arch/x86/virt/vmx/tdx/seamcall.S';
   const at = (img: Image, n: number) => Buffer.from(img.sections[0]!.bytes.subarray(0, n)).toString('hex');
   it('noframe has no push %rbp; ibt starts with endbr64; rethunk jumps to the return-thunk stub; sls adds int3', () => {
-    expect(at(buildImage(rev.files, file, { profile: 'noframe' }), 3)).toBe('4889f8');
-    expect(at(buildImage(rev.files, file, { profile: 'ibt' }), 5)).toBe('f30f1efa55');
-    const rethunk = buildImage(rev.files, file, { profile: 'rethunk' });
+    expect(at(buildImage(rev.files, file, { profile: 'noframe' }).image, 3)).toBe('4889f8');
+    expect(at(buildImage(rev.files, file, { profile: 'ibt' }).image, 5)).toBe('f30f1efa55');
+    const rethunk = buildImage(rev.files, file, { profile: 'rethunk' }).image;
     expect(rethunk.stubs.map((s) => [s.name, s.kind])).toEqual([['__x86_return_thunk', 'return-thunk']]);
-    const sls = buildImage(rev.files, file, { profile: 'sls' });
+    const sls = buildImage(rev.files, file, { profile: 'sls' }).image;
     // pop %rbp; ret; int3 right after jc (at 0x24).
     expect(Buffer.from(sls.sections[0]!.bytes.subarray(0x24, 0x27)).toString('hex')).toBe('5dc3cc');
   });

@@ -25,7 +25,7 @@ describe.skipIf(!requireOracle('GNU gcc/as/ld', HAVE, 'apt-get install gcc binut
   const text = gccPreprocessWithMarkers(buildEnvironment(rev.files, { profile: 'default' }), SEAMCALL);
   const oracle = macroBodyBytes(text, 'TDX_MODULE_CALL');
   const bases = new Map(gnuLink(text).sections.map((s) => [s.name, s.address]));
-  const map = new SourceMap(buildImage(rev.files, SEAMCALL));
+  const map = new SourceMap(buildImage(rev.files, SEAMCALL).image);
 
   // The body's lines: from the .macro line to the .endm line, as gcc's markers number them.
   const logical = logicalLines(text);

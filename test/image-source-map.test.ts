@@ -112,7 +112,7 @@ describe('symbolAt', () => {
       let checked = 0;
       for (const file of files) {
         for (const { name: profile } of PROFILES) {
-          const img = buildImage(rev.files, file, { profile });
+          const img = buildImage(rev.files, file, { profile }).image;
           const m = new SourceMap(img);
           for (const s of img.sections) {
             for (let a = s.address - 1n; a <= s.address + BigInt(s.bytes.length); a++) {

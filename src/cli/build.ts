@@ -3,7 +3,8 @@
  * preprocesses, assembles and links every .S of the revision that defines a
  * TDX entry point, and shows the images: sections, functions, exception
  * table and stubs; `--listing` the statements with addresses and bytes
- * (macro expansions indented under their invocation); `--json` everything
+ * (macro expansions indented under their invocation, code with the
+ * instruction it encodes); `--json` everything
  * including the source map; `--elf` writes ELF64 executables.
  */
 import { writeFileSync } from 'node:fs';
@@ -11,9 +12,10 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { SeamlabError } from '../errors.js';
 import { formatPos } from '../support/source-location.js';
-import { buildExtras, buildRevision, type BuiltFile } from '../image/build.js';
+import { loadDisassembler } from '../encode/capstone.js';
+import { buildRevision, type BuiltFile } from '../image/build.js';
 import { writeElf } from '../image/elf.js';
-import { formatListing } from '../image/listing.js';
+import { formatListing } from '../report/listing.js';
 import type { Image } from '../image/types.js';
 import { resolveRevision } from '../intake/revision.js';
 
@@ -82,7 +84,7 @@ function elfName(base: string, file: string, several: boolean): string {
   return `${stem}.${path.basename(file, path.extname(file))}${ext || '.elf'}`;
 }
 
-export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResult {
+export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promise<BuildCliResult> {
   const rev = resolveRevision(spec, { cwd: opts.cwd });
   const profile = opts.profile ?? 'default';
   const built = buildRevision(rev, profile);
@@ -95,7 +97,7 @@ export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResu
   }
   const warnings: string[] = [];
   for (const f of files) {
-    for (const w of buildExtras(f.image)?.warnings ?? []) warnings.push(`${formatPos(w.where.pos)}: warning: ${w.message}`);
+    for (const w of f.warnings) warnings.push(`${formatPos(w.where.pos)}: warning: ${w.message}`);
   }
   const written: string[] = [];
   if (opts.elf) {
@@ -111,9 +113,10 @@ export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResu
     text = JSON.stringify({ revision: built.revision, profile, files: files.map((f) => ({ file: f.file, functions: f.functions, image: imageJson(f.image) })) }, null, 2);
   } else {
     const lines = [`${built.revision} (profile ${profile})`];
+    const disasm = opts.listing ? await loadDisassembler() : undefined;
     for (const f of files) {
       lines.push(...summary(f));
-      if (opts.listing) lines.push('', formatListing(f.image, buildExtras(f.image)));
+      if (opts.listing) lines.push('', formatListing(f.image, f.listing, disasm));
     }
     for (const w of written) lines.push(`wrote ${w}`);
     text = lines.join('\n');
@@ -128,11 +131,11 @@ export function registerBuild(program: Command): void {
     .argument('<rev>', 'revision spec: v3, linux-6.1, linux-6.12, a kernel tree, or BASE+PATCH…')
     .option('--profile <name>', 'kconfig profile (default, noframe, sls, rethunk, ibt)', 'default')
     .option('--file <path>', 'only this .S (tree-relative)')
-    .option('--listing', 'print every statement with its address and bytes, macro expansions indented')
+    .option('--listing', 'print every statement with its address, bytes and (for code) the instruction they encode, macro expansions indented')
     .option('--json', 'machine-readable images: sections with bytes, symbols, exception table, stubs, source map')
     .option('--elf <file>', 'write an ELF64 executable per image (FILE, or FILE.<name>.elf for several)')
-    .action((rev: string, opts: BuildCliOptions) => {
-      const r = runBuild(rev, opts);
+    .action(async (rev: string, opts: BuildCliOptions) => {
+      const r = await runBuild(rev, opts);
       for (const w of r.warnings) console.error(w);
       console.log(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;

@@ -5,8 +5,9 @@
  * definitions and expansions, and hands directives (directives.ts) and
  * instructions (instructions.ts) their operand text.
  *
- * The result, an `AsmObject`, is the laid-out object (relax.ts) that the
- * linker (src/image) places and writes.
+ * The `Assembler` is the working state of one run; once laid out
+ * (relax.ts) it is turned into the plain `ObjectFile` (object.ts) that the
+ * linker (src/image) reads.
  */
 import type { PreprocessedSource } from '../cpp/types.js';
 import { SeamlabError } from '../errors.js';
@@ -49,14 +50,14 @@ export interface AsmWarning {
   where: ErrorWhere;
 }
 
-export interface CfiRecord {
+export interface CfiMark {
   dot: Loc;
   directive: string;
   origin: StatementOrigin;
 }
 
 /** One executed statement, for listings (`as -al`). */
-export interface StatementRecord {
+export interface LoggedStatement {
   /** Its expansion depth (for indenting) is `origin.gasStack.length`. */
   origin: StatementOrigin;
   section: Section;
@@ -105,8 +106,8 @@ export class Assembler {
   /** Open conditionals, innermost last. */
   readonly conds: CondFrame[] = [];
   readonly warnings: AsmWarning[] = [];
-  readonly cfi: CfiRecord[] = [];
-  readonly log: StatementRecord[] = [];
+  readonly cfi: CfiMark[] = [];
+  readonly log: LoggedStatement[] = [];
   /** Instructions whose length is not known yet (asked for in batches). */
   pendingInsns: InsnItem[] = [];
   outputBytes = 0;
@@ -515,7 +516,7 @@ export class Assembler {
     this.record('insn', start);
   }
 
-  record(kind: StatementRecord['kind'], start: Loc, text?: string): void {
+  record(kind: LoggedStatement['kind'], start: Loc, text?: string): void {
     const origin = text === undefined ? this.origin() : { ...this.origin(), text };
     this.log.push({ origin, section: this.current, start, end: this.here(), kind });
   }
