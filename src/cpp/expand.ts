@@ -38,7 +38,7 @@ interface Context {
   /** The macro whose expansion this is (inherited by helper contexts). */
   macro: Macro | null;
   /** Set on the context that holds a macro's replacement list. */
-  invocation?: { name: string; at: SourcePos };
+  invocation?: CppMacroUse;
 }
 
 export interface ExpansionLimits {
@@ -86,7 +86,7 @@ export abstract class MacroEngine {
     const frames: CppMacroUse[] = [];
     for (let i = this.contexts.length - 1; i >= 0; i--) {
       const inv = this.contexts[i]!.invocation;
-      if (inv) frames.push({ macro: inv.name, at: inv.at });
+      if (inv) frames.push(inv);
     }
     return frames;
   }
@@ -192,13 +192,13 @@ export abstract class MacroEngine {
         if (!args) return false;
         this.onMacroExpanded(m, at);
         if (m.params.length > 0) {
-          this.replaceArgs(m, args, { name: m.name, at });
+          this.replaceArgs(m, args, { macro: m.name, at });
           m.disabled = true;
           return true;
         }
       } else this.onMacroExpanded(m, at);
       m.disabled = true;
-      this.pushContext(m, m.body, { name: m.name, at });
+      this.pushContext(m, m.body, { macro: m.name, at });
       return true;
     } finally {
       this.aboutToExpand = saved;
