@@ -15,6 +15,7 @@ import { isSeamlabError, type SeamlabError } from '../src/errors.js';
 import { assemble } from '../src/gas/assemble.js';
 import { buildImage, buildStats } from '../src/image/build.js';
 import { writeElf } from '../src/image/elf.js';
+import { defaultPreprocess } from '../src/image/cpp-bridge.js';
 import { linkObject } from '../src/image/link.js';
 import { formatListing } from '../src/report/listing.js';
 import { resolveRevision } from '../src/intake/revision.js';
@@ -158,6 +159,13 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
     const indent = (l: string) => /^ */.exec(l.slice(43))![0].length;
     expect(indent(lines[frame]!)).toBeGreaterThan(indent(lines[inv]!));
     expect(indent(lines[push]!)).toBeGreaterThan(indent(lines[frame]!));
+  });
+
+  it('assembling and building give plain data (a structured clone is the same value)', () => {
+    const obj = assemble(defaultPreprocess(rev.files, file, { profile: 'default' }));
+    expect(obj.linkInstructions.length + obj.relocations.length).toBeGreaterThan(0);
+    expect(structuredClone(obj)).toStrictEqual(obj);
+    expect(structuredClone(built)).toStrictEqual(built);
   });
 
   it('a second build of the same revision is served from the cache', () => {

@@ -57,6 +57,14 @@ describe('line → addresses', () => {
     expect(m.addressesOf('t.S', 9).map((a) => a.via)).toEqual(['expansion', 'expansion']);
   });
 
+  it('a repetition written on one line lists each pass once, as written there', () => {
+    const one = map('.text\n.rept 2; nop; .endr\n');
+    expect(one.addressesOf('t.S', 2).map((a) => [a.address - TEXT, a.via, a.location.gasStack[0]!.pass])).toEqual([
+      [0n, 'line', 0],
+      [1n, 'line', 1],
+    ]);
+  });
+
   it('lists the lines that produced code, and nothing for other lines or files', () => {
     expect(m.linesWithCode('t.S')).toEqual([2, 3, 6, 7, 8, 9, 10]);
     expect(m.addressesOf('t.S', 1)).toEqual([]);

@@ -152,7 +152,7 @@ export class SourceMap {
    * those of the expansions it invokes.
    */
   addressesOf(file: string, line: number): LineAddress[] {
-    return this.linesToAddresses().get(file)?.get(line) ?? [];
+    return [...(this.lineIndexBuilt().get(file)?.get(line) ?? [])];
   }
 
   /**
@@ -161,7 +161,7 @@ export class SourceMap {
    * they invoke: where a breakpoint can go.
    */
   linesWithCode(file: string): number[] {
-    const lines = this.linesToAddresses().get(file);
+    const lines = this.lineIndexBuilt().get(file);
     if (!lines) return [];
     const out: number[] = [];
     for (const [line, list] of lines) {
@@ -170,8 +170,12 @@ export class SourceMap {
     return out.sort((a, b) => a - b);
   }
 
-  /** The line → addresses index, built on first use (a batch run never asks). */
-  private linesToAddresses(): Map<string, Map<number, LineAddress[]>> {
+  /** The line → addresses index (file → line → statements, by address), built on first use (a batch run never asks). */
+  linesToAddresses(): ReadonlyMap<string, ReadonlyMap<number, readonly LineAddress[]>> {
+    return this.lineIndexBuilt();
+  }
+
+  private lineIndexBuilt(): Map<string, Map<number, LineAddress[]>> {
     if (this.lineIndex) return this.lineIndex;
     const index = new Map<string, Map<number, LineAddress[]>>();
     const add = (file: string, line: number, entry: LineAddress) => {
