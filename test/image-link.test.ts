@@ -21,6 +21,8 @@ import { formatListing } from '../src/report/listing.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import type { Image } from '../src/image/types.js';
 import { hasCommand } from './support/oracles.js';
+import { treePath } from './support/kernel.js';
+import { DirFs } from '../src/support/vfs.js';
 
 const TEXT = 0xffffffff81000000n;
 
@@ -159,6 +161,18 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
     const indent = (l: string) => /^ */.exec(l.slice(43))![0].length;
     expect(indent(lines[frame]!)).toBeGreaterThan(indent(lines[inv]!));
     expect(indent(lines[push]!)).toBeGreaterThan(indent(lines[frame]!));
+  });
+
+  it('another file system object of the same tree reuses the image by content, with its own preprocessed source', () => {
+    const a = buildImage(new DirFs(treePath('linux-6.12')), file);
+    const before = { ...buildStats };
+    const b = buildImage(new DirFs(treePath('linux-6.12')), file);
+    expect(buildStats.contentHits).toBe(before.contentHits + 1);
+    expect(buildStats.assembled).toBe(before.assembled);
+    expect(b.image).toBe(a.image);
+    expect(b.listing).toBe(a.listing);
+    expect(b.source).not.toBe(a.source);
+    expect(b.source.lines).toEqual(a.source.lines);
   });
 
   it('assembling and building give plain data (a structured clone is the same value)', () => {

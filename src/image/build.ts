@@ -36,11 +36,12 @@ export interface BuildOptions {
   limits?: Partial<AsmLimits>;
 }
 
-/** What a build gives: the image, the statement listing (render with src/report/listing.ts) and the assembler's warnings. */
+/** What a build gives: the image, the statement listing (render with src/report/listing.ts), the assembler's warnings, and the preprocessed source it was built from. */
 export interface BuildResult {
   image: Image;
   listing: Listing;
   warnings: AsmWarning[];
+  source: PreprocessedSource;
 }
 
 let byFs = new WeakMap<ReadonlyFs, Map<string, BuildResult>>();
@@ -70,7 +71,8 @@ function contentKey(src: PreprocessedSource, file: string, profile: string, type
   h.update(`${file}\0${profile}\0${JSON.stringify([...typeNames])}\0`);
   for (let i = 0; i < src.lines.length; i++) {
     const o = src.origins[i]!;
-    h.update(`${src.lines[i]}\0${o.pos.file}:${o.pos.line}\0${o.includeStack.map((p) => `${p.file}:${p.line}`).join(',')}\n`);
+    // The whole location: the image's byte map carries it.
+    h.update(`${src.lines[i]}\0${o.pos.file}:${o.pos.line}\0${o.includeStack.map((p) => `${p.file}:${p.line}`).join(',')}\0${o.cppStack.map((m) => `${m.macro}@${m.at.file}:${m.at.line}`).join(',')}\n`);
   }
   return h.digest('hex');
 }
@@ -100,6 +102,8 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   let built = custom ? undefined : byContent.get(key);
   if (built) {
     buildStats.contentHits++;
+    // Same image and listing; this revision's own preprocessed source (what it read).
+    built = { ...built, source: src };
   } else {
     let obj: ObjectFile;
     let image: Image;
@@ -111,7 +115,7 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
       if (ownEncoder) flushEncodeMemo();
     }
     buildStats.assembled++;
-    built = { image, listing: listingOf(obj, image, placeSections(obj)), warnings: obj.warnings };
+    built = { image, listing: listingOf(obj, image, placeSections(obj)), warnings: obj.warnings, source: src };
     if (!custom) byContent.set(key, built);
   }
   if (!custom) {
