@@ -35,7 +35,7 @@ const results: { name: string; perSec: number; note?: string }[] = [];
 
 const rev = resolveRevision('v3');
 const fn = rev.functions.find((f) => f.name === '__seamcall')!;
-const image = buildImage(rev.files, fn.sourceFile, { profile: 'default' });
+const image = buildImage(rev.files, fn.sourceFile, { profile: 'default' }).image;
 const drv = assembleBatchDriver();
 console.log(`images: kernel image and batch driver by seamlab's assembler; ${N.toLocaleString('en-US')} calls of v3 __seamcall per measurement`);
 

@@ -1,5 +1,6 @@
 // The seamlab library API: one export per pipeline stage's public surface.
 export * from './errors.js';
+export * from './support/source-location.js';
 export * from './machine/unicorn.js';
 export * from './machine/unicorn-consts.js';
 export * from './encode/keystone.js';
@@ -17,6 +18,8 @@ export * from './image/types.js';
 export * from './image/build.js';
 export * from './image/elf.js';
 export * from './image/listing.js';
+export * from './image/source-map.js';
+export * from './report/listing.js';
 export * from './image/stubs.js';
 export * from './encode/types.js';
 export * from './encode/x86.js';

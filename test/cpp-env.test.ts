@@ -202,7 +202,12 @@ describe('what the kernel macros expand to, per profile', () => {
     const src = preprocess(files('linux-6.12'), 'arch/x86/virt/vmx/tdx/seamcall.S');
     const k = src.lines.indexOf(' movq 0(%rsi), %rcx');
     expect(k).toBeGreaterThan(0);
-    expect(src.origins[k]).toEqual({ pos: { file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 52 }, includeStack: [{ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 5 }], macros: ['TDX_MODULE_rcx'] });
+    expect(src.origins[k]).toEqual({
+      pos: { file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 52 },
+      includeStack: [{ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 5 }],
+      cppStack: [{ macro: 'TDX_MODULE_rcx', at: { file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 52 } }],
+      gasStack: [],
+    });
     expect(src.lines).toContain(' movq 96(%rsi), %rsi');
     const call = src.lines.indexOf(' TDX_MODULE_CALL host=1 ret=1 saved=1');
     expect(src.origins[call]!.pos).toEqual({ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 60 });

@@ -24,7 +24,8 @@ describe('cpp errors', () => {
     expect(e.code).toBe('CPP_MISSING_INCLUDE');
     expect(e.message).toBe('asm/missing.h: no such file');
     expect(e.where?.pos).toEqual({ file: 'sub/a.h', line: 2 });
-    expect(e.where?.stack).toEqual([{ kind: 'include', name: 'sub/a.h', at: { file: 'sub/main.S', line: 2 } }]);
+    expect(e.where?.includeStack).toEqual([{ file: 'sub/main.S', line: 2 }]);
+    expect(e.where?.cppStack).toEqual([]);
     expect(e.notes).toEqual(['searched, in order: ./arch/x86/include, ./include']);
     const text = formatError(e);
     expect(text).toMatch(/^sub\/a\.h:2: error: asm\/missing\.h: no such file \[CPP_MISSING_INCLUDE\]$/m);
@@ -73,7 +74,7 @@ describe('cpp errors', () => {
     expect(e.code).toBe('CPP_MACRO_ARGS');
     expect(e.message).toBe('macro "TWO" requires 2 arguments, but only 1 given');
     expect(e.where?.pos).toEqual({ file: 'main.S', line: 4 });
-    expect(e.where?.stack?.[0]).toEqual({ kind: 'cpp-macro', name: 'OUTER', at: { file: 'main.S', line: 4 } });
+    expect(e.where?.cppStack[0]).toEqual({ macro: 'OUTER', at: { file: 'main.S', line: 4 } });
     expect(e.notes).toEqual(['macro TWO(a, b) is defined at main.S:1']);
     expect(fail({ 'main.S': '#define ONE(a) a\nONE(1, 2)\n' }).message).toBe('macro "ONE" passed 2 arguments, but takes just 1');
   });
@@ -87,7 +88,7 @@ describe('cpp errors', () => {
     const e = fail({ 'main.S': '#include "self.h"\n', 'self.h': '#include "self.h"\n' });
     expect(e.code).toBe('CPP_INCLUDE_DEPTH');
     expect(e.message).toBe('#include nested depth 200 exceeds maximum of 200');
-    expect(e.where?.stack?.length).toBe(12);
+    expect(e.where!.cppStack.length + e.where!.includeStack.length).toBe(12);
     expect(e.notes).toEqual(['187 outer frames not shown']);
   });
 
@@ -97,7 +98,7 @@ describe('cpp errors', () => {
     expect(e.code).toBe('CPP_EXPANSION_LIMIT');
     expect(e.message).toMatch(/^macro expansion produced more than 100000 tokens/);
     expect(e.where?.pos).toEqual({ file: 'main.S', line: 4 });
-    expect(e.where?.stack?.some((f) => f.kind === 'cpp-macro' && f.name === 'X512')).toBe(true);
+    expect(e.where?.cppStack.some((f) => f.macro === 'X512')).toBe(true);
   });
 
   it('#error stops with the message; #warning is reported and preprocessing goes on', () => {

@@ -232,9 +232,18 @@ describe('cpp: source map', () => {
     const files = { 'main.S': '#define ONE 1\n\nplain\n#include "inc.h"\nUSE(ONE)\n', 'inc.h': '#define USE(x) use x\nin_header\n' };
     const r = cpp(files);
     expect(r.lines.map((l) => l.trim())).toEqual(['plain', 'in_header', 'use 1']);
-    expect(r.origins[0]).toEqual({ pos: { file: 'main.S', line: 3 }, includeStack: [] });
-    expect(r.origins[1]).toEqual({ pos: { file: 'inc.h', line: 2 }, includeStack: [{ file: 'main.S', line: 4 }] });
-    expect(r.origins[2]).toEqual({ pos: { file: 'main.S', line: 5 }, includeStack: [], macros: ['USE', 'ONE'] });
+    expect(r.origins[0]).toEqual({ pos: { file: 'main.S', line: 3 }, includeStack: [], cppStack: [], gasStack: [] });
+    expect(r.origins[1]).toEqual({ pos: { file: 'inc.h', line: 2 }, includeStack: [{ file: 'main.S', line: 4 }], cppStack: [], gasStack: [] });
+    // Latest use first: USE, then ONE in its argument.
+    expect(r.origins[2]).toEqual({
+      pos: { file: 'main.S', line: 5 },
+      includeStack: [],
+      cppStack: [
+        { macro: 'ONE', at: { file: 'main.S', line: 5 } },
+        { macro: 'USE', at: { file: 'main.S', line: 5 } },
+      ],
+      gasStack: [],
+    });
   });
 
   it('maps a multi-line macro call to the line of the macro name', () => {

@@ -29,9 +29,9 @@ describe('data directives', () => {
   });
 
   it('truncation of constants warns like GNU as (not for values that are sign extensions)', () => {
-    const { asm, sections } = seamlabAs('.data\n.byte 0x1ff\n.byte -129\n.short -1, 65535\n');
+    const { obj, sections } = seamlabAs('.data\n.byte 0x1ff\n.byte -129\n.short -1, 65535\n');
     expect(hex(sections.get('.data'))).toBe('ff7fffffffff');
-    expect(asm.warnings.map((w) => w.message)).toEqual(['value 0x1ff truncated to 0xff']);
+    expect(obj.warnings.map((w) => w.message)).toEqual(['value 0x1ff truncated to 0xff']);
   });
 
   it('.ascii .asciz .string with escapes (octal, all-digit hex, unknown escape keeps its char)', () => {
@@ -50,9 +50,9 @@ describe('data directives', () => {
   });
 
   it('.skip with a zero or negative constant is ignored with a warning', () => {
-    const { asm, sections } = seamlabAs('.data\n.skip 0\n.skip -1\n.byte 1\n');
+    const { obj, sections } = seamlabAs('.data\n.skip 0\n.skip -1\n.byte 1\n');
     expect(hex(sections.get('.data'))).toBe('01');
-    expect(asm.warnings.map((w) => w.message)).toEqual(['.space repeat count is zero, ignored', '.space repeat count is zero, ignored']);
+    expect(obj.warnings.map((w) => w.message)).toEqual(['.space repeat count is zero, ignored', '.space repeat count is zero, ignored']);
   });
 
   it('.uleb128/.sleb128 of constants', () => {
@@ -103,32 +103,32 @@ describe('symbols', () => {
   });
 
   it('.globl/.weak/.hidden/.type/.size are recorded', () => {
-    const { asm } = seamlabAs('.text\n.globl f\n.type f, @function\nf: .byte 0xc3\n.size f, .-f\n.weak w\nw:\n.hidden h\n.globl h\nh:\n.type o STT_OBJECT\no:\n');
-    const f = asm.symbols.get('f')!;
+    const { obj } = seamlabAs('.text\n.globl f\n.type f, @function\nf: .byte 0xc3\n.size f, .-f\n.weak w\nw:\n.hidden h\n.globl h\nh:\n.type o STT_OBJECT\no:\n');
+    const f = obj.symbols.find((s) => s.name === 'f')!;
     expect([f.binding, f.type]).toEqual(['global', 'func']);
-    expect(asm.symbols.get('w')!.binding).toBe('weak');
-    expect(asm.symbols.get('h')!.visibility).toBe('hidden');
-    expect(asm.symbols.get('o')!.type).toBe('object');
+    expect(obj.symbols.find((s) => s.name === 'w')!.binding).toBe('weak');
+    expect(obj.symbols.find((s) => s.name === 'h')!.visibility).toBe('hidden');
+    expect(obj.symbols.find((s) => s.name === 'o')!.type).toBe('object');
   });
 });
 
 describe('sections', () => {
   it('section stack: .pushsection/.popsection/.previous/.section with quoted names and flags', () => {
     const src = '.text\n.byte 1\n.pushsection "__ex_table","a"\n.byte 2\n.pushsection .foo, "aw", @progbits\n.byte 3\n.popsection\n.byte 4\n.popsection\n.byte 5\n.section .foo\n.byte 6\n.previous\n.byte 7\n.data\n.byte 8\n';
-    const { asm, sections } = seamlabAs(src);
+    const { obj, sections } = seamlabAs(src);
     expect(hex(sections.get('.text'))).toBe('010507');
     expect(hex(sections.get('__ex_table'))).toBe('0204');
     expect(hex(sections.get('.foo'))).toBe('0306');
     expect(hex(sections.get('.data'))).toBe('08');
-    expect(asm.sections.map((s) => s.name)).toEqual(['.text', '.data', '.bss', '__ex_table', '.foo']);
-    const flags = (n: string) => asm.sections.find((s) => s.name === n)!.flags;
+    expect(obj.sections.map((s) => s.name)).toEqual(['.text', '.data', '.bss', '__ex_table', '.foo']);
+    const flags = (n: string) => obj.sections.find((s) => s.name === n)!.flags;
     expect(flags('__ex_table')).toEqual({ alloc: true, write: false, exec: false });
     expect(flags('.foo')).toEqual({ alloc: true, write: true, exec: false });
   });
 
   it('default flags follow GNU as for special names, none for others', () => {
-    const { asm } = seamlabAs('.section .text.x\n.section .rodata.y\n.section .data.z\n.section .discard.reachable\n.section .noinstr.text, "ax"\n');
-    const f = (n: string) => asm.sections.find((s) => s.name === n)!.flags;
+    const { obj } = seamlabAs('.section .text.x\n.section .rodata.y\n.section .data.z\n.section .discard.reachable\n.section .noinstr.text, "ax"\n');
+    const f = (n: string) => obj.sections.find((s) => s.name === n)!.flags;
     expect(f('.text.x')).toEqual({ alloc: true, write: false, exec: true });
     expect(f('.rodata.y')).toEqual({ alloc: true, write: false, exec: false });
     expect(f('.data.z')).toEqual({ alloc: true, write: true, exec: false });
@@ -161,15 +161,15 @@ describe('directive coverage', () => {
   });
 
   it('.cfi_* directives are recorded, not dropped', () => {
-    const { asm } = seamlabAs('.text\n.cfi_startproc\n.byte 0x90\n.cfi_def_cfa_offset 16\n.cfi_endproc\n');
-    expect(asm.cfi.map((c) => c.directive)).toEqual(['.cfi_startproc', '.cfi_def_cfa_offset 16', '.cfi_endproc']);
+    const { obj } = seamlabAs('.text\n.cfi_startproc\n.byte 0x90\n.cfi_def_cfa_offset 16\n.cfi_endproc\n');
+    expect(obj.cfi.map((c) => c.directive)).toEqual(['.cfi_startproc', '.cfi_def_cfa_offset 16', '.cfi_endproc']);
   });
 
   it('.error stops with the message; .warning warns; .end stops reading', () => {
     const e = error('.error "no TDX here"\n');
     expect([e.code, e.message]).toEqual(['GAS_ERROR_DIRECTIVE', 'no TDX here']);
-    const { asm, sections } = seamlabAs('.data\n.warning "careful"\n.byte 1\n.end\n.byte 2\n');
-    expect(asm.warnings.map((w) => w.message)).toEqual(['careful']);
+    const { obj, sections } = seamlabAs('.data\n.warning "careful"\n.byte 1\n.end\n.byte 2\n');
+    expect(obj.warnings.map((w) => w.message)).toEqual(['careful']);
     expect(hex(sections.get('.data'))).toBe('01');
   });
 });

@@ -25,7 +25,7 @@ describe('assembler errors', () => {
     expect(e.code).toMatch(/^ENCODE_/);
     expect(e.message).toContain('frobnicate');
     expect(e.where?.pos.line).toBe(3);
-    expect(e.where?.stack?.map((f) => [f.kind, f.name, f.at.line])).toEqual([['gas-macro', 'M', 6]]);
+    expect(e.where?.gasStack.map((f) => [f.kind, f.name, f.invokedAt.line])).toEqual([['macro', 'M', 6]]);
   });
 
   it('bad operand', () => {

@@ -69,15 +69,15 @@ describe('GNU as expressions', () => {
   });
 
   it('division by zero warns and divides by one, like GNU as', () => {
-    const { asm, sections } = seamlabAs('.data\n.quad 7/0\n.quad 7%0\n');
+    const { obj, sections } = seamlabAs('.data\n.quad 7/0\n.quad 7%0\n');
     expect(hex(sections.get('.data'))).toBe(quadHex(7n) + quadHex(0n));
-    expect(asm.warnings.map((w) => w.message)).toEqual(['division by zero', 'division by zero']);
+    expect(obj.warnings.map((w) => w.message)).toEqual(['division by zero', 'division by zero']);
   });
 
   it('shift counts outside 0..63 give 0 with a warning', () => {
-    const { asm, sections } = seamlabAs('.data\n.quad 1 << 64\n');
+    const { obj, sections } = seamlabAs('.data\n.quad 1 << 64\n');
     expect(hex(sections.get('.data'))).toBe(quadHex(0n));
-    expect(asm.warnings[0]!.message).toMatch(/shift count out of range/);
+    expect(obj.warnings[0]!.message).toMatch(/shift count out of range/);
   });
 
   it('label differences within a section are absolute; `.` is the value\'s own address', () => {

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { preprocess } from '../src/cpp/index.js';
 import { isSeamlabError } from '../src/errors.js';
 import { assemble } from '../src/gas/assemble.js';
-import { emitSections } from '../src/gas/emit.js';
+import { writeObject } from '../src/gas/write.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { hasCommand, requireOracle } from './support/oracles.js';
 
@@ -84,11 +84,11 @@ describe.skipIf(!HAVE)('arch/x86 .S corpus: seamlab = GNU as outside relocations
           let mine: Map<string, Uint8Array>;
           let asmSectionAlloc: (name: string) => boolean = () => true;
           try {
-            const asm = assemble(src);
-            asmSectionAlloc = (name) => asm.sections.find((s) => s.name === name)?.flags.alloc ?? true;
+            const obj = assemble(src);
+            asmSectionAlloc = (name) => obj.sections.find((s) => s.name === name)?.flags.alloc ?? true;
             // Kernel-like addresses so that relocated fields fit as they do in vmlinux (their bytes are
             // not compared); non-allocated sections are discarded as the image link discards them.
-            const emitted = emitSections(asm, { sectionBase: () => 0xffffffff81000000n, external: () => 0xffffffff82000000n, discard: (s) => !s.flags.alloc });
+            const emitted = writeObject(obj, { sectionBase: () => 0xffffffff81000000n, external: () => 0xffffffff82000000n, discard: (s) => !s.flags.alloc });
             mine = new Map(emitted.sections.filter((s) => s.section.type !== 'nobits').map((s) => [s.section.name, s.bytes]));
           } catch (e) {
             expect(isSeamlabError(e), `${file}: ${String(e)}`).toBe(true);

@@ -41,9 +41,9 @@ describe('code alignment padding', () => {
   });
 
   it('alignment records the section alignment', () => {
-    const { asm } = seamlabAs('.text\n.balign 64\n.data\n.p2align 3\n');
-    expect(asm.sections.find((s) => s.name === '.text')!.align).toBe(64);
-    expect(asm.sections.find((s) => s.name === '.data')!.align).toBe(8);
+    const { obj } = seamlabAs('.text\n.balign 64\n.data\n.p2align 3\n');
+    expect(obj.sections.find((s) => s.name === '.text')!.align).toBe(64);
+    expect(obj.sections.find((s) => s.name === '.data')!.align).toBe(8);
   });
 });
 
@@ -68,8 +68,8 @@ describe('jump relaxation', () => {
 
   it('jumps to global symbols relax; to weak, undefined or absolute targets stay near', () => {
     const src = '.text\n.globl foo\njmp foo\njmp bar\njmp baz\nnop\nfoo: nop\n.weak bar\nbar: nop\n.globl baz\n.hidden baz\nbaz: nop\njmp .+5\n';
-    const { asm } = seamlabAs(src);
-    const tails = asm.sections[0]!.frags.filter((f) => f.tail.kind === 'branch').map((f) => (f.tail as { form: string }).form);
+    const { obj } = seamlabAs(src);
+    const tails = obj.sections[0]!.frags.filter((f) => f.tail === 'branch').map((f) => f.form);
     expect(tails).toEqual(['short', 'near', 'short', 'short']);
     // GNU as leaves the weak jump's displacement to the linker (R_X86_64_PLT32 bar-4); linked, it is 4.
     expect(hex(seamlabAs(src).sections.get('.text'))).toBe('eb08' + 'e904000000' + 'eb03' + '90909090' + 'eb03');

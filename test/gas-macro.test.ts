@@ -319,10 +319,10 @@ describe('errors with positions and the macro stack', () => {
   it('recursion without end stops at the depth limit with the macro stack', () => {
     const e = error('.macro r\nr\n.endm\n.data\nr\n');
     expect(e.code).toBe('GAS_MACRO_DEPTH');
-    const frames = e.where?.stack ?? [];
+    const frames = e.where?.gasStack ?? [];
     expect(frames.length).toBe(100);
-    expect(frames.every((f) => f.kind === 'gas-macro' && f.name === 'r')).toBe(true);
-    expect(frames[frames.length - 1]!.at.line).toBe(5);
+    expect(frames.every((f) => f.kind === 'macro' && f.name === 'r')).toBe(true);
+    expect(frames[frames.length - 1]!.invokedAt.line).toBe(5);
   });
 
   it('a huge .rept is refused before it runs', () => {
@@ -345,6 +345,6 @@ describe('errors with positions and the macro stack', () => {
     const e = error('.macro inner\n.byte undefined_thing_is_fine, (\n.endm\n.macro outer\ninner\n.endm\n.data\nouter\n');
     expect(e.code).toBe('GAS_BAD_EXPRESSION');
     expect(e.where?.pos.line).toBe(2);
-    expect(e.where?.stack?.map((f) => `${f.name}@${f.at.line}`)).toEqual(['inner@5', 'outer@8']);
+    expect(e.where?.gasStack.map((f) => `${f.name}@${f.invokedAt.line}`)).toEqual(['inner@5', 'outer@8']);
   });
 });

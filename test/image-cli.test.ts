@@ -12,8 +12,8 @@ import { registerBuild, runBuild } from '../src/cli/build.js';
 import { isSeamlabError } from '../src/errors.js';
 
 describe('seamlab build', () => {
-  it('v3 --listing shows __seamcall with its bytes under each source line and macro expansion', () => {
-    const r = runBuild('v3', { listing: true });
+  it('v3 --listing shows __seamcall with its bytes under each source line and macro expansion', async () => {
+    const r = await runBuild('v3', { listing: true });
     const lines = r.text.split('\n');
     const head = lines.findIndex((l) => /<__seamcall>:/.test(l));
     expect(head).toBeGreaterThan(0);
@@ -21,18 +21,18 @@ describe('seamlab build', () => {
     const find = (re: RegExp) => after.find((l) => re.test(l));
     // SYM_FUNC_START(__seamcall) in the seed's seamcall.S, then FRAME_BEGIN (a GAS macro) and TDX_MODULE_CALL host=1.
     expect(find(/FRAME_BEGIN\s+arch\/x86\/virt\/vmx\/tdx\/seamcall\.S:\d+$/)).toBeDefined();
-    expect(find(/^[0-9a-f]{16}  55\s+ +push %rbp\s+arch\/x86\/include\/asm\/frame\.h:\d+$/)).toBeDefined();
+    expect(find(/^[0-9a-f]{16}  55\s+ +push %rbp\s+pushq %rbp\s+arch\/x86\/include\/asm\/frame\.h:\d+$/)).toBeDefined();
     expect(find(/TDX_MODULE_CALL host=1\s+arch\/x86\/virt\/vmx\/tdx\/seamcall\.S:\d+$/)).toBeDefined();
-    expect(find(/  41 54\s+ +push %r12\s+arch\/x86\/virt\/vmx\/tdx\/tdxcall\.S:\d+$/)).toBeDefined();
-    expect(find(/  66 0f 01 cf\s+ +\.byte 0x66,0x0f,0x01,0xcf\s+arch\/x86\/virt\/vmx\/tdx\/tdxcall\.S:\d+$/)).toBeDefined();
+    expect(find(/  41 54\s+ +push %r12\s+pushq %r12\s+arch\/x86\/virt\/vmx\/tdx\/tdxcall\.S:\d+$/)).toBeDefined();
+    expect(find(/  66 0f 01 cf\s+ +\.byte 0x66,0x0f,0x01,0xcf\s+seamcall\s+arch\/x86\/virt\/vmx\/tdx\/tdxcall\.S:\d+$/)).toBeDefined();
     expect(find(/  73 [0-9a-f]{2}\s+ +jnc \.Lno_vmfailinvalid/)).toBeDefined();
     // The summary names the function and (6.1's tdcall.S, also in v3) the guest functions.
     expect(r.text).toMatch(/function __seamcall\s+0xffffffff81000000/);
     expect(r.text).toMatch(/function __tdx_module_call/);
   });
 
-  it('--json gives sections with bytes, symbols, extable, stubs and the source map', () => {
-    const r = runBuild('linux-6.12', { json: true, file: 'arch/x86/virt/vmx/tdx/seamcall.S', profile: 'rethunk' });
+  it('--json gives sections with bytes, symbols, extable, stubs and the source map', async () => {
+    const r = await runBuild('linux-6.12', { json: true, file: 'arch/x86/virt/vmx/tdx/seamcall.S', profile: 'rethunk' });
     const j = JSON.parse(r.text);
     const img = j.files[0].image;
     expect(img.sections[0]).toMatchObject({ name: '.text', address: '0xffffffff81000000', flags: 'ax' });
@@ -40,13 +40,13 @@ describe('seamlab build', () => {
     expect(img.extable[0]).toMatchObject({ insn: '0xffffffff8100001e', typeName: 'EX_TYPE_FAULT' });
     expect(img.stubs.map((s: { name: string }) => s.name)).toEqual(['__x86_return_thunk']);
     expect(img.byteMap[0]).toMatchObject({ address: '0xffffffff81000000', file: 'arch/x86/include/asm/frame.h', text: 'push %rbp' });
-    expect(img.byteMap[0].macroStack.map((m: { macro: string }) => m.macro)).toEqual(['FRAME_BEGIN', 'TDX_MODULE_CALL']);
+    expect(img.byteMap[0].gasStack.map((m: { name: string }) => m.name)).toEqual(['FRAME_BEGIN', 'TDX_MODULE_CALL']);
   });
 
-  it('--elf writes one executable per image', () => {
+  it('--elf writes one executable per image', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seamlab-build-cli-'));
     try {
-      const r = runBuild('linux-6.12', { elf: 'out.elf', cwd: dir });
+      const r = await runBuild('linux-6.12', { elf: 'out.elf', cwd: dir });
       expect(r.written.map((w) => w.slice(dir.length + 1)).sort()).toEqual(['out.seamcall.elf', 'out.tdcall.elf']);
       const elf = readFileSync(join(dir, 'out.seamcall.elf'));
       expect([...elf.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]);
@@ -55,9 +55,9 @@ describe('seamlab build', () => {
     }
   });
 
-  it('an unknown --file is a user error', () => {
+  it('an unknown --file is a user error', async () => {
     try {
-      runBuild('linux-6.12', { file: 'arch/x86/nope.S' });
+      await runBuild('linux-6.12', { file: 'arch/x86/nope.S' });
       expect.unreachable();
     } catch (e) {
       expect(isSeamlabError(e) && e.code).toBe('BUILD_NO_SUCH_FILE');

@@ -13,13 +13,16 @@ import { describe, expect, it } from 'vitest';
 import { plainSource } from '../src/cpp/types.js';
 import { isSeamlabError, type SeamlabError } from '../src/errors.js';
 import { assemble } from '../src/gas/assemble.js';
-import { buildExtras, buildImage, buildStats } from '../src/image/build.js';
+import { buildImage, buildStats } from '../src/image/build.js';
 import { writeElf } from '../src/image/elf.js';
+import { defaultPreprocess } from '../src/image/cpp-bridge.js';
 import { linkObject } from '../src/image/link.js';
-import { formatListing } from '../src/image/listing.js';
+import { formatListing } from '../src/report/listing.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import type { Image } from '../src/image/types.js';
 import { hasCommand } from './support/oracles.js';
+import { treePath } from './support/kernel.js';
+import { DirFs } from '../src/support/vfs.js';
 
 const TEXT = 0xffffffff81000000n;
 
@@ -100,7 +103,8 @@ describe('placement and symbols (hand-made source)', () => {
 describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
   const rev = resolveRevision('linux-6.12');
   const file = 'arch/x86/virt/vmx/tdx/seamcall.S';
-  const img = buildImage(rev.files, file);
+  const built = buildImage(rev.files, file);
+  const img = built.image;
 
   it('__seamcall: address, size and its exception-table entry', () => {
     // FRAME_BEGIN (1+3) + mov %rdi,%rax (3) + six loads (3+5*4) = 0x1e: the SEAMCALL.
@@ -127,24 +131,24 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
     }
     const push = img.byteMap.find((r) => r.address === TEXT)!;
     expect(push.origin.text).toBe('push %rbp');
-    expect(push.origin.line.pos).toMatchObject({ file: 'arch/x86/include/asm/frame.h', line: 17 });
-    expect(push.origin.macroStack[0]!.invokedAt.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 46 });
-    expect(push.origin.macroStack[1]!.invokedAt.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 22 });
-    expect(push.origin.macroStack.map((m) => [m.macro, m.counter])).toEqual([
+    expect(push.origin.pos).toMatchObject({ file: 'arch/x86/include/asm/frame.h', line: 17 });
+    expect(push.origin.gasStack[0]!.invokedAt).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 46 });
+    expect(push.origin.gasStack[1]!.invokedAt).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/seamcall.S', line: 22 });
+    expect(push.origin.gasStack.map((m) => [m.name, m.counter])).toEqual([
       ['FRAME_BEGIN', 1],
       ['TDX_MODULE_CALL', 0],
     ]);
-    expect(push.origin.macroStack[1]!.invocation).toBe('TDX_MODULE_CALL host=1');
+    expect(push.origin.gasStack[1]!.invocation).toBe('TDX_MODULE_CALL host=1');
     const seamcall = img.byteMap.find((r) => r.address === TEXT + 0x1en)!;
     expect(seamcall.origin.text).toBe('.byte 0x66,0x0f,0x01,0xcf');
-    expect(seamcall.origin.line.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 90 });
+    expect(seamcall.origin.pos).toMatchObject({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 90 });
     // __seamcall_ret's expansion is the 4th macro use (after TDX_MODULE_CALL, FRAME_BEGIN, FRAME_END).
     const ret = img.symbols.find((x) => x.name === '__seamcall_ret')!;
-    expect(img.byteMap.find((r) => r.address === ret.address)!.origin.macroStack.map((m) => m.counter)).toEqual([4, 3]);
+    expect(img.byteMap.find((r) => r.address === ret.address)!.origin.gasStack.map((m) => m.counter)).toEqual([4, 3]);
   });
 
   it('the listing shows the function, the invocation and the expansion indented with bytes', () => {
-    const text = formatListing(img, buildExtras(img));
+    const text = formatListing(img, built.listing);
     const lines = text.split('\n');
     const head = lines.findIndex((l) => /^ffffffff81000000 <__seamcall>:/.test(l));
     expect(head).toBeGreaterThan(0);
@@ -159,10 +163,29 @@ describe('6.12 seamcall.S (default profile, seamlab cpp)', () => {
     expect(indent(lines[push]!)).toBeGreaterThan(indent(lines[frame]!));
   });
 
+  it('another file system object of the same tree reuses the image by content, with its own preprocessed source', () => {
+    const a = buildImage(new DirFs(treePath('linux-6.12')), file);
+    const before = { ...buildStats };
+    const b = buildImage(new DirFs(treePath('linux-6.12')), file);
+    expect(buildStats.contentHits).toBe(before.contentHits + 1);
+    expect(buildStats.assembled).toBe(before.assembled);
+    expect(b.image).toBe(a.image);
+    expect(b.listing).toBe(a.listing);
+    expect(b.source).not.toBe(a.source);
+    expect(b.source.lines).toEqual(a.source.lines);
+  });
+
+  it('assembling and building give plain data (a structured clone is the same value)', () => {
+    const obj = assemble(defaultPreprocess(rev.files, file, { profile: 'default' }));
+    expect(obj.linkInstructions.length + obj.relocations.length).toBeGreaterThan(0);
+    expect(structuredClone(obj)).toStrictEqual(obj);
+    expect(structuredClone(built)).toStrictEqual(built);
+  });
+
   it('a second build of the same revision is served from the cache', () => {
     const before = { ...buildStats };
     const again = buildImage(rev.files, file);
-    expect(again).toBe(img);
+    expect(again).toBe(built);
     expect(buildStats.fsHits).toBe(before.fsHits + 1);
     expect(buildStats.preprocessed).toBe(before.preprocessed);
   });
@@ -190,11 +213,11 @@ describe('profiles change what the macro assembles to', () => {
   const file = 'arch/x86/virt/vmx/tdx/seamcall.S';
   const at = (img: Image, n: number) => Buffer.from(img.sections[0]!.bytes.subarray(0, n)).toString('hex');
   it('noframe has no push %rbp; ibt starts with endbr64; rethunk jumps to the return-thunk stub; sls adds int3', () => {
-    expect(at(buildImage(rev.files, file, { profile: 'noframe' }), 3)).toBe('4889f8');
-    expect(at(buildImage(rev.files, file, { profile: 'ibt' }), 5)).toBe('f30f1efa55');
-    const rethunk = buildImage(rev.files, file, { profile: 'rethunk' });
+    expect(at(buildImage(rev.files, file, { profile: 'noframe' }).image, 3)).toBe('4889f8');
+    expect(at(buildImage(rev.files, file, { profile: 'ibt' }).image, 5)).toBe('f30f1efa55');
+    const rethunk = buildImage(rev.files, file, { profile: 'rethunk' }).image;
     expect(rethunk.stubs.map((s) => [s.name, s.kind])).toEqual([['__x86_return_thunk', 'return-thunk']]);
-    const sls = buildImage(rev.files, file, { profile: 'sls' });
+    const sls = buildImage(rev.files, file, { profile: 'sls' }).image;
     // pop %rbp; ret; int3 right after jc (at 0x24).
     expect(Buffer.from(sls.sections[0]!.bytes.subarray(0x24, 0x27)).toString('hex')).toBe('5dc3cc');
   });

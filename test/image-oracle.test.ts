@@ -39,7 +39,7 @@ describe.skipIf(!requireOracle('GNU gcc/as/ld', HAVE, 'apt-get install gcc binut
             const image = buildImage(rev.files, file, {
               profile,
               preprocess: (f, p, o) => (src = defaultPreprocess(f, p, o)),
-            });
+            }).image;
             const gnu = gnuLink(text(src));
             // Same sections at the same addresses with the same bytes.
             expect(image.sections.map((s) => `${s.name}@${s.address.toString(16)}`).filter((s) => !s.startsWith('.seamlab.stubs'))).toEqual(gnu.sections.map((s) => `${s.name}@${s.address.toString(16)}`));

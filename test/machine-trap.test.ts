@@ -12,7 +12,7 @@ import type { CpuEnv, Outcome, SeamCall } from '../src/seam/types.js';
 import { HOST_ENV, GUEST_ENV } from '../src/seam/types.js';
 import { serveWithEnvironment } from '../src/seam/env.js';
 import { findTrapSites } from '../src/machine/trap.js';
-import { SourceMap, formatLocation } from '../src/machine/source-map.js';
+import { SourceMap, formatLocation } from '../src/image/source-map.js';
 import { MINI_BASE, X, callRel, miniImage, type MiniStmt } from './support/mini-image.js';
 import type { Image } from '../src/image/types.js';
 
@@ -180,7 +180,7 @@ describe('wild accesses, stubs and limits', () => {
   it('a read from unmapped memory is a fault with the instruction and source line', () => {
     const { run } = start(miniImage([{ label: 'f', ...X.nop }, X.loadRaxToRbx, X.ret]), 'f', undefined, { regs: { rax: 0xdead0000n } });
     expect(run.stop).toMatchObject({ kind: 'fault', access: 'read', address: 0xdead0000n, size: 8, rip: MINI_BASE + 1n });
-    expect((run.stop as { location: { pos: { line: number } } }).location.pos.line).toBe(2);
+    expect((run.stop as { location: { location: { pos: { line: number } } } }).location.location.pos.line).toBe(2);
   });
 
   it('a write into the guard page below the stack is a fault', () => {

@@ -145,8 +145,8 @@ describe('R5 behaviours with non-zero values everywhere', () => {
     expect(r.end).toMatchObject({ kind: 'fault', access: 'write', address: 0xdead0000n, size: 8 });
     const end = r.end as Extract<RunResult['end'], { kind: 'fault' }>;
     // The first store after the SEAMCALL: movq %rcx, TDX_MODULE_rcx(%rsi) in tdxcall.S (R5).
-    expect(end.location!.pos.file).toMatch(/arch\/x86\/virt\/vmx\/tdx\/(tdxcall|seamcall)\.S$/);
-    expect(end.location!.macroStack.map((f) => f.macro)).toContain('TDX_MODULE_CALL');
+    expect(end.location!.location.pos.file).toMatch(/arch\/x86\/virt\/vmx\/tdx\/(tdxcall|seamcall)\.S$/);
+    expect(end.location!.location.gasStack.map((f) => f.name)).toContain('TDX_MODULE_CALL');
     expect(r.ok).toBe(false);
   });
 });

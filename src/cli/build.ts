@@ -3,16 +3,19 @@
  * preprocesses, assembles and links every .S of the revision that defines a
  * TDX entry point, and shows the images: sections, functions, exception
  * table and stubs; `--listing` the statements with addresses and bytes
- * (macro expansions indented under their invocation); `--json` everything
+ * (macro expansions indented under their invocation, code with the
+ * instruction it encodes); `--json` everything
  * including the source map; `--elf` writes ELF64 executables.
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { formatPos, SeamlabError } from '../errors.js';
-import { buildExtras, buildRevision, type BuiltFile } from '../image/build.js';
+import { SeamlabError } from '../errors.js';
+import { formatPos } from '../support/source-location.js';
+import { loadDisassembler } from '../encode/capstone.js';
+import { buildRevision, type BuiltFile } from '../image/build.js';
 import { writeElf } from '../image/elf.js';
-import { formatListing } from '../image/listing.js';
+import { formatListing } from '../report/listing.js';
 import type { Image } from '../image/types.js';
 import { resolveRevision } from '../intake/revision.js';
 
@@ -53,13 +56,14 @@ export function imageJson(image: Image): unknown {
       size: r.size,
       section: r.section,
       kind: r.kind,
-      file: r.origin.line.pos.file,
-      line: r.origin.line.pos.line,
-      includeStack: r.origin.line.includeStack.map(formatPos),
-      macroStack: r.origin.macroStack.map((m) => ({ macro: m.macro, invokedAt: formatPos(m.invokedAt.pos), invocation: m.invocation, counter: m.counter })),
+      file: r.origin.pos.file,
+      line: r.origin.pos.line,
+      includeStack: r.origin.includeStack.map(formatPos),
+      cppStack: r.origin.cppStack.map((m) => ({ macro: m.macro, at: formatPos(m.at) })),
+      gasStack: r.origin.gasStack.map((f) => ({ kind: f.kind, name: f.name, invokedAt: formatPos(f.invokedAt), invocation: f.invocation, counter: f.counter, ...(f.pass !== undefined ? { pass: f.pass } : {}) })),
       text: r.origin.text,
     })),
-    cfi: image.cfi.map((c) => ({ address: hx(c.address), directive: c.directive, file: formatPos(c.origin.line.pos) })),
+    cfi: image.cfi.map((c) => ({ address: hx(c.address), directive: c.directive, file: formatPos(c.origin.pos) })),
   };
 }
 
@@ -80,7 +84,7 @@ function elfName(base: string, file: string, several: boolean): string {
   return `${stem}.${path.basename(file, path.extname(file))}${ext || '.elf'}`;
 }
 
-export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResult {
+export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promise<BuildCliResult> {
   const rev = resolveRevision(spec, { cwd: opts.cwd });
   const profile = opts.profile ?? 'default';
   const built = buildRevision(rev, profile);
@@ -93,7 +97,7 @@ export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResu
   }
   const warnings: string[] = [];
   for (const f of files) {
-    for (const w of buildExtras(f.image)?.warnings ?? []) warnings.push(`${formatPos(w.where.pos)}: warning: ${w.message}`);
+    for (const w of f.warnings) warnings.push(`${formatPos(w.where.pos)}: warning: ${w.message}`);
   }
   const written: string[] = [];
   if (opts.elf) {
@@ -109,9 +113,10 @@ export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResu
     text = JSON.stringify({ revision: built.revision, profile, files: files.map((f) => ({ file: f.file, functions: f.functions, image: imageJson(f.image) })) }, null, 2);
   } else {
     const lines = [`${built.revision} (profile ${profile})`];
+    const disasm = opts.listing ? await loadDisassembler() : undefined;
     for (const f of files) {
       lines.push(...summary(f));
-      if (opts.listing) lines.push('', formatListing(f.image, buildExtras(f.image)));
+      if (opts.listing) lines.push('', formatListing(f.image, f.listing, disasm));
     }
     for (const w of written) lines.push(`wrote ${w}`);
     text = lines.join('\n');
@@ -126,11 +131,11 @@ export function registerBuild(program: Command): void {
     .argument('<rev>', 'revision spec: v3, linux-6.1, linux-6.12, a kernel tree, or BASE+PATCH…')
     .option('--profile <name>', 'kconfig profile (default, noframe, sls, rethunk, ibt)', 'default')
     .option('--file <path>', 'only this .S (tree-relative)')
-    .option('--listing', 'print every statement with its address and bytes, macro expansions indented')
+    .option('--listing', 'print every statement with its address, bytes and (for code) the instruction they encode, macro expansions indented')
     .option('--json', 'machine-readable images: sections with bytes, symbols, exception table, stubs, source map')
     .option('--elf <file>', 'write an ELF64 executable per image (FILE, or FILE.<name>.elf for several)')
-    .action((rev: string, opts: BuildCliOptions) => {
-      const r = runBuild(rev, opts);
+    .action(async (rev: string, opts: BuildCliOptions) => {
+      const r = await runBuild(rev, opts);
       for (const w of r.warnings) console.error(w);
       console.log(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;

@@ -9,7 +9,7 @@
  * that matter to the TDX assembly, and the evaluation notes.
  */
 import type { Command } from 'commander';
-import { formatPos } from '../errors.js';
+import { formatPos } from '../support/source-location.js';
 import { buildEnvironment, PROFILES, preprocess } from '../cpp/index.js';
 import { FEATURE_OPTIONS, type Feature } from '../kbuild/kconfig/profiles.js';
 import type { PreprocessedSource } from '../cpp/types.js';
@@ -29,7 +29,8 @@ export function formatPreprocessed(src: PreprocessedSource, map: boolean): strin
   src.lines.forEach((text, i) => {
     const o = src.origins[i]!;
     const chain = o.includeStack.map((p) => ` <- ${formatPos(p)}`).join('');
-    const macros = o.macros?.length ? ` [${o.macros.join(' ')}]` : '';
+    // In order of use (the cppStack is latest use first).
+    const macros = o.cppStack.length ? ` [${o.cppStack.map((m) => m.macro).reverse().join(' ')}]` : '';
     out.push(`${formatPos(o.pos)}${chain}${macros}\n\t${text}`);
   });
   return out.join('\n') + (out.length ? '\n' : '');

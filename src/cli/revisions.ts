@@ -5,7 +5,8 @@
  * not applied and why).
  */
 import type { Command } from 'commander';
-import { formatPos, isSeamlabError, SeamlabError } from '../errors.js';
+import { isSeamlabError, SeamlabError } from '../errors.js';
+import { formatPos } from '../support/source-location.js';
 import { listBuiltinRevisions, resolveRevision, type BuiltinRevisionInfo } from '../intake/revision.js';
 import type { CType, EntryFunction, PatchApplication, Revision, StructLayout } from '../intake/types.js';
 

@@ -18,7 +18,8 @@
  *
  * The lexer side (files, directives, line changes) is the subclass's.
  */
-import { SeamlabError, type ExpansionFrame, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import type { CppMacroUse, SourcePos } from '../support/source-location.js';
 import type { LexMode } from './lexer.js';
 import { lexFragment } from './lexer.js';
 import type { Macro } from './macro.js';
@@ -37,7 +38,7 @@ interface Context {
   /** The macro whose expansion this is (inherited by helper contexts). */
   macro: Macro | null;
   /** Set on the context that holds a macro's replacement list. */
-  invocation?: { name: string; at: SourcePos };
+  invocation?: CppMacroUse;
 }
 
 export interface ExpansionLimits {
@@ -71,8 +72,8 @@ export abstract class MacroEngine {
   protected abstract builtinToken(m: Macro, nameTok: Token): Token | undefined | 'pragma';
   /** A user error at the current position with include and macro stacks. */
   protected abstract error(code: string, message: string, hint: string, notes?: string[]): SeamlabError;
-  /** Called when a macro is expanded (source map, reference watch). */
-  protected abstract onMacroExpanded(m: Macro): void;
+  /** Called when a macro is expanded (source map, reference watch); `at` is where its name is written. */
+  protected abstract onMacroExpanded(m: Macro, at: SourcePos): void;
   /** Called for every identifier the expander looks up (reference watch). */
   protected abstract onNameLookup(name: string): void;
 
@@ -80,12 +81,12 @@ export abstract class MacroEngine {
     return this.contexts.length > 0;
   }
 
-  /** Macro-expansion frames, innermost first (for error messages). */
-  protected macroFrames(): ExpansionFrame[] {
-    const frames: ExpansionFrame[] = [];
+  /** The macro-expansion stack, innermost first (for error messages). */
+  protected macroStack(): CppMacroUse[] {
+    const frames: CppMacroUse[] = [];
     for (let i = this.contexts.length - 1; i >= 0; i--) {
       const inv = this.contexts[i]!.invocation;
-      if (inv) frames.push({ kind: 'cpp-macro', name: inv.name, at: inv.at });
+      if (inv) frames.push(inv);
     }
     return frames;
   }
@@ -169,7 +170,7 @@ export abstract class MacroEngine {
     if (m.builtin) {
       const t = this.builtinToken(m, nameTok);
       if (t === undefined) return false;
-      this.onMacroExpanded(m);
+      this.onMacroExpanded(m, this.useSite(nameTok));
       if (t === 'pragma') return true;
       this.pushContext(null, [t]);
       return true;
@@ -189,15 +190,15 @@ export abstract class MacroEngine {
           this.preventExpansion--;
         }
         if (!args) return false;
-        this.onMacroExpanded(m);
+        this.onMacroExpanded(m, at);
         if (m.params.length > 0) {
-          this.replaceArgs(m, args, { name: m.name, at });
+          this.replaceArgs(m, args, { macro: m.name, at });
           m.disabled = true;
           return true;
         }
-      } else this.onMacroExpanded(m);
+      } else this.onMacroExpanded(m, at);
       m.disabled = true;
-      this.pushContext(m, m.body, { name: m.name, at });
+      this.pushContext(m, m.body, { macro: m.name, at });
       return true;
     } finally {
       this.aboutToExpand = saved;

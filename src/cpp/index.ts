@@ -13,7 +13,7 @@ import type { PreprocessedSource } from './types.js';
 export { buildEnvironment, type CppEnvironment, type EnvironmentOptions } from '../kbuild/environment.js';
 export { PROFILES, findProfile, FEATURE_OPTIONS, type Profile, type Feature } from '../kbuild/kconfig/profiles.js';
 export { gccInvocation, gccTree, type GccInvocation, type GccTree } from './gcc.js';
-export type { PreprocessedSource, LineOrigin, CppDiagnostic } from './types.js';
+export type { PreprocessedSource, CppDiagnostic } from './types.js';
 
 /**
  * Preprocesses `file` (tree-relative) of a revision with a kconfig profile

@@ -8,7 +8,7 @@
  * a parameter is kept as an ordinary token (gcc: "let assembler get away
  * with murder"); in C it is an error.
  */
-import type { SourcePos } from '../errors.js';
+import type { SourcePos } from '../support/source-location.js';
 import type { LexMode } from './lexer.js';
 import { PASTE_LEFT, PREV_WHITE, SP_PREV_WHITE, STRINGIFY_ARG, type Token } from './token.js';
 

@@ -18,9 +18,16 @@ import { environmentDiskIdentity, envCacheStats, type CppEnvironment } from '../
 import { Preprocessor } from './preprocessor.js';
 import type { PreprocessedSource } from './types.js';
 
+/** The shape of stored origins (a `SourceLocation` per line); part of the key, so entries of other shapes are never read. */
+const ORIGIN_FORMAT = 'source-location-1';
+
 function isPreprocessed(x: unknown): x is PreprocessedSource {
   const s = x as PreprocessedSource;
-  return typeof s === 'object' && s !== null && typeof s.file === 'string' && Array.isArray(s.lines) && Array.isArray(s.origins) && s.lines.length === s.origins.length && (s.diagnostics === undefined || Array.isArray(s.diagnostics)) && (s.reads === undefined || Array.isArray(s.reads));
+  return (
+    typeof s === 'object' && s !== null && typeof s.file === 'string' && Array.isArray(s.lines) && Array.isArray(s.origins) && s.lines.length === s.origins.length &&
+    s.origins.every((o) => Array.isArray(o.includeStack) && Array.isArray(o.cppStack) && Array.isArray(o.gasStack)) &&
+    (s.diagnostics === undefined || Array.isArray(s.diagnostics)) && (s.reads === undefined || Array.isArray(s.reads))
+  );
 }
 
 /** Preprocesses `main` (a checked tree path) of the revision `files` in `env`, through the disk cache when the environment has one. */
@@ -34,7 +41,7 @@ export function preprocessInEnvironment(files: ReadonlyFs, env: CppEnvironment, 
     return { file: main, lines: run.lines, origins: run.origins, diagnostics: run.diagnostics, ...(recorder ? { reads: filesRead(recorder) } : {}) };
   }
   const flags = createHash('sha256').update(JSON.stringify(env.flagsFor(main))).digest('hex');
-  const slot = new EnvCacheSlot<PreprocessedSource>(JSON.stringify({ env: id.key, digest: id.digest, file: main, flags, epoch: config.sourceDateEpoch ?? 0 }), 'cpp');
+  const slot = new EnvCacheSlot<PreprocessedSource>(JSON.stringify({ env: id.key, digest: id.digest, file: main, flags, epoch: config.sourceDateEpoch ?? 0, origins: ORIGIN_FORMAT }), 'cpp');
   const hit = slot.lookup(files, isPreprocessed);
   if (hit) {
     envCacheStats.cppHits++;

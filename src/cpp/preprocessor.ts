@@ -7,7 +7,8 @@
  * chain, forced includes, predefined macros) — see `environment.ts` for how
  * that configuration is derived from a kernel tree the way Kbuild does.
  */
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 import { evaluateIf, IfExprError, type ExprHost, type ExprToken } from './expr.js';
 import { includeGuard } from './include-guard.js';
@@ -244,12 +245,12 @@ export class Preprocessor extends SourceReader {
         if (line && this.lookaheads.length === 0) defineCache.set(line, m);
       }
     } catch (e) {
-      if (e instanceof MacroDefinitionError) throw new SeamlabError('CPP_BAD_DEFINE', e.message, `fix the definition of ${n.text}`, { where: at.file === '<built-in>' ? { pos: at } : this.where(at.line) });
+      if (e instanceof MacroDefinitionError) throw new SeamlabError('CPP_BAD_DEFINE', e.message, `fix the definition of ${n.text}`, { where: at.file === '<built-in>' ? locationAt(at) : this.where(at.line) });
       throw e;
     }
     const old = this.macros.get(n.text);
     if (old && !old.builtin && !sameDefinition(old, m)) {
-      this.diagnostics.push({ severity: 'warning', message: `"${n.text}" redefined (previous definition at ${old.definedAt.file}:${old.definedAt.line})`, where: { pos: at } });
+      this.diagnostics.push({ severity: 'warning', message: `"${n.text}" redefined (previous definition at ${old.definedAt.file}:${old.definedAt.line})`, where: locationAt(at) });
     }
     if (old?.builtin && this.buffer) this.warn(`redefining builtin macro "${n.text}"`);
     this.macros.set(n.text, m);

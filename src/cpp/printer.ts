@@ -9,38 +9,40 @@
  *
  * Each output line records where it came from (the source map).
  */
-import type { SourcePos } from '../errors.js';
+import type { CppMacroUse, SourceLocation, SourcePos } from '../support/source-location.js';
 import { avoidPaste, PREV_WHITE, type Token } from './token.js';
-import type { LineOrigin } from './types.js';
+
+const NO_EXPANSION: readonly never[] = Object.freeze([]);
 
 export class Printer {
   readonly lines: string[] = [];
-  readonly origins: LineOrigin[] = [];
+  readonly origins: SourceLocation[] = [];
   /** Output tokens per line, for the asm-offsets reference check and tests. */
   readonly lineTokens: Token[][] = [];
 
   private cur = '';
   private curTokens: Token[] = [];
-  private curOrigin: LineOrigin | undefined;
-  private curMacros: string[] = [];
+  private curOrigin: SourceLocation | undefined;
+  /** Macro uses on the current line, in order of use. */
+  private curMacros: CppMacroUse[] = [];
   private printed = false;
   private prev: Token | null = null;
   private source: Token | null = null;
   private avoidPasteNext = false;
 
   /** gcc's cb_line_change: the first token of a source line starts an output line. */
-  lineChange(tok: Token, pos: SourcePos, includeStack: SourcePos[]): void {
+  lineChange(tok: Token, pos: SourcePos, includeStack: readonly SourcePos[]): void {
     this.endLine();
     this.prev = null;
     this.source = null;
     this.cur = tok.col > 2 ? ' '.repeat(tok.col - 2) : '';
-    this.curOrigin = { pos, includeStack };
+    this.curOrigin = { pos, includeStack, cppStack: NO_EXPANSION, gasStack: NO_EXPANSION };
     this.printed = true;
   }
 
-  /** Records a macro expanded on the current line (for the source map). */
-  noteMacro(name: string): void {
-    if (this.curMacros[this.curMacros.length - 1] !== name) this.curMacros.push(name);
+  /** Records a macro expanded on the current line (for the source map); a repeated use of the same macro is noted once. */
+  noteMacro(name: string, at: SourcePos): void {
+    if (this.curMacros[this.curMacros.length - 1]?.macro !== name) this.curMacros.push({ macro: name, at });
   }
 
   /** gcc's token_streamer::stream without line markers. */
@@ -70,7 +72,8 @@ export class Printer {
     if (this.curTokens.length > 0 && this.curOrigin) {
       this.lines.push(this.cur);
       this.lineTokens.push(this.curTokens);
-      this.origins.push(this.curMacros.length ? { ...this.curOrigin, macros: this.curMacros } : this.curOrigin);
+      // The line's cppStack: latest use first (innermost first for nested uses).
+      this.origins.push(this.curMacros.length ? { ...this.curOrigin, cppStack: this.curMacros.reverse() } : this.curOrigin);
     }
     this.cur = '';
     this.curTokens = [];

@@ -5,7 +5,8 @@
  * frames and positioned errors. Directives themselves are the subclass's
  * (preprocessor.ts); macro expansion is the base class's (expand.ts).
  */
-import { SeamlabError, type ErrorWhere, type ExpansionFrame, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type ErrorWhere, type SourceLocation, type SourcePos } from '../support/source-location.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 import { MacroEngine } from './expand.js';
 import type { FoundFile, SearchChain } from './include-search.js';
@@ -13,7 +14,7 @@ import { lexCached, type LexedFile, type LexMode, type LogicalLine } from './lex
 import type { Macro } from './macro.js';
 import { Printer } from './printer.js';
 import { BOL, PREV_WHITE, type Token } from './token.js';
-import type { CppDiagnostic, LineOrigin } from './types.js';
+import type { CppDiagnostic } from './types.js';
 
 export interface CppConfig {
   mode: LexMode;
@@ -46,7 +47,7 @@ export interface LineProbe {
 
 export interface CppRun {
   lines: string[];
-  origins: LineOrigin[];
+  origins: SourceLocation[];
   lineTokens: Token[][];
   diagnostics: CppDiagnostic[];
   /** Tree paths of the files read, in first-read order. */
@@ -126,7 +127,7 @@ export abstract class SourceReader extends MacroEngine {
     if (!this.filesRead.includes(f.tree)) this.filesRead.push(f.tree);
     const sf: SourceFile = { ...f, text, lexed: lexCached(text, this.mode) };
     for (const e of sf.lexed.errors) {
-      throw new SeamlabError('CPP_LEX_ERROR', e.message, 'close the comment', { where: { pos: { file: f.tree, line: e.line, column: e.col } } });
+      throw new SeamlabError('CPP_LEX_ERROR', e.message, 'close the comment', { where: locationAt({ file: f.tree, line: e.line, column: e.col }) });
     }
     for (const w of sf.lexed.warnings) this.warnAt({ file: f.tree, line: w.line, column: w.col }, w.message);
     this.fileCache.set(key, sf);
@@ -143,7 +144,7 @@ export abstract class SourceReader extends MacroEngine {
     const open = b.ifs[b.ifs.length - 1];
     if (open) {
       throw new SeamlabError('CPP_UNTERMINATED_CONDITIONAL', `unterminated #${open.directive}`, `add the matching #endif to ${b.file.tree}`, {
-        where: { pos: open.at, stack: this.includeFrames(b), text: this.sourceLine(b.file, open.at.line) },
+        where: { ...locationAt(open.at, this.includeStack(b)), text: this.sourceLine(b.file, open.at.line) },
       });
     }
     this.buffer = b.prev!;
@@ -222,41 +223,37 @@ export abstract class SourceReader extends MacroEngine {
     return out;
   }
 
-  protected includeFrames(b: FileBuffer = this.buffer): ExpansionFrame[] {
-    const out: ExpansionFrame[] = [];
-    for (let x: FileBuffer | undefined = b; x; x = x.prev) if (x.includedAt) out.push({ kind: 'include', name: x.file.tree, at: x.includedAt });
-    return out;
-  }
-
   protected sourceLine(f: SourceFile, line: number): string | undefined {
     return f.text.split('\n')[line - 1];
   }
 
   protected where(line = this.curLine()): ErrorWhere {
-    return { pos: { file: this.buffer.file.tree, line }, stack: [...this.macroFrames(), ...this.includeFrames()], text: this.sourceLine(this.buffer.file, line) };
+    return { pos: { file: this.buffer.file.tree, line }, includeStack: this.includeStack(), cppStack: this.macroStack(), gasStack: [], text: this.sourceLine(this.buffer.file, line) };
   }
 
   protected error(code: string, message: string, hint: string, notes?: string[]): SeamlabError {
     const where = this.where();
     const extra: string[] = [];
     // A runaway recursion has hundreds of identical frames: show the innermost ones.
-    if (where.stack && where.stack.length > MAX_SHOWN_FRAMES) {
-      extra.push(`${where.stack.length - MAX_SHOWN_FRAMES} outer frames not shown`);
-      where.stack = where.stack.slice(0, MAX_SHOWN_FRAMES);
+    const frames = where.cppStack.length + where.includeStack.length;
+    if (frames > MAX_SHOWN_FRAMES) {
+      extra.push(`${frames - MAX_SHOWN_FRAMES} outer frames not shown`);
+      where.cppStack = where.cppStack.slice(0, MAX_SHOWN_FRAMES);
+      where.includeStack = where.includeStack.slice(0, Math.max(0, MAX_SHOWN_FRAMES - where.cppStack.length));
     }
     return new SeamlabError(code, message, hint, { where, notes: [...(notes ?? []), ...extra] });
   }
 
   protected warnAt(pos: SourcePos, message: string): void {
-    this.diagnostics.push({ severity: 'warning', message, where: { pos, stack: this.buffer ? this.includeFrames() : [] } });
+    this.diagnostics.push({ severity: 'warning', message, where: locationAt(pos, this.buffer ? this.includeStack() : []) });
   }
 
   protected warn(message: string): void {
     this.diagnostics.push({ severity: 'warning', message, where: this.where() });
   }
 
-  protected onMacroExpanded(m: Macro): void {
-    this.printer.noteMacro(m.name);
+  protected onMacroExpanded(m: Macro, at: SourcePos): void {
+    this.printer.noteMacro(m.name, at);
   }
 
   protected onNameLookup(name: string): void {

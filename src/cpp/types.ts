@@ -1,21 +1,11 @@
 /**
  * What the preprocessor hands to the assembler: the output lines and, for
- * each, where it came from. Every later stage (assembler, image, traces,
- * debugger) shows positions through these origins.
+ * each, where it came from (a `SourceLocation`: the source line, its include
+ * stack and the cpp macros expanded on it; no GAS expansion yet). Every
+ * later stage (assembler, image, traces, debugger) shows positions through
+ * these origins.
  */
-import type { ErrorWhere, SourcePos } from '../errors.js';
-
-export interface LineOrigin {
-  /**
-   * The source line this output line comes from (tree-relative file, 1-based
-   * line). For text produced by a cpp macro, the line of the macro use.
-   */
-  pos: SourcePos;
-  /** Where each enclosing #include is written, innermost first. Empty for the main file. */
-  includeStack: SourcePos[];
-  /** cpp macros expanded on this line, in order of use (for display only). */
-  macros?: string[];
-}
+import { locationAt, type ErrorWhere, type SourceLocation } from '../support/source-location.js';
 
 export interface PreprocessedSource {
   /** Tree-relative path of the main file. */
@@ -23,7 +13,7 @@ export interface PreprocessedSource {
   /** Output lines (no trailing newline characters). */
   lines: string[];
   /** origins[i] is where lines[i] came from. Same length as `lines`. */
-  origins: LineOrigin[];
+  origins: SourceLocation[];
   /** Warnings from preprocessing (absent for hand-written sources). */
   diagnostics?: CppDiagnostic[];
   /**
@@ -38,7 +28,7 @@ export interface PreprocessedSource {
 export function plainSource(file: string, text: string): PreprocessedSource {
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  return { file, lines, origins: lines.map((_, i) => ({ pos: { file, line: i + 1 }, includeStack: [] })) };
+  return { file, lines, origins: lines.map((_, i) => locationAt({ file, line: i + 1 })) };
 }
 
 /** A warning the preprocessor reported (errors are thrown as SeamlabError). */

@@ -51,6 +51,18 @@ export function capstoneVersion(): string {
 }
 
 
+/**
+ * Capstone prints values of 2^32 and more in unsigned decimal
+ * (`movabsq $9223652416614760448, %rax`); objdump, and anyone reading
+ * kernel constants, wants hex (`$0x8000ff00ffff0000`).
+ */
+function hexWide(operands: string): string {
+  return operands.replace(/(?<![\w.])\d{10,}(?!\w)/g, (d) => {
+    const v = BigInt(d);
+    return v > 0xffffffffn ? `0x${v.toString(16)}` : d;
+  });
+}
+
 export class Disassembler {
   constructor(private readonly cs: CsHandle) {}
 
@@ -72,8 +84,9 @@ export class Disassembler {
       const operands = '0x' + b.toString(16).padStart(2, '0');
       return { address, bytes: bytes.slice(offset, offset + 1), mnemonic: '.byte', operands, text: `.byte ${operands}` };
     }
-    const text = `${insn.mnemonic} ${insn.op_str}`.trim();
-    return { address, bytes: bytes.slice(offset, offset + insn.size), mnemonic: insn.mnemonic, operands: insn.op_str, text };
+    const operands = hexWide(insn.op_str);
+    const text = `${insn.mnemonic} ${operands}`.trim();
+    return { address, bytes: bytes.slice(offset, offset + insn.size), mnemonic: insn.mnemonic, operands, text };
   }
 
   /** Decodes the whole buffer (or at most `max` instructions). */

@@ -5,12 +5,14 @@
  * definitions and expansions, and hands directives (directives.ts) and
  * instructions (instructions.ts) their operand text.
  *
- * The result, an `AsmObject`, is the laid-out object (relax.ts) that the
- * linker (src/image) places and writes.
+ * The `Assembler` is the working state of one run; once laid out
+ * (relax.ts) it is turned into the plain `ObjectFile` (object.ts) that the
+ * linker (src/image) reads.
  */
 import type { PreprocessedSource } from '../cpp/types.js';
-import { SeamlabError, type ErrorWhere, type ExpansionFrame } from '../errors.js';
-import type { AsmOrigin } from '../image/types.js';
+import { SeamlabError } from '../errors.js';
+import type { ErrorWhere } from '../support/source-location.js';
+import type { StatementOrigin } from './types.js';
 import { ExprParser, ExprSyntaxError, type Expr } from './expr.js';
 import { evaluate, EvalError, requireAbsolute, type EvalContext, type EvalMode, type Val } from './evaluate.js';
 import { FileSource, type InputSource, type Stmt } from './input.js';
@@ -48,16 +50,16 @@ export interface AsmWarning {
   where: ErrorWhere;
 }
 
-export interface CfiRecord {
+export interface CfiMark {
   dot: Loc;
   directive: string;
-  origin: AsmOrigin;
+  origin: StatementOrigin;
 }
 
 /** One executed statement, for listings (`as -al`). */
-export interface StatementRecord {
-  origin: AsmOrigin;
-  depth: number;
+export interface LoggedStatement {
+  /** Its expansion depth (for indenting) is `origin.gasStack.length`. */
+  origin: StatementOrigin;
   section: Section;
   /** Position before and after the statement. */
   start: Loc;
@@ -68,8 +70,8 @@ export interface StatementRecord {
 
 export interface MacroEntry {
   def: MacroDef;
-  body: { text: string; origin: Stmt['origin'] }[];
-  definedAt: AsmOrigin;
+  body: Stmt[];
+  definedAt: StatementOrigin;
 }
 
 export interface CondFrame {
@@ -104,8 +106,8 @@ export class Assembler {
   /** Open conditionals, innermost last. */
   readonly conds: CondFrame[] = [];
   readonly warnings: AsmWarning[] = [];
-  readonly cfi: CfiRecord[] = [];
-  readonly log: StatementRecord[] = [];
+  readonly cfi: CfiMark[] = [];
+  readonly log: LoggedStatement[] = [];
   /** Instructions whose length is not known yet (asked for in batches). */
   pendingInsns: InsnItem[] = [];
   outputBytes = 0;
@@ -132,14 +134,21 @@ export class Assembler {
   /** The statement text after its labels (what the item "is"). */
   private rest: string | undefined;
 
-  origin(stmt: Stmt = this.stmt): AsmOrigin {
-    const text = stmt === this.stmt && this.rest !== undefined ? this.rest : stmt.text;
-    return { line: stmt.origin, macroStack: stmt.macroStack, text: text.trim() };
+  private lastOrigin: { stmt: Stmt; rest: string | undefined; origin: StatementOrigin } | undefined;
+
+  /** The current statement's origin: one object per statement, shared by its items (the byte map merges their ranges). */
+  origin(stmt: Stmt = this.stmt): StatementOrigin {
+    const rest = stmt === this.stmt ? this.rest : undefined;
+    const last = this.lastOrigin;
+    if (last && last.stmt === stmt && last.rest === rest) return last.origin;
+    const origin = { ...stmt.location, text: (rest ?? stmt.text).trim() };
+    this.lastOrigin = { stmt, rest, origin };
+    return origin;
   }
 
+  /** The statement's location with its whole text (labels included), for errors. */
   where(stmt: Stmt = this.stmt): ErrorWhere {
-    const includes: ExpansionFrame[] = stmt.origin.includeStack.map((at) => ({ kind: 'include', name: at.file, at }));
-    return { pos: stmt.origin.pos, stack: [...includes, ...stmt.frames], text: stmt.text.trim() };
+    return { ...stmt.location, text: stmt.text.trim() };
   }
 
   error(code: string, message: string, hint: string, stmt: Stmt = this.stmt, cause?: unknown): SeamlabError {
@@ -507,10 +516,9 @@ export class Assembler {
     this.record('insn', start);
   }
 
-  record(kind: StatementRecord['kind'], start: Loc, text?: string): void {
-    const origin = this.origin();
-    if (text !== undefined) origin.text = text;
-    this.log.push({ origin, depth: this.stmt.depth, section: this.current, start, end: this.here(), kind });
+  record(kind: LoggedStatement['kind'], start: Loc, text?: string): void {
+    const origin = text === undefined ? this.origin() : { ...this.origin(), text };
+    this.log.push({ origin, section: this.current, start, end: this.here(), kind });
   }
 
   // ---- equates ---------------------------------------------------------------

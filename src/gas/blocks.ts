@@ -4,16 +4,15 @@
  * drivers). A block's body is collected up to its matching end directive
  * (buffer_and_nest), then expanded onto the input stack.
  */
-import type { ExpansionFrame } from '../errors.js';
-import type { GasMacroFrame } from '../image/types.js';
+import type { GasFrame, SourceLocation } from '../support/source-location.js';
 import type { Assembler, MacroEntry } from './assembler.js';
 import { expandStatements, ListSource, RepeatSource, type Stmt } from './input.js';
 import { bindMacroArgs, blockDelta, getAnyString, getToken, MacroError, parseMacroHeader, skipComma, skipWhite, substituteBody, type BlockKind } from './macros.js';
 
 /** Reads statements up to the matching end directive (buffer_and_nest). */
-function collectBlock(asm: Assembler, kind: BlockKind, opener: Stmt): { text: string; origin: Stmt['origin'] }[] {
+function collectBlock(asm: Assembler, kind: BlockKind, opener: Stmt): Stmt[] {
   const src = asm.inputs[asm.inputs.length - 1]!;
-  const body: { text: string; origin: Stmt['origin'] }[] = [];
+  const body: Stmt[] = [];
   let depth = 1;
   for (;;) {
     const s = src.next();
@@ -24,10 +23,10 @@ function collectBlock(asm: Assembler, kind: BlockKind, opener: Stmt): { text: st
     const d = blockDelta(s.text, kind);
     depth += d.delta;
     if (depth === 0) {
-      if (d.labelPrefix.trim() !== '') body.push({ text: d.labelPrefix, origin: s.origin });
+      if (d.labelPrefix.trim() !== '') body.push({ text: d.labelPrefix, location: s.location });
       return body;
     }
-    body.push({ text: s.text, origin: s.origin });
+    body.push(s);
   }
 }
 
@@ -50,7 +49,7 @@ export function blockDirective(asm: Assembler, name: string, args: string): bool
         throw asm.error('GAS_MACRO_REDEFINED', `macro \`${header.def.displayName}' was already defined`, 'use .purgem before redefining a macro');
       }
       asm.macros.set(header.def.name, { def: header.def, body, definedAt: asm.origin(stmt) });
-      asm.log.push({ origin: asm.origin(stmt), depth: stmt.depth, section: asm.current, start, end: start, kind: 'directive' });
+      asm.log.push({ origin: asm.origin(stmt), section: asm.current, start, end: start, kind: 'directive' });
       return true;
     }
     case 'endm':
@@ -84,10 +83,18 @@ export function blockDirective(asm: Assembler, name: string, args: string): bool
         n = 0;
       }
       checkRepetition(asm, n, body.length);
-      const frame: ExpansionFrame = { kind: 'rept', name: '.rept', at: stmt.origin.pos };
-      const stmts = body.map((b) => ({ text: b.text, origin: b.origin, macroStack: stmt.macroStack, frames: [frame, ...stmt.frames], depth: stmt.depth + 1 }));
-      asm.log.push({ origin: asm.origin(stmt), depth: stmt.depth, section: asm.current, start: asm.here(), end: asm.here(), kind: 'rept' });
-      asm.inputs.push(new RepeatSource(n, () => stmts, asm.conds.length));
+      const counter = asm.macroNumber;
+      asm.log.push({ origin: asm.origin(stmt), section: asm.current, start: asm.here(), end: asm.here(), kind: 'rept' });
+      asm.inputs.push(
+        new RepeatSource(
+          n,
+          (pass) => {
+            const gasStack = stackOf(expansionFrame('rept', '.rept', stmt, counter, pass), stmt);
+            return body.map((b) => ({ text: b.text, location: expanded(b.location, gasStack) }));
+          },
+          asm.conds.length,
+        ),
+      );
       return true;
     }
     case 'irp':
@@ -100,17 +107,15 @@ export function blockDirective(asm: Assembler, name: string, args: string): bool
       const values = irpValues(args, skipComma(args, tok.end), irpc);
       const body = collectBlock(asm, 'rept', stmt);
       checkRepetition(asm, values.length, body.length);
-      const frame: ExpansionFrame = { kind: 'rept', name: `.${name}`, at: stmt.origin.pos };
       const counter = asm.macroNumber;
-      asm.log.push({ origin: asm.origin(stmt), depth: stmt.depth, section: asm.current, start: asm.here(), end: asm.here(), kind: 'rept' });
+      asm.log.push({ origin: asm.origin(stmt), section: asm.current, start: asm.here(), end: asm.here(), kind: 'rept' });
       asm.inputs.push(
         new RepeatSource(
           values.length,
           (pass) => {
             const vals = new Map([[tok.token, values[pass]!]]);
-            return body.flatMap((b) =>
-              expandStatements(substitute(asm, b.text, vals, counter), { origin: b.origin, macroStack: stmt.macroStack, frames: [frame, ...stmt.frames], depth: stmt.depth + 1 }),
-            );
+            const gasStack = stackOf(expansionFrame('rept', `.${name}`, stmt, counter, pass), stmt);
+            return body.flatMap((b) => expandStatements(substitute(asm, b.text, vals, counter), expanded(b.location, gasStack)));
           },
           asm.conds.length,
         ),
@@ -119,6 +124,24 @@ export function blockDirective(asm: Assembler, name: string, args: string): bool
     }
   }
   return false;
+}
+
+/** The frame an expansion adds: where it is invoked (the invoking statement's line and include stack). */
+function expansionFrame(kind: GasFrame['kind'], name: string, invoker: Stmt, counter: number, pass?: number): GasFrame {
+  const at = invoker.location;
+  const frame: GasFrame = { kind, name, invokedAt: at.pos, includeStack: at.includeStack, invocation: invoker.text.trim(), counter };
+  if (pass !== undefined) frame.pass = pass;
+  return frame;
+}
+
+/** The expansion stack inside a new expansion: its frame over the invoker's stack. */
+function stackOf(frame: GasFrame, invoker: Stmt): readonly GasFrame[] {
+  return [frame, ...invoker.location.gasStack];
+}
+
+/** A body line's location inside an expansion: its own line (position, include and cpp stacks), under the expansion's stack. */
+function expanded(body: SourceLocation, gasStack: readonly GasFrame[]): SourceLocation {
+  return { ...body, gasStack };
 }
 
 function checkRepetition(asm: Assembler, passes: number, bodyLength: number): void {
@@ -150,20 +173,18 @@ export function expandMacro(asm: Assembler, entry: MacroEntry, args: string): vo
   try {
     bound = bindMacroArgs(entry.def, args);
   } catch (e) {
-    if (e instanceof MacroError) throw asm.error(e.code, e.message, `check the arguments against the definition of ${entry.def.displayName} at ${entry.definedAt.line.pos.file}:${entry.definedAt.line.pos.line}`);
+    if (e instanceof MacroError) throw asm.error(e.code, e.message, `check the arguments against the definition of ${entry.def.displayName} at ${entry.definedAt.pos.file}:${entry.definedAt.pos.line}`);
     throw e;
   }
   for (const w of bound.warnings) asm.warn(w);
   const counter = asm.macroNumber;
-  const frame: GasMacroFrame = { macro: entry.def.displayName, invokedAt: stmt.origin, invocation: stmt.text.trim(), counter };
-  const macroStack = [frame, ...stmt.macroStack];
-  const frames: ExpansionFrame[] = [{ kind: 'gas-macro', name: entry.def.displayName, at: stmt.origin.pos }, ...stmt.frames];
+  const gasStack = stackOf(expansionFrame('macro', entry.def.displayName, stmt, counter), stmt);
   const out: Stmt[] = [];
   for (const b of entry.body) {
-    out.push(...expandStatements(substitute(asm, b.text, bound.values, counter), { origin: b.origin, macroStack, frames, depth: stmt.depth + 1 }));
+    out.push(...expandStatements(substitute(asm, b.text, bound.values, counter), expanded(b.location, gasStack)));
   }
   asm.macroNumber++;
-  asm.log.push({ origin: asm.origin(stmt), depth: stmt.depth, section: asm.current, start: asm.here(), end: asm.here(), kind: 'macro' });
+  asm.log.push({ origin: asm.origin(stmt), section: asm.current, start: asm.here(), end: asm.here(), kind: 'macro' });
   asm.inputs.push(new ListSource('macro', out, asm.conds.length, entry.def.displayName));
 }
 

@@ -1,24 +1,19 @@
 /**
  * Where statements come from: the preprocessed file, macro expansions and
  * repetition blocks, as a stack (GNU as input_scrub with pushed buffers).
- * Each statement carries its source origin and the GAS macro expansion
- * stack that produced it.
+ * Each statement carries its source location: the preprocessed line's
+ * (position, include and cpp stacks) plus the GAS expansion stack that
+ * produced it.
  */
-import type { LineOrigin, PreprocessedSource } from '../cpp/types.js';
-import type { ExpansionFrame } from '../errors.js';
-import type { GasMacroFrame } from '../image/types.js';
+import type { PreprocessedSource } from '../cpp/types.js';
+import type { SourceLocation } from '../support/source-location.js';
 import { Scrubber, splitStatements } from './scrub.js';
 
 export interface Stmt {
   /** Scrubbed statement text (no `;`, no comment). */
   text: string;
-  origin: LineOrigin;
-  /** GAS macro frames, innermost first. */
-  macroStack: GasMacroFrame[];
-  /** Macro and repetition frames for error positions, innermost first. */
-  frames: ExpansionFrame[];
-  /** Nesting depth for listings: 0 in the file, +1 per macro/rept expansion. */
-  depth: number;
+  /** Where the statement is written; `gasStack.length` is its expansion depth (0 in the file). */
+  location: SourceLocation;
 }
 
 export interface InputSource {
@@ -46,10 +41,10 @@ export class FileSource implements InputSource {
       const i = this.line++;
       const text = this.scrubber.line(this.src.lines[i]!);
       if (text.trim() === '') continue;
-      const origin = this.src.origins[i]!;
+      const location = this.src.origins[i]!;
       for (const part of splitStatements(text)) {
         if (part.trim() === '') continue;
-        this.queue.push({ text: part, origin, macroStack: [], frames: [], depth: 0 });
+        this.queue.push({ text: part, location });
       }
     }
     return this.queue.shift();
@@ -98,12 +93,12 @@ export class RepeatSource implements InputSource {
   }
 }
 
-/** Re-splits substituted text (an argument may carry a `;`) into statements with one origin. */
-export function expandStatements(text: string, like: Omit<Stmt, 'text'>): Stmt[] {
+/** Re-splits substituted text (an argument may carry a `;`) into statements with one location. */
+export function expandStatements(text: string, location: SourceLocation): Stmt[] {
   const out: Stmt[] = [];
   for (const part of splitStatements(text)) {
     if (part.trim() === '') continue;
-    out.push({ ...like, text: part });
+    out.push({ text: part, location });
   }
   return out;
 }

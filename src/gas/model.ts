@@ -8,17 +8,10 @@
  * that decides instruction forms; and its relaxation walks frags in order
  * with per-frag markers and alignment "regions" (write.c `relax_segment`).
  */
-import type { AsmOrigin, SectionFlags } from '../image/types.js';
+import type { SectionFlags, StatementOrigin } from './types.js';
 import type { ParsedInstruction, ResolvedInstruction, BranchForm } from '../encode/types.js';
 import type { Expr } from './expr.js';
-import type { ErrorWhere } from '../errors.js';
-
-/** An error position from a statement's origin: its include stack and its GAS macro stack. */
-export function whereOf(origin: AsmOrigin): ErrorWhere {
-  const includes = origin.line.includeStack.map((at) => ({ kind: 'include' as const, name: at.file, at }));
-  const macros = origin.macroStack.map((f) => ({ kind: 'gas-macro' as const, name: f.macro, at: f.invokedAt.pos }));
-  return { pos: origin.line.pos, stack: [...includes, ...macros], text: origin.text };
-}
+import type { ErrorWhere } from '../support/source-location.js';
 
 export type SectionType = 'progbits' | 'nobits' | 'note' | 'init_array' | 'fini_array';
 
@@ -34,7 +27,7 @@ export interface Section {
   /** Largest alignment requested in the section, in bytes. */
   align: number;
   /** Where the section was first named. */
-  origin?: AsmOrigin;
+  origin?: StatementOrigin;
 }
 
 /** A position in a section at read time: the frag and how many fixed items precede it. */
@@ -53,7 +46,7 @@ export interface DataItem {
   fixups?: DataFixup[];
   /** For `.skip`/`.fill` blocks: what the bytes are (listing). */
   byteKind: 'data' | 'fill';
-  origin: AsmOrigin;
+  origin: StatementOrigin;
 }
 
 export interface DataFixup {
@@ -78,7 +71,7 @@ export interface InsnItem {
   size?: number;
   /** Final bytes, when they depend on nothing decided later (all values known when read). */
   bytes?: Uint8Array;
-  origin: AsmOrigin;
+  origin: StatementOrigin;
   /** For a direct call/loop (fixed form) — not relaxable; kept for listing. */
   branch?: boolean;
   /** Error position of the statement. */
@@ -93,13 +86,13 @@ export type FragTail =
   /** Open (still filling) or plain fixed frag (rs_fill). */
   | { kind: 'none' }
   /** rs_align / rs_align_code. `fill` 'nop' pads with GNU as's multi-byte NOPs. */
-  | { kind: 'align'; alignment: number; max: number; fill: 'nop' | Uint8Array; origin: AsmOrigin }
+  | { kind: 'align'; alignment: number; max: number; fill: 'nop' | Uint8Array; origin: StatementOrigin }
   /** rs_space: `.skip`/`.fill` whose size (bytes) is resolved during relaxation; `fill` is repeated. */
-  | { kind: 'space'; amount: Expr; dot: Loc; fill: Uint8Array; origin: AsmOrigin }
+  | { kind: 'space'; amount: Expr; dot: Loc; fill: Uint8Array; origin: StatementOrigin }
   /** rs_machine_dependent: a relaxable jmp/jcc. */
   | { kind: 'branch'; insn: InsnItem; target: Expr; form: BranchForm; fixedNear: boolean }
   /** rs_org: `.org` / `. = expr`. */
-  | { kind: 'org'; target: Expr; dot: Loc; fill: number; origin: AsmOrigin };
+  | { kind: 'org'; target: Expr; dot: Loc; fill: number; origin: StatementOrigin };
 
 export interface Frag {
   section: Section;
@@ -172,8 +165,8 @@ export interface GasSymbol {
   /** `.size` expression. */
   size?: { expr: Expr; dot: Loc };
   /** Where it was defined (label/set) and first used. */
-  definedAt?: AsmOrigin;
-  usedAt?: AsmOrigin;
+  definedAt?: StatementOrigin;
+  usedAt?: StatementOrigin;
   /** Numeric local label instance (`1:`) or `.L` local: never in the symbol table. */
   local: boolean;
   /** `.equiv` / label: redefinition is an error. */

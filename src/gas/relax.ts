@@ -21,7 +21,7 @@ import { SeamlabError } from '../errors.js';
 import type { Assembler } from './assembler.js';
 import { evaluate, EvalError, type EvalContext } from './evaluate.js';
 import type { Expr } from './expr.js';
-import { whereOf, type Frag, type FragTail, type GasSymbol, type Loc, type Section } from './model.js';
+import { type Frag, type FragTail, type GasSymbol, type Loc, type Section } from './model.js';
 
 type BranchTail = Extract<FragTail, { kind: 'branch' }>;
 
@@ -88,7 +88,7 @@ function evalLayout(asm: Assembler, e: Expr, dot: Loc, what: string, origin: Fra
   } catch (err) {
     if (err instanceof EvalError) {
       const o = 'origin' in origin ? origin.origin : origin.kind === 'branch' ? origin.insn.origin : undefined;
-      throw new SeamlabError(err.code, err.message, 'the expression must be computable from labels in the file', { where: o ? whereOf(o) : undefined });
+      throw new SeamlabError(err.code, err.message, 'the expression must be computable from labels in the file', { where: o ? o : undefined });
     }
     throw err;
   }
@@ -137,7 +137,7 @@ function relaxSection(asm: Assembler, section: Section, pass: number): boolean {
         let offset = alignPad(address, t.alignment);
         if (t.max !== 0 && offset > t.max) offset = 0;
         if (t.fill !== 'nop' && offset % t.fill.length !== 0) {
-          throw new SeamlabError('GAS_BAD_ALIGNMENT', `alignment padding (${offset} bytes) not a multiple of ${t.fill.length}`, 'align to a multiple of the fill pattern size', { where: whereOf(t.origin) });
+          throw new SeamlabError('GAS_BAD_ALIGNMENT', `alignment padding (${offset} bytes) not a multiple of ${t.fill.length}`, 'align to a multiple of the fill pattern size', { where: t.origin });
         }
         f.varSize = offset;
         address += offset;
@@ -193,7 +193,7 @@ function relaxSection(asm: Assembler, section: Section, pass: number): boolean {
         case 'org': {
           const v = evalLayout(asm, t.target, t.dot, '.org target', t);
           if (v.k === 'sec' && v.section !== section) {
-            throw new SeamlabError('GAS_BAD_ORG', `.org target is in section ${v.section.name}, not ${section.name}`, 'use an offset within the current section', { where: whereOf(t.origin) });
+            throw new SeamlabError('GAS_BAD_ORG', `.org target is in section ${v.section.name}, not ${section.name}`, 'use an offset within the current section', { where: t.origin });
           }
           const target = Number(v.k === 'abs' ? v.v : v.off);
           const after = (next ? next.address : addr + f.fix + f.varSize) + stretch;
@@ -204,14 +204,14 @@ function relaxSection(asm: Assembler, section: Section, pass: number): boolean {
               ret = true;
               break;
             }
-            throw new SeamlabError('GAS_BAD_ORG', 'attempt to move .org backwards', 'the .org target is below the current position', { where: whereOf(t.origin) });
+            throw new SeamlabError('GAS_BAD_ORG', 'attempt to move .org backwards', 'the .org target is below the current position', { where: t.origin });
           }
           break;
         }
         case 'space': {
           const v = evalLayout(asm, t.amount, t.dot, '.skip size', t);
           if (v.k !== 'abs') {
-            throw new SeamlabError('GAS_NOT_CONSTANT', '.space, .nops or .fill specifies non-absolute value', 'the size must be a number or a difference of labels in one section', { where: whereOf(t.origin) });
+            throw new SeamlabError('GAS_NOT_CONSTANT', '.space, .nops or .fill specifies non-absolute value', 'the size must be a number or a difference of labels in one section', { where: t.origin });
           }
           let amount = Number(BigInt.asIntN(64, v.v));
           if (amount < 0) {
@@ -219,7 +219,7 @@ function relaxSection(asm: Assembler, section: Section, pass: number): boolean {
               ret = true;
               break;
             }
-            asm.warnings.push({ message: '.space, .nops or .fill with negative value, ignored', where: whereOf(t.origin) });
+            asm.warnings.push({ message: '.space, .nops or .fill with negative value, ignored', where: t.origin });
             amount = 0;
           }
           const nextAddr = next ? next.address : was + f.fix + f.varSize;

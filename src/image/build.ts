@@ -1,6 +1,7 @@
 /**
  * Building images: preprocess (src/cpp) → assemble (src/gas) → link
- * (link.ts). `buildImage` is cached twice per process:
+ * (link.ts). A build gives the Image, the listing (as data) and the
+ * assembler's warnings. `buildImage` is cached twice per process:
  *
  * - by (file system object, file, profile): file systems of revisions are
  *   immutable while seamlab runs, so a second build of the same revision
@@ -8,19 +9,21 @@
  * - by a hash of the preprocessed text and its source map: a revision that
  *   preprocesses to the same text (another spec naming the same tree) skips
  *   assembling and linking.
+ *
+ * A second build of the same inputs gives the same `BuildResult` object.
  */
 import { createHash } from 'node:crypto';
 import type { PreprocessedSource } from '../cpp/types.js';
 import { SeamlabError } from '../errors.js';
 import type { Revision } from '../intake/types.js';
 import type { ReadonlyFs } from '../support/vfs.js';
-import { assemble, type Assembler, type AsmLimits, type AsmWarning } from '../gas/assemble.js';
+import { assemble, type AsmLimits, type AsmWarning, type ObjectFile } from '../gas/assemble.js';
 import type { InstructionLayer } from '../gas/layer.js';
 import { flushEncodeMemo, prepareEncoder } from '../encode/x86.js';
 import { defaultPreprocess } from './cpp-bridge.js';
 import { extableTypeNames } from './extable.js';
 import { linkObject, placeSections } from './link.js';
-import type { ListingSource } from './listing.js';
+import { listingOf, type Listing } from './listing.js';
 import type { Image } from './types.js';
 
 export type PreprocessFn = (files: ReadonlyFs, file: string, opts: { profile: string }) => PreprocessedSource;
@@ -33,13 +36,15 @@ export interface BuildOptions {
   limits?: Partial<AsmLimits>;
 }
 
-/** What a build knows beyond the Image: for listings and messages. */
-export interface BuildExtras extends ListingSource {
+/** What a build gives: the image, the statement listing (render with src/report/listing.ts), the assembler's warnings, and the preprocessed source it was built from. */
+export interface BuildResult {
+  image: Image;
+  listing: Listing;
   warnings: AsmWarning[];
   source: PreprocessedSource;
 }
 
-let byFs = new WeakMap<ReadonlyFs, Map<string, Image>>();
+let byFs = new WeakMap<ReadonlyFs, Map<string, BuildResult>>();
 const preprocessorIds = new WeakMap<PreprocessFn, number>();
 
 let nextPreprocessorId = 0;
@@ -50,8 +55,7 @@ function preprocessorId(fn: PreprocessFn): number {
   if (id === undefined) preprocessorIds.set(fn, (id = nextPreprocessorId++));
   return id;
 }
-const byContent = new Map<string, Image>();
-const extras = new WeakMap<Image, BuildExtras>();
+const byContent = new Map<string, BuildResult>();
 
 /** Statistics for tests and the benchmark. */
 export const buildStats = { preprocessed: 0, assembled: 0, fsHits: 0, contentHits: 0 };
@@ -62,23 +66,19 @@ export function clearImageCache(): void {
   byFs = new WeakMap();
 }
 
-/** The listing source and warnings of an image built in this process. */
-export function buildExtras(image: Image): BuildExtras | undefined {
-  return extras.get(image);
-}
-
 function contentKey(src: PreprocessedSource, file: string, profile: string, typeNames: Map<number, string>): string {
   const h = createHash('sha256');
   h.update(`${file}\0${profile}\0${JSON.stringify([...typeNames])}\0`);
   for (let i = 0; i < src.lines.length; i++) {
     const o = src.origins[i]!;
-    h.update(`${src.lines[i]}\0${o.pos.file}:${o.pos.line}\0${o.includeStack.map((p) => `${p.file}:${p.line}`).join(',')}\n`);
+    // The whole location: the image's byte map carries it.
+    h.update(`${src.lines[i]}\0${o.pos.file}:${o.pos.line}\0${o.includeStack.map((p) => `${p.file}:${p.line}`).join(',')}\0${o.cppStack.map((m) => `${m.macro}@${m.at.file}:${m.at.line}`).join(',')}\n`);
   }
   return h.digest('hex');
 }
 
 /** Preprocesses, assembles and links one .S file of a revision's file system. */
-export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions = {}): Image {
+export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions = {}): BuildResult {
   const profile = opts.profile ?? 'default';
   const preprocess = opts.preprocess ?? defaultPreprocess;
   // A custom encoder layer or limits are for tests: never cached.
@@ -99,34 +99,36 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   buildStats.preprocessed++;
   const typeNames = extableTypeNames(files);
   const key = contentKey(src, file, profile, typeNames);
-  let image = custom ? undefined : byContent.get(key);
-  if (image) {
+  let built = custom ? undefined : byContent.get(key);
+  if (built) {
     buildStats.contentHits++;
+    // Same image and listing; this revision's own preprocessed source (what it read).
+    built = { ...built, source: src };
   } else {
-    let asm: Assembler;
+    let obj: ObjectFile;
+    let image: Image;
     try {
-      asm = assemble(src, { layer: opts.layer, limits: opts.limits });
+      obj = assemble(src, { layer: opts.layer, limits: opts.limits });
+      image = linkObject(obj, { sourceFile: file, profile, files, layer: opts.layer });
     } finally {
-      // Keystone answers learnt while assembling (also of a file that failed) are kept for the next process.
+      // Keystone answers learnt while assembling and linking (also of a file that failed) are kept for the next process.
       if (ownEncoder) flushEncodeMemo();
     }
     buildStats.assembled++;
-    image = linkObject(asm, { sourceFile: file, profile, files });
-    extras.set(image, { asm, placement: placeSections(asm), warnings: asm.warnings, source: src });
-    if (!custom) byContent.set(key, image);
+    built = { image, listing: listingOf(obj, image, placeSections(obj)), warnings: obj.warnings, source: src };
+    if (!custom) byContent.set(key, built);
   }
   if (!custom) {
     if (!perFs) byFs.set(files, (perFs = new Map()));
-    perFs.set(fsKey, image);
+    perFs.set(fsKey, built);
   }
-  return image;
+  return built;
 }
 
-export interface BuiltFile {
+export interface BuiltFile extends BuildResult {
   file: string;
   /** Entry points defined in this file. */
   functions: string[];
-  image: Image;
 }
 
 export interface BuiltRevision {
@@ -146,6 +148,6 @@ export function buildRevision(rev: Revision, profile = 'default', opts: Omit<Bui
   if (byFile.size === 0) {
     throw new SeamlabError('BUILD_NO_ENTRY_POINTS', `revision ${rev.name} defines no TDX entry point`, 'check the revision spec: it must contain a .S using TDX_MODULE_CALL');
   }
-  const files = [...byFile.keys()].sort().map((file) => ({ file, functions: byFile.get(file)!, image: buildImage(rev.files, file, { ...opts, profile }) }));
+  const files = [...byFile.keys()].sort().map((file) => ({ file, functions: byFile.get(file)!, ...buildImage(rev.files, file, { ...opts, profile }) }));
   return { revision: rev.name, profile, files };
 }

@@ -17,13 +17,12 @@
  * checks that both links agree byte for byte.
  */
 import { SeamlabError } from '../errors.js';
+import { locationAt } from '../support/source-location.js';
 import { PAGE_SIZE } from '../support/memory.js';
 import type { ReadonlyFs } from '../support/vfs.js';
-import type { Assembler } from '../gas/assembler.js';
-import { emitSections, linkValue, type LinkAddresses } from '../gas/emit.js';
-import { locOffset } from '../gas/assembler.js';
-import { whereOf, type GasSymbol, type Section } from '../gas/model.js';
-import { sectionSize } from '../gas/relax.js';
+import type { InstructionLayer } from '../gas/layer.js';
+import type { ObjectFile, ObjectSection, ObjectSymbol } from '../gas/object.js';
+import { placeValue, writeObject, type LinkAddresses } from '../gas/write.js';
 import { decodeExtable, EXTABLE_SECTION, ExtableError, extableTypeNames } from './extable.js';
 import { KERNEL_STUBS, STUB_ALIGN, STUB_SECTION, STUB_SOURCE } from './stubs.js';
 import type { CfiDirective, HarnessStub, Image, ImageSection, ImageSymbol } from './types.js';
@@ -36,51 +35,55 @@ export interface LinkOptions {
   profile: string;
   /** The revision's files (for EX_TYPE_* names). */
   files?: ReadonlyFs;
+  /** The encoder the object was assembled with (default: seamlab's x86 layer). */
+  layer?: InstructionLayer;
 }
 
 const alignUp = (v: bigint, a: bigint): bigint => ((v + a - 1n) / a) * a;
 
 /** Does the image keep this section? (Allocated, and non-empty or holding a symbol.) */
-function keepSection(asm: Assembler, s: Section): boolean {
+function keepSection(obj: ObjectFile, s: ObjectSection): boolean {
   if (!s.flags.alloc) return false;
-  if (sectionSize(s) > 0) return true;
-  for (const sym of asm.symbols.values()) if (!sym.local && sym.kind === 'label' && sym.loc!.frag.section === s) return true;
-  return false;
+  if (s.size > 0) return true;
+  return obj.symbols.some((sym) => !sym.local && sym.definition === 'label' && sym.value?.kind === 'section' && sym.value.section === s.name);
 }
 
 export interface Placement {
-  bases: Map<Section, bigint>;
-  kept: Section[];
+  /** Section name → address (0 for sections the image leaves out). */
+  bases: Map<string, bigint>;
+  /** Names of the sections in the image, in placement order. */
+  kept: string[];
   stubBase: bigint;
 }
 
 /** The linker script's placement rule. */
-export function placeSections(asm: Assembler): Placement {
-  const bases = new Map<Section, bigint>();
-  const kept: Section[] = [];
+export function placeSections(obj: ObjectFile): Placement {
+  const bases = new Map<string, bigint>();
+  const kept: string[] = [];
   let next = TEXT_BASE;
-  const ordered = [...asm.sections].sort((a, b) => (a.name === '.text' ? -1 : b.name === '.text' ? 1 : a.index - b.index));
+  const ordered = [...obj.sections].sort((a, b) => (a.name === '.text' ? -1 : b.name === '.text' ? 1 : a.index - b.index));
   for (const s of ordered) {
-    if (!keepSection(asm, s)) {
-      bases.set(s, 0n);
+    if (!keepSection(obj, s)) {
+      bases.set(s.name, 0n);
       continue;
     }
     const align = BigInt(Math.max(s.align, Number(PAGE)));
     const base = alignUp(next, align);
-    bases.set(s, base);
-    kept.push(s);
-    next = base + BigInt(sectionSize(s));
+    bases.set(s.name, base);
+    kept.push(s.name);
+    next = base + BigInt(s.size);
   }
   return { bases, kept, stubBase: alignUp(next, PAGE) };
 }
 
-export function linkObject(asm: Assembler, opts: LinkOptions): Image {
-  const placement = placeSections(asm);
+export function linkObject(obj: ObjectFile, opts: LinkOptions): Image {
+  const placement = placeSections(obj);
+  const kept = new Set(placement.kept);
   // Stubs for the kernel symbols the file refers to (known before writing).
   const stubs: HarnessStub[] = [];
   const stubBytes: number[] = [];
-  for (const sym of [...asm.symbols.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (sym.kind !== 'undefined' || !sym.usedAt) continue;
+  for (const sym of [...obj.symbols].sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (sym.definition !== 'undefined' || !sym.usedAt) continue;
     const def = KERNEL_STUBS.get(sym.name);
     if (!def) continue;
     while (stubBytes.length % STUB_ALIGN) stubBytes.push(0xcc);
@@ -88,31 +91,30 @@ export function linkObject(asm: Assembler, opts: LinkOptions): Image {
     stubBytes.push(...def.bytes);
   }
   const addresses: LinkAddresses = {
-    sectionBase: (s) => placement.bases.get(s) ?? 0n,
+    sectionBase: (s) => placement.bases.get(s.name) ?? 0n,
     // Sections outside the image (non-allocated, e.g. objtool's .discard.*) are not written.
-    discard: (s) => !placement.kept.includes(s),
-    external: (sym) => {
-      const stub = stubs.find((st) => st.name === sym.name);
+    discard: (s) => !kept.has(s.name),
+    external: (name) => {
+      const stub = stubs.find((st) => st.name === name);
       if (stub) return stub.address;
-      throw undefinedSymbol(sym);
+      throw undefinedSymbol(obj.symbols.find((x) => x.name === name && x.definition === 'undefined'), name);
     },
   };
-  const emitted = emitSections(asm, addresses);
+  const written = writeObject(obj, addresses, opts.layer);
   const sections: ImageSection[] = [];
-  for (const e of emitted.sections) {
-    if (!placement.kept.includes(e.section)) continue; // empty allocated sections
+  for (const w of written.sections) {
     sections.push({
-      name: e.section.name,
-      address: e.address,
-      bytes: e.section.type === 'nobits' ? new Uint8Array(e.size) : e.bytes,
-      flags: { ...e.section.flags },
-      align: e.section.align,
+      name: w.section.name,
+      address: w.address,
+      bytes: w.section.type === 'nobits' ? new Uint8Array(w.section.size) : w.bytes,
+      flags: { ...w.section.flags },
+      align: w.section.align,
     });
   }
   if (stubs.length > 0) {
     sections.push({ name: STUB_SECTION, address: placement.stubBase, bytes: Uint8Array.from(stubBytes), flags: { alloc: true, write: false, exec: true }, align: STUB_ALIGN });
   }
-  const symbols = linkSymbols(asm, addresses, placement);
+  const symbols = linkSymbols(obj, addresses, placement);
   for (const st of stubs) {
     const def = KERNEL_STUBS.get(st.name)!;
     symbols.push({ name: st.name, address: st.address, size: BigInt(def.bytes.length), section: STUB_SECTION, type: 'func', binding: 'global', stub: true });
@@ -128,7 +130,7 @@ export function linkObject(asm: Assembler, opts: LinkOptions): Image {
       throw e;
     }
   }
-  const byteMap = emitted.ranges.filter((r) => placement.kept.some((s) => s.name === r.section));
+  const byteMap = written.ranges;
   stubs.forEach((st, i) => {
     const def = KERNEL_STUBS.get(st.name)!;
     byteMap.push({
@@ -136,7 +138,7 @@ export function linkObject(asm: Assembler, opts: LinkOptions): Image {
       size: def.bytes.length,
       section: STUB_SECTION,
       kind: 'insn',
-      origin: { line: { pos: { file: STUB_SOURCE, line: i + 1 }, includeStack: [] }, macroStack: [], text: `${st.name}: ${def.text}` },
+      origin: { ...locationAt({ file: STUB_SOURCE, line: i + 1 }), text: `${st.name}: ${def.text}` },
     });
     const gap = (stubs[i + 1]?.address ?? st.address + BigInt(def.bytes.length)) - (st.address + BigInt(def.bytes.length));
     if (gap > 0n) {
@@ -145,63 +147,63 @@ export function linkObject(asm: Assembler, opts: LinkOptions): Image {
         size: Number(gap),
         section: STUB_SECTION,
         kind: 'align',
-        origin: { line: { pos: { file: STUB_SOURCE, line: i + 1 }, includeStack: [] }, macroStack: [], text: 'int3 padding' },
+        origin: { ...locationAt({ file: STUB_SOURCE, line: i + 1 }), text: 'int3 padding' },
       });
     }
   });
-  const cfi: CfiDirective[] = asm.cfi.map((c) => ({
-    address: (placement.bases.get(c.dot.frag.section) ?? 0n) + BigInt(locOffset(c.dot)),
+  const cfi: CfiDirective[] = obj.cfi.map((c) => ({
+    address: (placement.bases.get(c.section) ?? 0n) + BigInt(c.offset),
     directive: c.directive,
     origin: c.origin,
   }));
   return { sourceFile: opts.sourceFile, profile: opts.profile, sections, symbols, extable, stubs, byteMap, cfi };
 }
 
-function undefinedSymbol(sym: GasSymbol): SeamlabError {
-  const u = sym.usedAt;
-  const fb = /^\.L(\d+)\x02(\d+)$/.exec(sym.name);
-  const what = fb ? `local label \`${fb[1]}:' (referenced as ${fb[1]}b or ${fb[1]}f, but there is no such label in that direction)` : `symbol \`${sym.name}'`;
+function undefinedSymbol(sym: ObjectSymbol | undefined, name: string): SeamlabError {
+  const u = sym?.usedAt;
+  const fb = /^\.L(\d+)\x02(\d+)$/.exec(name);
+  const what = fb ? `local label \`${fb[1]}:' (referenced as ${fb[1]}b or ${fb[1]}f, but there is no such label in that direction)` : `symbol \`${name}'`;
   return new SeamlabError(
     'IMAGE_UNDEFINED_SYMBOL',
     `undefined ${what}`,
     `define it in the assembly, or use a symbol seamlab provides a stub for (${[...KERNEL_STUBS.keys()].join(', ')})`,
-    u ? { where: whereOf(u) } : {},
+    u ? { where: u } : {},
   );
 }
 
-function linkSymbols(asm: Assembler, addr: LinkAddresses, placement: Placement): ImageSymbol[] {
+function linkSymbols(obj: ObjectFile, addr: LinkAddresses, placement: Placement): ImageSymbol[] {
   const out: ImageSymbol[] = [];
-  for (const sym of asm.symbols.values()) {
-    if (sym.local || sym.kind === 'undefined' || sym.kind === 'register') continue;
+  const sizeOf = (name: string) => obj.sections.find((s) => s.name === name)!.size;
+  for (const sym of obj.symbols) {
+    if (sym.local || sym.definition === 'undefined') continue;
     let address: bigint;
     let section: string | null;
-    if (sym.kind === 'label') {
-      const s = sym.loc!.frag.section;
-      address = (placement.bases.get(s) ?? 0n) + BigInt(locOffset(sym.loc!) + (sym.offset ?? 0));
-      section = s.name;
-    } else if (sym.kind === 'absolute') {
-      address = sym.value!;
-      section = null;
-    } else {
-      const origin = sym.definedAt!;
-      const v = linkValue(asm, sym.expr!, sym.exprDot!, sym.exprDot!.frag.section, addr, origin);
+    const v = sym.value!;
+    if (sym.definition === 'label' && v.kind === 'section') {
+      address = (placement.bases.get(v.section) ?? 0n) + v.offset;
+      section = v.section;
+    } else if (sym.definition === 'absolute' && v.kind === 'absolute') {
       address = v.value;
       section = null;
-      if (v.relocatable) {
+    } else {
+      const origin = sym.definedAt ?? { ...locationAt({ file: obj.file, line: 0 }), text: sym.name };
+      const p = placeValue(obj, v, addr, origin);
+      address = p.value;
+      section = null;
+      if (p.relocatable) {
         // An address: find which section it falls in.
-        const s = placement.kept.find((k) => {
-          const b = placement.bases.get(k)!;
-          return address >= b && address <= b + BigInt(sectionSize(k));
-        });
-        section = s?.name ?? null;
+        section =
+          placement.kept.find((k) => {
+            const b = placement.bases.get(k)!;
+            return address >= b && address <= b + BigInt(sizeOf(k));
+          }) ?? null;
       }
     }
     let size = 0n;
     if (sym.size) {
-      const origin = sym.definedAt ?? { line: { pos: { file: asm.file, line: 0 }, includeStack: [] }, macroStack: [], text: `.size ${sym.name}` };
-      const v = linkValue(asm, sym.size.expr, sym.size.dot, sym.size.dot.frag.section, addr, origin);
-      if (v.relocatable) throw new SeamlabError('GAS_BAD_SIZE', `.size expression for ${sym.name} is not a constant`, 'write .size name, end - name');
-      size = v.value;
+      const p = placeValue(obj, sym.size.value, addr, sym.size.origin);
+      if (p.relocatable) throw new SeamlabError('GAS_BAD_SIZE', `.size expression for ${sym.name} is not a constant`, 'write .size name, end - name');
+      size = p.value;
     }
     const entry: ImageSymbol = { name: sym.name, address: BigInt.asUintN(64, address), size, section, type: sym.type, binding: sym.binding };
     if (sym.visibility === 'hidden') entry.hidden = true;

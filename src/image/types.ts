@@ -2,36 +2,12 @@
  * The `Image`: what the assembler/linker hands to the machine. Plain data:
  * sections with bytes at their final addresses, symbols, the decoded
  * exception table, harness stubs for symbols the kernel would provide, and a
- * source map from every byte back to its origin (cpp position + GAS macro
- * expansion stack).
+ * byte map from every byte back to the statement that produced it (its
+ * `SourceLocation`: position, include, cpp and GAS expansion stacks).
+ * src/image/source-map.ts answers questions over it (address → source,
+ * source line → addresses).
  */
-import type { LineOrigin } from '../cpp/types.js';
-
-/** One level of GAS macro expansion, innermost first in `AsmOrigin.macroStack`. */
-export interface GasMacroFrame {
-  /** Macro name, e.g. "TDX_MODULE_CALL" or "FRAME_BEGIN". */
-  macro: string;
-  /** Where the macro was invoked (the invoking statement's origin). */
-  invokedAt: LineOrigin;
-  /** The invocation statement as written, e.g. "TDX_MODULE_CALL host=1 ret=1". */
-  invocation: string;
-  /** The value of `\@` inside this expansion. */
-  counter: number;
-}
-
-/** Where a statement (and so its bytes) came from. */
-export interface AsmOrigin {
-  line: LineOrigin;
-  macroStack: GasMacroFrame[];
-  /** The statement as assembled, after macro substitution, e.g. "movq 0x0(%rsi), %rcx". */
-  text: string;
-}
-
-export interface SectionFlags {
-  alloc: boolean;
-  write: boolean;
-  exec: boolean;
-}
+import type { ByteRange, SectionFlags, StatementOrigin } from '../gas/types.js';
 
 export interface ImageSection {
   name: string;
@@ -89,19 +65,10 @@ export interface HarnessStub {
   description: string;
 }
 
-/** One contiguous run of bytes produced by one statement. */
-export interface ByteRange {
-  address: bigint;
-  size: number;
-  section: string;
-  kind: 'insn' | 'data' | 'align' | 'fill';
-  origin: AsmOrigin;
-}
-
 export interface CfiDirective {
   address: bigint;
   directive: string;
-  origin: AsmOrigin;
+  origin: StatementOrigin;
 }
 
 export interface Image {

@@ -12,7 +12,8 @@
  * verified.
  */
 import { applyPatch as jsApplyPatch, type StructuredPatch } from 'diff';
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import { gitBlobId } from '../support/cache.js';
 import type { PatchMessage } from './mail.js';
 import type { FilePatch, ParsedDiff, ParsedHunk } from './diff-parse.js';
@@ -89,7 +90,7 @@ function applyHunks(text: string, hunks: ParsedHunk[], path: string): HunkOutcom
 
 function capSize(content: string, path: string, at: SourcePos): void {
   if (content.length > MAX_PATCHED_FILE_BYTES) {
-    throw new SeamlabError('PATCH_TOO_LARGE', `patched ${path} would be ${formatBytes(content.length)}, over the ${formatBytes(MAX_PATCHED_FILE_BYTES)} limit per file`, 'check that the patch is what you meant to apply', { where: { pos: at } });
+    throw new SeamlabError('PATCH_TOO_LARGE', `patched ${path} would be ${formatBytes(content.length)}, over the ${formatBytes(MAX_PATCHED_FILE_BYTES)} limit per file`, 'check that the patch is what you meant to apply', { where: locationAt(at) });
   }
 }
 
@@ -102,7 +103,7 @@ function createdContent(fp: FilePatch): string {
       if (l[0] === '+') out.push(l.slice(1));
       else if (l[0] === '\\') noEol = true;
       else {
-        throw new SeamlabError('PATCH_BAD_HUNK', `hunk of new file ${fp.newPath} has a context or removed line`, 'a created file\'s hunk may only add lines; regenerate the patch', { where: { pos: h.linePos[k]!, text: l } });
+        throw new SeamlabError('PATCH_BAD_HUNK', `hunk of new file ${fp.newPath} has a context or removed line`, 'a created file\'s hunk may only add lines; regenerate the patch', { where: { ...locationAt(h.linePos[k]!), text: l } });
       }
     });
   }
@@ -139,7 +140,7 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
     const build = isBuildInput(path) || (fp.oldPath !== undefined && isBuildInput(fp.oldPath));
     const notApplied = (reason: string, at: SourcePos, code: string, hint: string, extra: Partial<FileApplication> = {}): void => {
       if (build) {
-        throw new SeamlabError(code, `${reason} (${path} is a build input)`, hint, { where: { pos: at }, notes: [`in patch ${patchLabel(msg)}`] });
+        throw new SeamlabError(code, `${reason} (${path} is a build input)`, hint, { where: locationAt(at), notes: [`in patch ${patchLabel(msg)}`] });
       }
       files.push({ path, ...(fp.oldPath && fp.oldPath !== path ? { from: fp.oldPath } : {}), mode: 'not-applied', at: fp.at, notes: [reason, NOT_BUILD_INPUT], ...extra });
     };
@@ -202,7 +203,7 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
       const first = r.failed[0]!;
       if (build) {
         throw new SeamlabError('PATCH_HUNK_FAILED', `hunk ${first.header} does not apply to ${oldPath} (${path} is a build input)`, preOk ? 'the file differs from what the patch expects: check the base revision and the patch order' : `the patch was made against another version of ${oldPath} (blob ${fp.oldBlob}): use the matching base`, {
-          where: { pos: first.at, text: first.header },
+          where: { ...locationAt(first.at), text: first.header },
           notes: [first.reason!, `in patch ${patchLabel(msg)}`, ...fa.notes],
         });
       }

@@ -14,7 +14,8 @@
  * rounded up to that alignment; `__packed` drops member alignment to 1;
  * `__aligned(n)` raises alignment to n.
  */
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import { codeView, intLiteral, lineAt, parseSpecifiers, skipParens, spellType, tokenize, type BaseType, type Token } from './c-decl.js';
 import type { CType, StructField, StructLayout } from './types.js';
 import type { ReadonlyFs } from '../support/vfs.js';
@@ -73,12 +74,12 @@ export function memberOffset(layout: StructLayout, member: string): StructField 
   for (let i = 0; i < parts.length; i++) {
     const f = cur.fields.find((x) => x.name === parts[i]);
     if (!f) {
-      throw new SeamlabError('C_NO_SUCH_MEMBER', `struct ${cur.name} has no member ${parts[i]}`, `members: ${cur.fields.map((x) => x.name).join(', ')}`, { where: { pos: cur.definedAt } });
+      throw new SeamlabError('C_NO_SUCH_MEMBER', `struct ${cur.name} has no member ${parts[i]}`, `members: ${cur.fields.map((x) => x.name).join(', ')}`, { where: locationAt(cur.definedAt) });
     }
     offset += f.offset;
     if (i === parts.length - 1) return { ...f, name: member, offset };
     if (f.type.kind !== 'struct') {
-      throw new SeamlabError('C_NO_SUCH_MEMBER', `${parts.slice(0, i + 1).join('.')} in struct ${layout.name} is not a struct`, 'name a member of a nested struct with a.b', { where: { pos: cur.definedAt } });
+      throw new SeamlabError('C_NO_SUCH_MEMBER', `${parts.slice(0, i + 1).join('.')} in struct ${layout.name} is not a struct`, 'name a member of a nested struct with a.b', { where: locationAt(cur.definedAt) });
     }
     cur = f.type.layout;
   }
@@ -114,7 +115,7 @@ function findDefinition(files: ReadonlyFs, tag: string, union: boolean, paths: s
       const open = j;
       const close = matchingBrace(toks, open);
       const at = { file, line: lineAt(text, toks[i]!.pos) };
-      if (close < 0) throw new SeamlabError('C_UNKNOWN_CONSTRUCT', `${kw} ${tag} has no closing brace`, 'check the header', { where: { pos: at } });
+      if (close < 0) throw new SeamlabError('C_UNKNOWN_CONSTRUCT', `${kw} ${tag} has no closing brace`, 'check the header', { where: locationAt(at) });
       checkNoDirectives(text, view, toks[open]!.pos, toks[close]!.pos, file, `${kw} ${tag}`);
       readAttributes(toks, close + 1, attrs, file, text);
       return { file, text, view, tag, union, body: toks.slice(open + 1, close), attrs, at };
@@ -143,7 +144,7 @@ function checkNoDirectives(text: string, view: string, from: number, to: number,
     const raw = text.slice(lineStart, eol);
     if (/^\s*#/.test(raw) && view.slice(lineStart, eol).trim() === '') {
       throw new SeamlabError('C_UNKNOWN_CONSTRUCT', `${what} contains a preprocessor directive (${raw.trim().split(/\s+/)[0]})`, 'seamlab reads struct definitions without preprocessing; a layout that depends on the configuration is not supported', {
-        where: { pos: { file, line: lineAt(text, lineStart) }, text: raw },
+        where: { ...locationAt({ file, line: lineAt(text, lineStart) }), text: raw },
       });
     }
     lineStart = eol + 1;
@@ -154,7 +155,7 @@ function unknown(def: { file: string; text: string }, tok: Token | undefined, wh
   const line = tok ? lineAt(def.text, tok.pos) : 1;
   const raw = def.text.split('\n')[line - 1];
   throw new SeamlabError('C_UNKNOWN_CONSTRUCT', what, 'seamlab computes layouts only for plain members (integers, pointers, arrays, structs, unions, __packed/__aligned); simplify the definition or report it', {
-    where: { pos: { file: def.file, line }, text: raw },
+    where: { ...locationAt({ file: def.file, line }), text: raw },
   });
 }
 

@@ -11,7 +11,8 @@
  * `applyPatch` (see apply.ts).
  */
 import type { StructuredPatchHunk } from 'diff';
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import { checkDiffPath, MAX_FILES_PER_PATCH } from './path-safety.js';
 
 export type FileChangeKind = 'modify' | 'create' | 'delete' | 'rename' | 'copy';
@@ -58,7 +59,7 @@ const ZERO_BLOB = /^0+$/;
 const TAB_INDENTED = /(\.(c|h|S|s|inc|lds)|(^|\/)(Makefile|Kbuild)[^/]*|(^|\/)Kconfig[^/]*)$/;
 
 function fail(code: string, msg: string, hint: string, pos: SourcePos, text?: string): never {
-  throw new SeamlabError(code, msg, hint, { where: { pos, text } });
+  throw new SeamlabError(code, msg, hint, { where: { ...locationAt(pos), text } });
 }
 
 /** Splits `diff --git a/x b/y` into its two paths (quoted or not). */

@@ -11,7 +11,8 @@
  *    rdi, rsi, rdx, rcx, r8, r9 (ABI §3.2.3); a pointer to a struct carries
  *    the struct's layout computed from its definition in the tree.
  */
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import { codeView, lineAt, parsePrototype, type BaseType, type DeclType, type ParsedPrototype } from './c-decl.js';
 import { findStruct } from './c-layout.js';
 import { SYSV_ARG_REGS, type AbiParam, type CType, type EntryFunction, type FunctionAbi, type ModuleCallUse, type StructLayout } from './types.js';
@@ -163,7 +164,7 @@ function scanAsm(file: string, text: string, macroParams: (file: string) => stri
         if (open && m[1] === open.name && use) {
           const host = use.args.host;
           if (host !== '0' && host !== '1') {
-            throw new SeamlabError('ABI_MODULE_CALL_ARGS', `${MACRO} in ${open.name} has no host=0 or host=1 argument`, 'write the macro use as TDX_MODULE_CALL host=1 (SEAMCALL) or host=0 (TDCALL)', { where: { pos: use.at, text: text.split('\n')[use.at.line - 1] } });
+            throw new SeamlabError('ABI_MODULE_CALL_ARGS', `${MACRO} in ${open.name} has no host=0 or host=1 argument`, 'write the macro use as TDX_MODULE_CALL host=1 (SEAMCALL) or host=0 (TDCALL)', { where: { ...locationAt(use.at), text: text.split('\n')[use.at.line - 1] } });
           }
           out.push({ name: open.name, sourceFile: file, definedAt: open.at, moduleCall: use, kind: host === '1' ? 'seamcall' : 'tdcall' });
         }
@@ -182,7 +183,7 @@ function scanAsm(file: string, text: string, macroParams: (file: string) => stri
         if (positional.length) {
           const params = macroParams(file);
           if (!params) {
-            throw new SeamlabError('ABI_MODULE_CALL_ARGS', `${MACRO} in ${open.name} has positional arguments and no .macro ${MACRO} definition was found to name them`, 'write the arguments as name=value (host=1 ret=1)', { where: { pos: at } });
+            throw new SeamlabError('ABI_MODULE_CALL_ARGS', `${MACRO} in ${open.name} has positional arguments and no .macro ${MACRO} definition was found to name them`, 'write the arguments as name=value (host=1 ret=1)', { where: locationAt(at) });
           }
           positional.forEach((v, k) => {
             if (params[k] !== undefined) args[params[k]!] ??= v;
@@ -261,7 +262,7 @@ export function findPrototype(files: ReadonlyFs, name: string, places: SearchPla
     }
   }
   throw new SeamlabError('ABI_PROTOTYPE_NOT_FOUND', `no C prototype for ${name} found`, `declare it in a header (e.g. "u64 ${name}(u64 fn, struct tdx_module_args *args);" next to the .S or in arch/x86/include/asm)`, {
-    where: { pos: from },
+    where: locationAt(from),
     notes: [...rejected.map((r) => `not usable: ${r}`), ...places.map((p) => `searched ${p.label} (${p.files().length} file${p.files().length === 1 ? '' : 's'})`)],
   });
 }
@@ -273,11 +274,11 @@ function cType(t: DeclType, lookup: StructLookup, at: SourcePos, what: string): 
     if (b.kind === 'int') return { kind: 'int', name: b.name, size: b.size, signed: b.signed };
     if (b.kind === 'void') return { kind: 'void' };
     if (b.kind === 'struct') return { kind: 'struct', layout: lookup(b.tag) };
-    throw new SeamlabError('ABI_UNKNOWN_TYPE', `${what} has the type ${b.name}, which seamlab does not know`, 'use fixed-width kernel types (u64, u32, …), unsigned long, or a pointer to a struct', { where: { pos: at } });
+    throw new SeamlabError('ABI_UNKNOWN_TYPE', `${what} has the type ${b.name}, which seamlab does not know`, 'use fixed-width kernel types (u64, u32, …), unsigned long, or a pointer to a struct', { where: locationAt(at) });
   };
   if (t.pointers === 0) return scalar(t.base);
   if (t.pointers === 1 && t.base.kind === 'struct') {
-    if (t.base.union) throw new SeamlabError('ABI_UNKNOWN_TYPE', `${what} points to union ${t.base.tag}`, 'seamlab models pointers to structs', { where: { pos: at } });
+    if (t.base.union) throw new SeamlabError('ABI_UNKNOWN_TYPE', `${what} points to union ${t.base.tag}`, 'seamlab models pointers to structs', { where: locationAt(at) });
     return { kind: 'pointer', to: { kind: 'struct', layout: lookup(t.base.tag) }, spelled: `struct ${t.base.tag}` };
   }
   const to = t.pointers === 1 ? scalar(t.base) : ({ kind: 'void' } as CType);
@@ -302,19 +303,19 @@ export function functionAbi(files: ReadonlyFs, found: FoundPrototype, structPath
     }
   };
   if (proto.params.length > SYSV_ARG_REGS.length) {
-    throw new SeamlabError('ABI_STACK_PARAMS', `${proto.name} takes ${proto.params.length} parameters; the 7th and later go on the stack`, 'seamlab models functions with at most six integer/pointer parameters', { where: { pos: at, text: proto.text } });
+    throw new SeamlabError('ABI_STACK_PARAMS', `${proto.name} takes ${proto.params.length} parameters; the 7th and later go on the stack`, 'seamlab models functions with at most six integer/pointer parameters', { where: { ...locationAt(at), text: proto.text } });
   }
   const params: AbiParam[] = proto.params.map((p, k) => {
     const name = p.name ?? `arg${k + 1}`;
     const type = cType(p.type, lookup, at, `parameter ${name} of ${proto.name}`);
     if (type.kind === 'struct' || type.kind === 'void' || type.kind === 'array') {
-      throw new SeamlabError('ABI_UNSUPPORTED_PARAM', `parameter ${name} of ${proto.name} is passed by value as ${p.type.spelled}`, 'seamlab models integer and pointer parameters (INTEGER class)', { where: { pos: at, text: proto.text } });
+      throw new SeamlabError('ABI_UNSUPPORTED_PARAM', `parameter ${name} of ${proto.name} is passed by value as ${p.type.spelled}`, 'seamlab models integer and pointer parameters (INTEGER class)', { where: { ...locationAt(at), text: proto.text } });
     }
     return { name, register: SYSV_ARG_REGS[k]!, type };
   });
   const returns = cType(proto.returns, lookup, at, `the return type of ${proto.name}`);
   if (returns.kind === 'struct') {
-    throw new SeamlabError('ABI_UNSUPPORTED_PARAM', `${proto.name} returns a struct by value`, 'seamlab models integer, pointer and void returns', { where: { pos: at, text: proto.text } });
+    throw new SeamlabError('ABI_UNSUPPORTED_PARAM', `${proto.name} returns a struct by value`, 'seamlab models integer, pointer and void returns', { where: { ...locationAt(at), text: proto.text } });
   }
   return { prototype: proto.text, declaredAt: at, returns, params };
 }

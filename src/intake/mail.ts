@@ -9,7 +9,8 @@
  * every body line, its position in the file, so diff errors can point at
  * `file:line`.
  */
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import { MAX_MESSAGES_PER_MBOX } from './path-safety.js';
 
 export type PatchSourceFormat = 'mbox' | 'mail' | 'diff' | 'archive-text';
@@ -200,7 +201,7 @@ function decodeEntity(lines: string[], headers: Headers, start: number, end: num
   if (mediaType.startsWith('multipart/')) {
     const boundary = contentTypeParam(ct, 'boundary');
     if (!boundary) {
-      throw new SeamlabError('MAIL_BAD_MIME', `message ${index} is ${mediaType} without a boundary`, 'save the mail in its original form (raw source / mbox)', { where: { pos: { file: source, line: start } } });
+      throw new SeamlabError('MAIL_BAD_MIME', `message ${index} is ${mediaType} without a boundary`, 'save the mail in its original form (raw source / mbox)', { where: locationAt({ file: source, line: start }) });
     }
     return decodeMultipart(lines, start, end, boundary, source, index, mboxrd);
   }
@@ -295,7 +296,7 @@ function decodeTransfer(body: string[], firstLine: number, enc: string, charset:
   if (enc === 'base64') {
     const joined = body.join('').replace(/\s+/g, '');
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(joined)) {
-      throw new SeamlabError('MAIL_BAD_BASE64', `message ${index} has a base64 body with invalid characters`, 'save the mail in its original form (raw source / mbox)', { where: { pos: { file: source, line: firstLine } } });
+      throw new SeamlabError('MAIL_BAD_BASE64', `message ${index} has a base64 body with invalid characters`, 'save the mail in its original form (raw source / mbox)', { where: locationAt({ file: source, line: firstLine }) });
     }
     const text = decodeCharset(Buffer.from(joined, 'base64'), charset).replace(/\r\n/g, '\n');
     const lines = text.split('\n');
@@ -303,7 +304,7 @@ function decodeTransfer(body: string[], firstLine: number, enc: string, charset:
     // Positions inside a base64 body cannot be mapped to file lines: point at the body.
     return { text: lines.join('\n'), map: lines.map(() => ({ file: source, line: firstLine })), encoding: enc };
   }
-  throw new SeamlabError('MAIL_BAD_MIME', `message ${index} uses the unknown Content-Transfer-Encoding ${JSON.stringify(enc)}`, 'save the mail in its original form (raw source / mbox)', { where: { pos: { file: source, line: firstLine - 1 } } });
+  throw new SeamlabError('MAIL_BAD_MIME', `message ${index} uses the unknown Content-Transfer-Encoding ${JSON.stringify(enc)}`, 'save the mail in its original form (raw source / mbox)', { where: locationAt({ file: source, line: firstLine - 1 }) });
 }
 
 function decodeCharset(buf: Buffer, charset: string): string {

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { SeamlabError } from '../errors.js';
+import { locationAt } from '../support/source-location.js';
 import type { LoadedPatch } from './apply.js';
 import { parseDiff } from './diff-parse.js';
 import { readPatchMessages } from './mail.js';
@@ -41,7 +42,7 @@ export function parsePatchText(raw: string, display: string): LoadedPatchFile {
   }
   if (patches.length === 0) {
     throw new SeamlabError('PATCH_NO_DIFF', `${display} contains no diff`, 'give a git format-patch mail, an mbox of a series, or a unified diff', {
-      where: { pos: { file: display, line: 1 } },
+      where: locationAt({ file: display, line: 1 }),
       notes: skipped.map((s) => `message ${s.messageIndex}${s.subject ? ` "${s.subject}"` : ''}: ${s.reason}`),
     });
   }
@@ -62,7 +63,7 @@ function orderSeries(patches: LoadedPatch[], display: string, notes: string[]): 
     const prev = seen.get(idx);
     if (prev) {
       throw new SeamlabError('PATCH_SERIES_DUPLICATE', `${display} holds two messages numbered ${idx}: messages ${prev.message.messageIndex} and ${p.message.messageIndex}`, 'keep one version of each patch in the mbox (b4 am or git format-patch produce clean series)', {
-        where: { pos: p.message.lineMap[0] ?? { file: display, line: 1 } },
+        where: locationAt(p.message.lineMap[0] ?? { file: display, line: 1 }),
         notes: [`message ${prev.message.messageIndex}: ${prev.message.subject!.subject}`, `message ${p.message.messageIndex}: ${p.message.subject!.subject}`],
       });
     }

@@ -9,7 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 
 /** Largest patch file (or mbox) seamlab reads. The biggest real TDX series mbox is well under 1 MiB. */
 export const MAX_PATCH_FILE_BYTES = 32 << 20;
@@ -53,7 +54,7 @@ export function formatBytes(n: number): string {
  * returns it normalised. `raw` is what the diff said, for the message.
  */
 export function checkDiffPath(p: string, raw: string, at: SourcePos): string {
-  const where = { pos: at, text: raw };
+  const where = { ...locationAt(at), text: raw };
   if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) {
     throw new SeamlabError('PATCH_PATH_ABSOLUTE', `patch names an absolute path ${JSON.stringify(raw)}`, 'patch paths must be relative to the kernel tree root (git diffs use a/… and b/…)', { where });
   }
@@ -102,11 +103,11 @@ export function checkTreePath(root: string, rel: string, raw: string, at: Source
         'PATCH_PATH_SYMLINK_ESCAPE',
         `patch path ${JSON.stringify(raw)} goes through the symlink ${shown}, which points outside the tree${real ? ` (to ${real})` : ''}`,
         'seamlab refuses to follow links out of the tree; remove the link or patch the real file',
-        { where: { pos: at, text: raw } },
+        { where: { ...locationAt(at), text: raw } },
       );
     }
     if (i === parts.length - 1) {
-      throw new SeamlabError('PATCH_PATH_SYMLINK', `patch changes ${shown}, which is a symlink in the tree`, 'patch the file the link points to instead', { where: { pos: at, text: raw } });
+      throw new SeamlabError('PATCH_PATH_SYMLINK', `patch changes ${shown}, which is a symlink in the tree`, 'patch the file the link points to instead', { where: { ...locationAt(at), text: raw } });
     }
   }
 }

@@ -3,7 +3,7 @@
  * system for the preprocessor, where it came from, and the TDX entry points
  * with their C ABI (discovered from the tree, never from per-revision tables).
  */
-import type { SourcePos } from '../errors.js';
+import type { SourcePos } from '../support/source-location.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 
 /** A C type as the System V harness needs it. */

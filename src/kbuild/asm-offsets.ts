@@ -25,7 +25,8 @@
  * a file that uses that name is an error naming the name, the reason and
  * the asm-offsets.c line — never a guessed value.
  */
-import { SeamlabError, type SourcePos } from '../errors.js';
+import { SeamlabError } from '../errors.js';
+import { locationAt, type SourcePos } from '../support/source-location.js';
 import { findStruct, findUnion, memberOffset } from '../intake/c-layout.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 import type { StructLayout } from '../intake/types.js';
@@ -104,7 +105,7 @@ export function generateAsmOffsets(fs: ReadonlyFs, chain: SearchChain, forcedInc
     }
     const dm = /^->(\S*) %0 (.*)$/s.exec(body);
     if (!dm || !st.operand) {
-      throw new SeamlabError('ASM_OFFSETS_UNKNOWN', `asm-offsets.c: cannot read the asm statement ${JSON.stringify(body)}`, 'seamlab understands the DEFINE/OFFSET/BLANK/COMMENT macros of <linux/kbuild.h>', { where: { pos: st.at } });
+      throw new SeamlabError('ASM_OFFSETS_UNKNOWN', `asm-offsets.c: cannot read the asm statement ${JSON.stringify(body)}`, 'seamlab understands the DEFINE/OFFSET/BLANK/COMMENT macros of <linux/kbuild.h>', { where: locationAt(st.at) });
     }
     const [, name, text] = dm as unknown as [string, string, string];
     try {

@@ -14,7 +14,7 @@ import { DEFAULT_LAYOUT, type MachineLayout } from './layout.js';
 import { PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
 import { PhysMemory } from './memory.js';
 import { RegisterFile } from './register-file.js';
-import { SourceMap } from './source-map.js';
+import { SourceMap } from '../image/source-map.js';
 import { findTrapSites, TrapCall, type TrapSite } from './trap.js';
 import { Unicorn } from './unicorn.js';
 import { UC_HOOK, UC_HOOK_MEM_INVALID, UC_MEM, UC_PROT } from './unicorn-consts.js';

@@ -7,11 +7,11 @@
 import type { Outcome, SeamKind } from '../seam/types.js';
 import type { Regs } from '../support/registers.js';
 import type { MemoryWrite } from './memory.js';
-import type { SourceLocation } from './source-map.js';
+import type { AddressLocation } from '../image/source-map.js';
 
 export interface TraceEntry {
   address: bigint;
-  location?: SourceLocation;
+  location?: AddressLocation;
 }
 
 export interface StoreRecord {
@@ -28,7 +28,7 @@ export interface SeamCallRecord {
   index: number;
   kind: SeamKind;
   address: bigint;
-  location?: SourceLocation;
+  location?: AddressLocation;
   regsIn: Regs;
   rflagsIn: bigint;
   handler: string;
@@ -54,14 +54,14 @@ export interface FixupRecord {
 export type RunEnd =
   | { kind: 'returned' }
   /** A CPU exception with no exception-table entry: the kernel would oops. */
-  | { kind: 'oops'; vector: number; vectorName: string; address: bigint; location?: SourceLocation; cause: string }
+  | { kind: 'oops'; vector: number; vectorName: string; address: bigint; location?: AddressLocation; cause: string }
   /** A wild memory access (unmapped or protected) with no exception-table entry. */
-  | { kind: 'fault'; access: 'read' | 'write' | 'fetch'; address: bigint; size: number; rip: bigint; location?: SourceLocation; last?: TraceEntry }
+  | { kind: 'fault'; access: 'read' | 'write' | 'fetch'; address: bigint; size: number; rip: bigint; location?: AddressLocation; last?: TraceEntry }
   | { kind: 'runaway'; limit: 'instructions' | 'time'; budget: number; timeLimitMs: number; last: TraceEntry[] }
   /** A call into a kernel function that does not return (a harness stub such as __tdx_hypercall_failed). */
   | { kind: 'panic'; stub: string; caller?: TraceEntry }
   | { kind: 'handler-error'; message: string; error: unknown }
-  | { kind: 'stopped'; rip: bigint; ucErr: number; location?: SourceLocation };
+  | { kind: 'stopped'; rip: bigint; ucErr: number; location?: AddressLocation };
 
 /** Kept for the many places that say "stop" for the end of a run. */
 export type StopReason = RunEnd;

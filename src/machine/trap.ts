@@ -9,7 +9,7 @@ import type { CpuEnv, GuestMemory, Outcome, SeamCall, SeamKind } from '../seam/t
 import { GPR_NAMES, RFLAGS, RFLAGS_STATUS, type GprName } from './unicorn-consts.js';
 import { SLOT } from './register-file.js';
 import { matchTdxOpcode, TDX_INSN_LENGTH } from '../support/tdx-opcodes.js';
-import type { SourceMap } from './source-map.js';
+import type { SourceMap } from '../image/source-map.js';
 
 export const TRAP_INSN_LENGTH = BigInt(TDX_INSN_LENGTH);
 

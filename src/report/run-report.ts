@@ -2,7 +2,7 @@
  * How runs are shown: the main-job table (one row per function × scenario),
  * a detailed single-run report, and JSON (bigints as "0x…" strings).
  */
-import { formatLocation } from '../machine/source-map.js';
+import { formatLocation } from '../image/source-map.js';
 import type { StopReason } from '../machine/machine.js';
 import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type GprName } from '../support/registers.js';
 import { canary } from '../run/plan.js';

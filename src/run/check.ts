@@ -7,7 +7,7 @@
  */
 import type { Machine, MachineRun, StoreRecord } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
-import { formatLocation } from '../machine/source-map.js';
+import { formatLocation } from '../image/source-map.js';
 import { GPR_NAMES, RFLAGS, type Regs } from '../support/registers.js';
 import { hex } from '../support/format.js';
 import { CALLEE_SAVED, type CallPlan } from './plan.js';

@@ -61,7 +61,7 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
         }
         let image = images.get(fn.sourceFile);
         if (!image) {
-          image = opts.buildImage ? opts.buildImage(rev, fn.sourceFile, profile) : buildImage(rev.files, fn.sourceFile, { profile });
+          image = opts.buildImage ? opts.buildImage(rev, fn.sourceFile, profile) : buildImage(rev.files, fn.sourceFile, { profile }).image;
           images.set(fn.sourceFile, image);
         }
         let machine = machines.get(image);

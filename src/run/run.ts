@@ -11,7 +11,7 @@ import type { Image } from '../image/types.js';
 import type { EntryFunction } from '../intake/types.js';
 import { Machine, type MachineRun, type RunObserver, type SeamCallRecord, type StopReason, type Regs } from '../machine/machine.js';
 import type { Execution } from '../machine/execution.js';
-import type { SourceLocation } from '../machine/source-map.js';
+import type { AddressLocation } from '../image/source-map.js';
 import { leafName, statusName } from '../seam/codes.js';
 import { serveWithEnvironment } from '../seam/env.js';
 import { createHandler, handlerLabel, type Scenario } from '../seam/scenario.js';
@@ -66,7 +66,7 @@ export interface RunResult {
   rflagsOut: bigint;
   checks: AbiCheck[];
   /** Exception-table fixups taken: the faulting instruction, where execution continued, and its source. */
-  fixups: { vector: number; address: bigint; fixup: bigint; fixupLocation?: SourceLocation }[];
+  fixups: { vector: number; address: bigint; fixup: bigint; fixupLocation?: AddressLocation }[];
   instructions: number;
   end: StopReason;
   /** False when an ABI check failed or the run ended in oops, runaway, fault, panic or a handler error. */

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDisassembler } from '../encode/capstone.js';
-import { buildExtras, buildImage } from '../image/build.js';
+import { buildImage } from '../image/build.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
 import { prepareRun } from '../run/run.js';
@@ -44,7 +44,9 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
   const disasm = await loadDisassembler();
   const fn = typeof req.fn === 'string' ? findFunction(req.revision, req.fn) : req.fn;
   const profile = req.profile ?? 'default';
-  const image = req.image ?? buildImage(req.revision.files, fn.sourceFile, { profile });
+  // The build (cached per process) also says which files it read; a given image is what runs.
+  const built = buildImage(req.revision.files, fn.sourceFile, { profile });
+  const image = req.image ?? built.image;
   const prepared = prepareRun(image, fn, req.scenario, {
     revision: req.revision.name, profile, observeReads: true,
     ...(req.budget !== undefined ? { budget: req.budget } : {}),
@@ -56,7 +58,7 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
     prepared.execution.observe(recorder);
     const header: TraceHeader = {
       type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, seamlab: seamlabVersion(), executor: 'unicorn',
-      revision: revisionIdentity(req.revision, image),
+      revision: revisionIdentity(req.revision, built.source.reads ?? []),
       function: fn.name, sourceFile: fn.sourceFile, profile, prototype: fn.abi.prototype,
       scenario: { name: req.scenario.name, hash: scenarioHash(req.scenario.cases[fn.kind]!) },
       image: { hash: imageHash(image) },
@@ -85,8 +87,7 @@ export function seamlabVersion(): string {
 }
 
 /** What identifies the source: every file of the revision the preprocessor read, by git blob id. */
-function revisionIdentity(rev: Revision, image: Image): TraceHeader['revision'] {
-  const reads = buildExtras(image)?.source.reads ?? [];
+function revisionIdentity(rev: Revision, reads: readonly string[]): TraceHeader['revision'] {
   const inputs = [...new Set(reads)].sort().flatMap((path) => {
     const text = rev.files.readFile(path);
     return text === undefined ? [] : [{ path, blob: gitBlobId(Buffer.from(text, 'utf8')) }];

@@ -17,7 +17,7 @@ import type { Disassembler } from '../encode/capstone.js';
 import type { Image } from '../image/types.js';
 import type { Machine } from '../machine/machine.js';
 import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } from '../machine/run-types.js';
-import type { SourceLocation } from '../machine/source-map.js';
+import type { AddressLocation } from '../image/source-map.js';
 import type { RegisterBlock } from '../machine/unicorn.js';
 import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
 import { labelAddress, type CallPlan } from '../run/plan.js';
@@ -149,12 +149,13 @@ export class TraceRecorder implements RunObserver {
 }
 
 /** The source fields of a step (one adapter over the source map's location shape). */
-function sourceFields(loc: SourceLocation | undefined): Pick<StaticStep, 'src' | 'stmt' | 'macros'> {
+function sourceFields(loc: AddressLocation | undefined): Pick<StaticStep, 'src' | 'stmt' | 'macros'> {
   if (!loc) return {};
+  const { pos, gasStack } = loc.location;
   return {
-    src: `${loc.pos.file}:${loc.pos.line}`,
+    src: `${pos.file}:${pos.line}`,
     stmt: loc.text,
-    ...(loc.macroStack.length ? { macros: loc.macroStack.map((f) => `${f.macro} at ${f.invokedAt.file}:${f.invokedAt.line}`) } : {}),
+    ...(gasStack.length ? { macros: gasStack.map((f) => `${f.name} at ${f.invokedAt.file}:${f.invokedAt.line}`) } : {}),
   };
 }
 

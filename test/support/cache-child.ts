@@ -10,7 +10,7 @@ import { buildImage } from '../../src/image/build.js';
 import { DirFs } from '../../src/support/vfs.js';
 
 const [tree, file] = process.argv.slice(2) as [string, string];
-const image = buildImage(new DirFs(tree), file);
+const { image } = buildImage(new DirFs(tree), file);
 process.stdout.write(
   JSON.stringify({
     workersStarted: sharedKeystone().workersStarted,

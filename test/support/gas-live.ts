@@ -8,8 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plainSource } from '../../src/cpp/types.js';
-import { assemble, type Assembler } from '../../src/gas/assemble.js';
-import { emitSections } from '../../src/gas/emit.js';
+import { assemble, type ObjectFile } from '../../src/gas/assemble.js';
+import { writeObject } from '../../src/gas/write.js';
 import { hasCommand, requireOracle } from './oracles.js';
 import { isSeamlabError, type SeamlabError } from '../../src/errors.js';
 
@@ -69,17 +69,17 @@ export function gnuAs(text: string): GasResult {
  * object file) so that bytes compare with `gnuAs` when there are no
  * relocations.
  */
-export function seamlabAs(text: string): { asm: Assembler; sections: Map<string, Uint8Array> } {
-  const asm = assemble(plainSource('test.s', text));
-  const emitted = emitSections(asm, {
+export function seamlabAs(text: string): { obj: ObjectFile; sections: Map<string, Uint8Array> } {
+  const obj = assemble(plainSource('test.s', text));
+  const written = writeObject(obj, {
     sectionBase: () => 0n,
-    external: (s) => {
-      throw new Error(`undefined symbol ${s.name} in a unit test`);
+    external: (name) => {
+      throw new Error(`undefined symbol ${name} in a unit test`);
     },
   });
   const sections = new Map<string, Uint8Array>();
-  for (const e of emitted.sections) if (e.section.type !== 'nobits') sections.set(e.section.name, e.bytes);
-  return { asm, sections };
+  for (const e of written.sections) if (e.section.type !== 'nobits') sections.set(e.section.name, e.bytes);
+  return { obj, sections };
 }
 
 export const hex = (b: Uint8Array | undefined): string => (b ? Buffer.from(b).toString('hex') : '<none>');

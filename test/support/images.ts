@@ -15,7 +15,7 @@ export function testImage(rev: Revision | string, file: string, profile = 'defau
   const key = `${name}\u0000${file}\u0000${profile}`;
   let img = cache.get(key);
   if (!img) {
-    img = buildImage((typeof rev === 'string' ? resolveRevision(rev) : rev).files, file, { profile });
+    img = buildImage((typeof rev === 'string' ? resolveRevision(rev) : rev).files, file, { profile }).image;
     cache.set(key, img);
   }
   return img;

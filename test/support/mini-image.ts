@@ -3,7 +3,8 @@
  * here from the SDM encodings, with the text they stand for) laid out from
  * 0xffffffff81000000, with labels, exception-table entries and stubs.
  */
-import type { ByteRange, ExtableEntry, HarnessStub, Image, ImageSymbol } from '../../src/image/types.js';
+import type { ByteRange } from '../../src/gas/types.js';
+import type { ExtableEntry, HarnessStub, Image, ImageSymbol } from '../../src/image/types.js';
 
 export const MINI_BASE = 0xffffffff81000000n;
 
@@ -31,7 +32,7 @@ export function miniImage(stmts: MiniStmt[], opts: MiniImageOptions = {}): Image
     if (s.label) labels.set(s.label, address);
     byteMap.push({
       address, size: s.bytes.length, section: '.text', kind: 'insn',
-      origin: { line: { pos: { file, line: i + 1 }, includeStack: [] }, macroStack: [{ macro: 'MINI', invokedAt: { pos: { file: 'test/caller.S', line: 7 }, includeStack: [] }, invocation: 'MINI', counter: 0 }], text: s.text },
+      origin: { pos: { file, line: i + 1 }, includeStack: [], cppStack: [], gasStack: [{ kind: 'macro', name: 'MINI', invokedAt: { file: 'test/caller.S', line: 7 }, includeStack: [], invocation: 'MINI', counter: 0 }], text: s.text },
     });
     bytes.push(...s.bytes);
   });

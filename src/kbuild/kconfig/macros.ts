@@ -11,7 +11,7 @@
  * the model does not know answers "no" and is recorded, so a profile never
  * silently depends on a guess.
  */
-import type { SourcePos } from '../../errors.js';
+import type { SourcePos } from '../../support/source-location.js';
 import type { Toolchain } from './toolchain.js';
 
 interface Variable {

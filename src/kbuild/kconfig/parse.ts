@@ -11,6 +11,7 @@
  * which Kconfig treats as `n`.
  */
 import { SeamlabError } from '../../errors.js';
+import { locationAt } from '../../support/source-location.js';
 import type { ReadonlyFs } from '../../support/vfs.js';
 import type { KconfigMacros } from './macros.js';
 
@@ -104,7 +105,7 @@ function tokenize(line: string, file: string, lineNo: number): Tok[] {
         }
         j++;
       }
-      if (j >= n) throw new KconfigParseError('KCONFIG_SYNTAX', `unterminated string`, 'close the string', { where: { pos: { file, line: lineNo }, text: line } });
+      if (j >= n) throw new KconfigParseError('KCONFIG_SYNTAX', `unterminated string`, 'close the string', { where: { ...locationAt({ file, line: lineNo }), text: line } });
       out.push({ t: 'str', v: v + line.slice(from, j) });
       i = j + 1;
       continue;
@@ -128,7 +129,7 @@ function tokenize(line: string, file: string, lineNo: number): Tok[] {
       if (k >= 128 || WORD_CHAR[k] === 0) break;
       j++;
     }
-    if (j === i) throw new KconfigParseError('KCONFIG_SYNTAX', `unexpected character ${JSON.stringify(line[i])}`, 'check the Kconfig syntax', { where: { pos: { file, line: lineNo }, text: line } });
+    if (j === i) throw new KconfigParseError('KCONFIG_SYNTAX', `unexpected character ${JSON.stringify(line[i])}`, 'check the Kconfig syntax', { where: { ...locationAt({ file, line: lineNo }), text: line } });
     out.push({ t: 'word', v: line.slice(i, j) });
     i = j;
   }
@@ -281,7 +282,7 @@ export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kcon
     let raw = '';
     let p!: ExprParser;
     const bad = (): never => {
-      throw new KconfigParseError('KCONFIG_SYNTAX', `cannot read this Kconfig line`, 'check the Kconfig syntax', { where: { pos: { file, line: lineNo }, text: raw } });
+      throw new KconfigParseError('KCONFIG_SYNTAX', `cannot read this Kconfig line`, 'check the Kconfig syntax', { where: { ...locationAt({ file, line: lineNo }), text: raw } });
     };
     const cond = (): KExpr | undefined => {
       if (p.peekWord() === 'if') {

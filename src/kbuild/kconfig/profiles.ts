@@ -16,6 +16,7 @@
  * the profile's notes.
  */
 import { SeamlabError } from '../../errors.js';
+import { locationAt } from '../../support/source-location.js';
 import { KconfigEvaluator, type UserValues } from './eval.js';
 import type { KChoice, KExpr, KSymbol, KconfigTree } from './parse.js';
 
@@ -275,14 +276,14 @@ export function parseDotConfig(text: string, tree: KconfigTree): { user: UserVal
         try {
           value = JSON.parse(value) as string;
         } catch {
-          throw new SeamlabError('CONFIG_SYNTAX', `.config line ${i + 1}: bad string value`, 'write CONFIG_X="text"', { where: { pos: { file: '.config', line: i + 1 }, text: l } });
+          throw new SeamlabError('CONFIG_SYNTAX', `.config line ${i + 1}: bad string value`, 'write CONFIG_X="text"', { where: { ...locationAt({ file: '.config', line: i + 1 }), text: l } });
         }
       }
     } else if ((m = /^# CONFIG_([A-Za-z0-9_]+) is not set$/.exec(l))) {
       name = m[1]!;
       value = 'n';
     } else if (l === '' || l.startsWith('#')) continue;
-    else throw new SeamlabError('CONFIG_SYNTAX', `.config line ${i + 1} is not an option assignment`, 'lines look like CONFIG_X=y or # CONFIG_X is not set', { where: { pos: { file: '.config', line: i + 1 }, text: l } });
+    else throw new SeamlabError('CONFIG_SYNTAX', `.config line ${i + 1} is not an option assignment`, 'lines look like CONFIG_X=y or # CONFIG_X is not set', { where: { ...locationAt({ file: '.config', line: i + 1 }), text: l } });
     const s = tree.symbols.get(name);
     if (!s) {
       notes.push(`.config sets CONFIG_${name}, which the Kconfig files read do not define`);
