@@ -29,3 +29,5 @@ export * from './run/batch.js';
 export * from './run/main-job.js';
 export * from './report/run-report.js';
 export * from './machine/machine.js';
+export * from './report/json-schema.js';
+export * from './report/table.js';

@@ -23,10 +23,12 @@ import { linkObject, placeSections } from './link.js';
 import type { ListingSource } from './listing.js';
 import type { Image } from './types.js';
 
-export type PreprocessFn = (files: ReadonlyFs, file: string, opts: { profile: string }) => PreprocessedSource;
+export type PreprocessFn = (files: ReadonlyFs, file: string, opts: { profile: string; config?: string }) => PreprocessedSource;
 
 export interface BuildOptions {
   profile?: string;
+  /** A kernel .config (its text, or a path) used instead of the profile. */
+  config?: string;
   /** The preprocessor (default: seamlab's own, src/cpp). */
   preprocess?: PreprocessFn;
   layer?: InstructionLayer;
@@ -83,7 +85,10 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   const preprocess = opts.preprocess ?? defaultPreprocess;
   // A custom encoder layer or limits are for tests: never cached.
   const custom = opts.layer !== undefined || opts.limits !== undefined;
-  const fsKey = `${preprocessorId(preprocess)}\0${file}\0${profile}`;
+  const configKey = opts.config === undefined ? '' : createHash('sha256').update(opts.config).digest('hex');
+  const fsKey = `${preprocessorId(preprocess)}\0${file}\0${profile}\0${configKey}`;
+  // What the image and messages call the configuration.
+  const label = opts.config === undefined ? profile : `.config ${opts.config.includes('\n') ? '(text)' : opts.config}`;
   let perFs = byFs.get(files);
   if (!custom) {
     const hit = perFs?.get(fsKey);
@@ -95,10 +100,10 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   // The default encoder: its persistent Keystone answers, or the worker started now to overlap preprocessing.
   const ownEncoder = opts.layer === undefined;
   if (ownEncoder) prepareEncoder();
-  const src = preprocess(files, file, { profile });
+  const src = preprocess(files, file, { profile, ...(opts.config !== undefined ? { config: opts.config } : {}) });
   buildStats.preprocessed++;
   const typeNames = extableTypeNames(files);
-  const key = contentKey(src, file, profile, typeNames);
+  const key = contentKey(src, file, label, typeNames);
   let image = custom ? undefined : byContent.get(key);
   if (image) {
     buildStats.contentHits++;
@@ -111,7 +116,7 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
       if (ownEncoder) flushEncodeMemo();
     }
     buildStats.assembled++;
-    image = linkObject(asm, { sourceFile: file, profile, files });
+    image = linkObject(asm, { sourceFile: file, profile: label, files });
     extras.set(image, { asm, placement: placeSections(asm), warnings: asm.warnings, source: src });
     if (!custom) byContent.set(key, image);
   }
