@@ -21,11 +21,14 @@ import type { Revision } from '../intake/types.js';
 import { failedFileLines, flags, hx, summary } from '../report/build-report.js';
 import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
 import { EXIT } from './exit-codes.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export interface BuildCliOptions {
   profile?: string;
   /** A kernel .config used instead of the profile. */
   config?: string;
+  /** false for --no-fuzz. */
+  fuzz?: boolean;
   file?: string;
   listing?: boolean;
   json?: boolean;
@@ -80,7 +83,7 @@ function entryPointFiles(rev: Revision): Map<string, string[]> {
 }
 
 export function runBuild(spec: string, opts: BuildCliOptions = {}): BuildCliResult {
-  const rev = resolveRevision(spec, { cwd: opts.cwd });
+  const rev = resolveRevision(spec, { cwd: opts.cwd, ...resolveOptionsOf(opts) });
   const profile = opts.profile ?? 'default';
   const all = entryPointFiles(rev);
   if (all.size === 0) {
@@ -147,6 +150,7 @@ export function registerBuild(program: Command): void {
     .argument('<rev>', 'revision spec: v3, linux-6.1, linux-6.12, a kernel tree, or BASE+PATCH…')
     .option('--profile <name>', 'kconfig profile (default, noframe, sls, rethunk, ibt)', 'default')
     .addOption(new Option('--config <file>', 'use this kernel .config instead of a profile').conflicts('profile'))
+    .addOption(noFuzzOption())
     .option('--file <path>', 'only this .S (tree-relative)')
     .option('--listing', 'print every statement with its address and bytes, macro expansions indented')
     .option('--json', 'a JSON document (format seamlab-build): images with sections and bytes, symbols, exception table, stubs, source map')

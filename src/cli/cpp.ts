@@ -15,10 +15,13 @@ import { FEATURE_OPTIONS, type Feature } from '../kbuild/kconfig/profiles.js';
 import type { PreprocessedSource } from '../cpp/types.js';
 import { resolveRevision, type ResolveOptions } from '../intake/revision.js';
 import { documentHeader, jsonText } from '../report/json-schema.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { formatProfiles, profilesDocument, type ProfileInTree, type ProfilesReport } from '../report/profiles-report.js';
 
 export interface CppCommandOptions {
   profile?: string;
+  /** false for --no-fuzz. */
+  fuzz?: boolean;
   config?: string;
   map?: boolean;
   json?: boolean;
@@ -38,7 +41,7 @@ export function formatPreprocessed(src: PreprocessedSource, map: boolean): strin
 }
 
 export function runCpp(spec: string, file: string, opts: CppCommandOptions = {}): { stdout: string; stderr: string } {
-  const rev = resolveRevision(spec);
+  const rev = resolveRevision(spec, resolveOptionsOf(opts));
   const src = preprocess(rev.files, file, { profile: opts.profile, config: opts.config });
   const stderr = (src.diagnostics ?? []).map((d) => `${formatPos(d.where.pos)}: warning: ${d.message}`).join('\n');
   const stdout = opts.json ? jsonText({ ...documentHeader('cpp'), profile: opts.config === undefined ? opts.profile ?? 'default' : null, ...(opts.config !== undefined ? { config: opts.config } : {}), ...src }) + '\n' : formatPreprocessed(src, opts.map ?? false);
@@ -86,8 +89,9 @@ export function registerCpp(program: Command): void {
     .argument('<file>', 'tree-relative path, e.g. arch/x86/virt/vmx/tdx/seamcall.S')
     .option('--profile <name>', 'kconfig profile (seamlab profiles lists them)', 'default')
     .option('--config <file>', 'use this kernel .config instead of a profile')
+    .addOption(noFuzzOption())
     .option('--map', 'show where each line comes from (file:line, include chain, cpp macros)')
-    .option('--json', 'lines and origins as JSON')
+    .option('--json', 'a JSON document (format seamlab-cpp): lines and their origins')
     .action((rev: string, file: string, opts: CppCommandOptions) => {
       const r = runCpp(rev, file, opts);
       process.stdout.write(r.stdout);
@@ -100,9 +104,10 @@ export function registerProfiles(program: Command): void {
     .command('profiles')
     .description('list the kconfig profiles; with a revision, what each one sets in that tree')
     .argument('[rev]', 'revision to evaluate the profiles on')
-    .option('--json', 'machine-readable output')
-    .action((rev: string | undefined, opts: { json?: boolean }) => {
-      const r = collectProfiles(rev);
+    .option('--json', 'a JSON document (format seamlab-profiles)')
+    .addOption(noFuzzOption())
+    .action((rev: string | undefined, opts: { json?: boolean; fuzz?: boolean }) => {
+      const r = collectProfiles(rev, resolveOptionsOf(opts));
       console.log(opts.json ? jsonText(profilesDocument(r)) : formatProfiles(r));
     });
 }

@@ -11,11 +11,14 @@ import type { Revision } from '../intake/types.js';
 import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
 import { formatFunctions, formatProvenance, provenanceJson } from '../report/revision-report.js';
 import { EXIT } from './exit-codes.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export { formatFunctions, formatProvenance } from '../report/revision-report.js';
 
 export interface RevisionsOptions {
   json?: boolean;
+  /** false for --no-fuzz. */
+  fuzz?: boolean;
   cache?: string;
   cwd?: string;
 }
@@ -26,7 +29,7 @@ function revisionJson(rev: Revision, info?: BuiltinRevisionInfo): Record<string,
 
 /** The command's output (and exit code) for the given specs; no specs lists the built-ins. */
 export function runRevisions(specs: string[], opts: RevisionsOptions = {}): { text: string; exitCode: number } {
-  const ro = { cache: opts.cache, cwd: opts.cwd };
+  const ro = { cache: opts.cache, cwd: opts.cwd, ...resolveOptionsOf(opts) };
   const out: string[] = [];
   const json: Record<string, unknown>[] = [];
   let exitCode = 0;
@@ -60,9 +63,10 @@ export function registerRevisions(program: Command): void {
     .command('revisions')
     .description('list the built-in revisions (linux-6.1, linux-6.12, v3) with their TDX entry points, or resolve revision specs (TREE, BASE+PATCH[+PATCH…]) and show their provenance')
     .argument('[spec...]', 'revision specs to resolve: a built-in name, a kernel tree path, or BASE+PATCH[+PATCH…] (mails, mboxes, diffs)')
-    .option('--json', 'machine-readable output')
-    .action((specs: string[], opts: { json?: boolean }) => {
-      const r = runRevisions(specs, { json: opts.json });
+    .option('--json', 'a JSON document (format seamlab-revisions)')
+    .addOption(noFuzzOption())
+    .action((specs: string[], opts: { json?: boolean; fuzz?: boolean }) => {
+      const r = runRevisions(specs, opts);
       console.log(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });

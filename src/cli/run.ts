@@ -17,6 +17,7 @@ import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { BUILTIN_SCENARIOS, builtinScenario } from '../seam/builtin-scenarios.js';
 import { resolveScenario } from '../seam/scenario-file.js';
 import { EXIT } from './exit-codes.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export const MAIN_JOB_REVISION = 'v3';
 
@@ -32,6 +33,7 @@ interface RunOpts {
   scenario?: string[];
   profile: string;
   config?: string;
+  fuzz?: boolean;
   json?: boolean;
   details?: boolean;
   strict?: boolean;
@@ -82,6 +84,7 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
     .option('--scenario <name|file...>', 'built-in scenario name or a .yaml/.json/.ts/.mjs scenario file (several values)')
     .option('--profile <name>', 'kconfig profile', 'default')
     .addOption(new Option('--config <file>', 'use this kernel .config instead of a profile').conflicts('profile'))
+    .addOption(noFuzzOption())
     .option('--json', 'print a JSON document (format seamlab-run): provenance, struct layouts, one record per run')
     .option('--details', 'print every run in detail instead of the table')
     .option('--wide', 'do not fit the table to the terminal width')
@@ -92,7 +95,7 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       checkSwallowedRevision(cmd, opts);
       const budget = positiveInt(opts.budget, '--budget');
       const timeLimitMs = positiveInt(opts.timeLimit, '--time-limit');
-      const rev = resolveRevision(revision);
+      const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const scenarios = [];
       for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s));
       const job = runJob(rev, {

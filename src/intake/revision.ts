@@ -27,6 +27,8 @@ export interface ResolveOptions {
   cache?: string;
   /** Directory relative paths in the spec are taken from (default: process.cwd()). */
   cwd?: string;
+  /** Largest fuzz a patch hunk may need, as GNU patch's -F (default 2; 0 = --no-fuzz). */
+  maxFuzz?: number;
 }
 
 export interface BuiltinRevisionInfo {
@@ -82,7 +84,7 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
     const buf = fs.readFileSync(p.file);
     return { ...p, raw: buf.toString('latin1'), hash: createHash('sha256').update(buf).digest('hex') };
   });
-  const key = JSON.stringify([spec, path.resolve(baseDir), texts.map((t) => [t.file, t.hash])]);
+  const key = JSON.stringify([spec, path.resolve(baseDir), texts.map((t) => [t.file, t.hash]), opts.maxFuzz ?? null]);
   const cached = revisionCache.get(key);
   if (cached) return cached;
 
@@ -100,7 +102,7 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
   const overlay = new OverlayFs(baseFs, 'patches');
   const baseName = parsed.base.kind === 'builtin' ? parsed.base.name : baseDir;
   const patches: PatchApplication[] = loaded.map((lp, k) => {
-    const a = applyLoadedPatch({ root: baseFs.root, baseName, overlay }, lp, loaded.slice(k + 1));
+    const a = applyLoadedPatch({ root: baseFs.root, baseName, overlay, ...(opts.maxFuzz !== undefined ? { maxFuzz: opts.maxFuzz } : {}) }, lp, loaded.slice(k + 1));
     const extra = fileNotes.get(lp);
     if (extra) a.notes = [...extra, ...(a.notes ?? [])];
     return a;
