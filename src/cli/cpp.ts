@@ -14,6 +14,7 @@ import { buildEnvironment, PROFILES, preprocess } from '../cpp/index.js';
 import { FEATURE_OPTIONS, type Feature } from '../kbuild/kconfig/profiles.js';
 import type { PreprocessedSource } from '../cpp/types.js';
 import { resolveRevision, type ResolveOptions } from '../intake/revision.js';
+import { step } from '../support/progress.js';
 import { documentHeader, jsonText } from '../report/json-schema.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { formatProfiles, profilesDocument, type ProfileInTree, type ProfilesReport } from '../report/profiles-report.js';
@@ -42,7 +43,7 @@ export function formatPreprocessed(src: PreprocessedSource, map: boolean): strin
 
 export function runCpp(spec: string, file: string, opts: CppCommandOptions = {}): { stdout: string; stderr: string } {
   const rev = resolveRevision(spec, resolveOptionsOf(opts));
-  const src = preprocess(rev.files, file, { profile: opts.profile, config: opts.config });
+  const src = step(`preprocessing ${file}`, () => preprocess(rev.files, file, { profile: opts.profile, config: opts.config }));
   const stderr = (src.diagnostics ?? []).map((d) => `${formatPos(d.where.pos)}: warning: ${d.message}`).join('\n');
   const stdout = opts.json ? jsonText({ ...documentHeader('cpp'), profile: opts.config === undefined ? opts.profile ?? 'default' : null, ...(opts.config !== undefined ? { config: opts.config } : {}), ...src }) + '\n' : formatPreprocessed(src, opts.map ?? false);
   return { stdout, stderr: stderr ? stderr + '\n' : '' };

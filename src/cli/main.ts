@@ -10,7 +10,9 @@ import { Command, CommanderError } from 'commander';
 import { formatError, isSeamlabError, type SeamlabError } from '../errors.js';
 import { doctorDocument } from '../report/doctor-report.js';
 import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
+import { startProgress } from '../report/progress.js';
 import { outputWidth } from '../report/table.js';
+import { setProgressSink } from '../support/progress.js';
 import { formatDoctor, runDoctor, versionText } from './doctor.js';
 import { EXIT, EXIT_STATUS_HELP } from './exit-codes.js';
 import { runSetup } from './setup.js';
@@ -102,6 +104,9 @@ export function failureExit(e: unknown, command: string | undefined, json: boole
 export async function main(argv: string[], program: Command = buildProgram()): Promise<number> {
   const json = argv.includes('--json');
   const command = commandOf(program, argv);
+  // What a slow step is doing, on stderr, only when stderr is a terminal (src/report/progress.ts).
+  const progress = startProgress({ fd: 2, isTTY: process.stderr.isTTY === true });
+  const previousSink = setProgressSink(progress);
   try {
     if (asksVersion(argv)) {
       console.log(await versionText(argv.includes('--verbose')));
@@ -111,6 +116,10 @@ export async function main(argv: string[], program: Command = buildProgram()): P
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
+    progress.stop();
     return failureExit(e, command, json);
+  } finally {
+    progress.stop();
+    setProgressSink(previousSink);
   }
 }

@@ -18,6 +18,7 @@ import { assemble, type Assembler, type AsmLimits, type AsmWarning } from '../ga
 import type { InstructionLayer } from '../gas/layer.js';
 import { flushEncodeMemo, prepareEncoder } from '../encode/x86.js';
 import { defaultPreprocess } from './cpp-bridge.js';
+import { step } from '../support/progress.js';
 import { extableTypeNames } from './extable.js';
 import { linkObject, placeSections } from './link.js';
 import type { ListingSource } from './listing.js';
@@ -100,7 +101,7 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   // The default encoder: its persistent Keystone answers, or the worker started now to overlap preprocessing.
   const ownEncoder = opts.layer === undefined;
   if (ownEncoder) prepareEncoder();
-  const src = preprocess(files, file, { profile, ...(opts.config !== undefined ? { config: opts.config } : {}) });
+  const src = step(`preprocessing ${file}`, () => preprocess(files, file, { profile, ...(opts.config !== undefined ? { config: opts.config } : {}) }));
   buildStats.preprocessed++;
   const typeNames = extableTypeNames(files);
   const key = contentKey(src, file, label, typeNames);
@@ -110,7 +111,7 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   } else {
     let asm: Assembler;
     try {
-      asm = assemble(src, { layer: opts.layer, limits: opts.limits });
+      asm = step(`assembling ${file}`, () => assemble(src, { layer: opts.layer, limits: opts.limits }));
     } finally {
       // Keystone answers learnt while assembling (also of a file that failed) are kept for the next process.
       if (ownEncoder) flushEncodeMemo();

@@ -19,6 +19,7 @@ import { checkPatchFileSize } from './path-safety.js';
 import { BUILTIN_REVISIONS, parseRevisionSpec, type BaseTreeName } from './spec.js';
 import type { PatchApplication, Provenance, Revision } from './types.js';
 import { DirFs, OverlayFs } from '../support/vfs.js';
+import { step } from '../support/progress.js';
 
 export { parseRevisionSpec, BUILTIN_REVISIONS } from './spec.js';
 
@@ -109,7 +110,7 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
   });
 
   const files = loaded.length ? overlay : baseFs;
-  const functions = discoverFunctions(files, { cacheKey: baseFs.root, base: baseFs, changed: overlay.changedPaths(), deleted: overlay.deletedPaths() });
+  const functions = step(`finding the TDX entry points of ${spec}`, () => discoverFunctions(files, { cacheKey: baseFs.root, base: baseFs, changed: overlay.changedPaths(), deleted: overlay.deletedPaths() }));
   const provenance: Provenance = { spec, base, patches, ...(skipped.length ? { skipped } : {}) };
   const rev: Revision = { name: spec, files, provenance, functions };
   revisionCache.set(key, rev);

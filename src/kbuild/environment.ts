@@ -17,6 +17,7 @@
 import * as nodeFs from 'node:fs';
 import { SeamlabError } from '../errors.js';
 import { normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
+import { step } from '../support/progress.js';
 import { asmGenericWrappers } from './asm-generic.js';
 import { ASM_OFFSETS_HEADER, generateAsmOffsets, type AsmOffsetEntry, type AsmOffsets, type OmittedOffset } from './asm-offsets.js';
 import { EnvCacheSlot, environmentKey, RecordingFs } from './env-cache.js';
@@ -151,7 +152,7 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
   } else {
     if (slot) envCacheStats.envMisses++;
     const recorder = slot ? recorderFor(files) : undefined;
-    gen = generate(recorder ?? files, profile, dotConfig);
+    gen = step(`evaluating Kconfig (${dotConfig === undefined ? `profile ${profile}` : '.config'}) and generating headers`, () => generate(recorder ?? files, profile, dotConfig));
     if (slot && recorder) digest = slot.store(recorder.inputs(), gen);
   }
 
