@@ -44,7 +44,7 @@ export function buildProgram(): Command {
   program
     .command('doctor')
     .description('report versions of Node, Unicorn, Keystone, Capstone, the cached kernel trees and the test oracles')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'a JSON document (format seamlab-doctor)')
     .option('--wide', 'do not fit the table to the terminal width')
     .action(async (opts: { json?: boolean; wide?: boolean }) => {
       const items = await runDoctor();

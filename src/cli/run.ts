@@ -127,7 +127,7 @@ export function registerScenarios(program: Command, deps: { print?: (line: strin
   program
     .command('scenarios')
     .description('list the built-in scenarios (user scenarios: see src/seam/SCENARIOS.md)')
-    .option('--json', 'machine-readable output (format seamlab-scenarios)')
+    .option('--json', 'a JSON document (format seamlab-scenarios)')
     .option('--wide', 'do not fit the list to the terminal width')
     .action((opts: { json?: boolean; wide?: boolean }) => {
       if (opts.json) {
