@@ -63,6 +63,7 @@ describe('seamlab run', () => {
     expect(out).toMatch(/exception table: #UD at 0x[0-9a-f]+ → fixup 0x[0-9a-f]+ with RAX = trap number \(ex_handler_fault\)/);
     expect(out).toMatch(/returned +0x8000ff0000000006 TDX_SEAMCALL_UD via __ex_table/);
     expect(out).toMatch(/pass +callee-saved/);
+    expect(out).toMatch(/^1 run: 1 returned; ABI checks passed in every run that returned$/m);
     expect(exitCode).toBe(0);
   });
 

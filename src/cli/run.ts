@@ -11,7 +11,7 @@ import { resolveRevision } from '../intake/revision.js';
 import { isRevisionSpec } from '../intake/spec.js';
 import { jobFailed, runJob, type ImageBuilder } from '../run/main-job.js';
 import { documentHeader, jsonText } from '../report/json-schema.js';
-import { formatDetails, formatScenarioList, formatTable, runDocument } from '../report/run-report.js';
+import { formatDetails, formatScenarioList, formatTable, jobFooter, runDocument } from '../report/run-report.js';
 import { outputWidth } from '../report/table.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { BUILTIN_SCENARIOS, builtinScenario } from '../seam/builtin-scenarios.js';
@@ -107,7 +107,7 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       if (opts.json) {
         print(jsonText(runDocument({ revision: rev, profile: opts.profile, ...(opts.config !== undefined ? { config: opts.config } : {}), results: job.results, skipped: job.skipped, failed: job.failed, jobFailed: failed })));
       } else if (opts.details) {
-        print([...job.results.map(formatDetails), formatTable([], { skipped: job.skipped, failed: job.failed })].join('\n\n'));
+        print([...job.results.map(formatDetails), jobFooter(job.results, { skipped: job.skipped, failed: job.failed, ...widthOf(deps, opts.wide) }).join('\n')].join('\n\n'));
       } else {
         print(formatTable(job.results, { skipped: job.skipped, failed: job.failed, ...widthOf(deps, opts.wide) }));
       }

@@ -73,10 +73,14 @@ export function startProgress(opts: ProgressDisplayOptions): ProgressDisplay {
   const label = new SharedArrayBuffer(LABEL_BYTES);
   const s = new Int32Array(state);
   const bytes = new Uint8Array(label);
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { state, label, fd: opts.fd, delayMs: opts.delayMs ?? 500, clear: CLEAR } });
-  // The display must never keep the process alive, nor fail the command.
-  worker.unref();
-  worker.on('error', () => {});
+  // Started at the first step, so that commands without one (--version, --help) start no thread.
+  let worker: Worker | undefined;
+  const startWorker = () => {
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { state, label, fd: opts.fd, delayMs: opts.delayMs ?? 500, clear: CLEAR } });
+    // The display must never keep the process alive, nor fail the command.
+    worker.unref();
+    worker.on('error', () => {});
+  };
   const stack: string[] = [];
   const lock = () => {
     while (Atomics.compareExchange(s, LOCK, 0, 1) !== 0) Atomics.wait(s, LOCK, 1, 5);
@@ -107,6 +111,7 @@ export function startProgress(opts: ProgressDisplayOptions): ProgressDisplay {
   };
   return {
     begin(l) {
+      if (!worker) startWorker();
       stack.push(l);
       show(l);
     },
@@ -118,7 +123,8 @@ export function startProgress(opts: ProgressDisplayOptions): ProgressDisplay {
     stop() {
       stack.length = 0;
       show(undefined);
-      void worker.terminate();
+      void worker?.terminate();
+      worker = undefined;
     },
   };
 }

@@ -154,6 +154,14 @@ export function formatTable(results: RunResult[], opts: TableReportOptions = {})
     }
     out.push('');
   }
+  out.push(...jobFooter(results, opts));
+  return out.join('\n');
+}
+
+/** What follows the runs (table or details): the skipped pairs and why, the files that did not build, the summary. */
+export function jobFooter(results: RunResult[], opts: TableReportOptions = {}): string[] {
+  const { width } = opts;
+  const out: string[] = [];
   const skipped = opts.skipped ?? [];
   if (skipped.length) {
     out.push(`skipped (the scenario does not apply): ${plural(skipped.length, 'pair')}`);
@@ -174,7 +182,7 @@ export function formatTable(results: RunResult[], opts: TableReportOptions = {})
   }
   if (opts.failed?.length) out.push('');
   out.push(...fitLine(summaryLine(results, opts.failed), width, '  '));
-  return out.join('\n');
+  return out;
 }
 
 export function summaryLine(results: RunResult[], failed: FailedFile[] = []): string {
