@@ -105,13 +105,12 @@ export interface TableReportOptions {
   failed?: FailedFile[];
 }
 
-/** A line wrapped to the width, continuation lines indented. */
+/** A line wrapped to the width: its own leading spaces kept, continuation lines indented by `indent`. */
 function fitLine(text: string, width: number | undefined, indent: string): string[] {
   if (width === undefined) return [text];
-  const lines = wrapCell(text, width);
-  if (lines.length === 1) return lines;
-  const rest = wrapCell(lines.slice(1).join(' '), Math.max(8, width - indent.length)).map((l) => indent + l);
-  return [lines[0]!, ...rest];
+  const lead = /^ */.exec(text)![0];
+  const lines = wrapCell(text.slice(lead.length), Math.max(8, width - Math.max(lead.length, indent.length)));
+  return lines.map((l, k) => (k === 0 ? lead : indent) + l);
 }
 
 const TABLE_COLUMNS: TableColumn[] = [

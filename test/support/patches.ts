@@ -2,14 +2,15 @@
  * Patches made at test time from the cached kernel trees (so no kernel text
  * is stored in the repository): a unified diff of one file, edited.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { treePath } from './kernel.js';
 
-/** A temporary directory for patch files (removed with the process's tmp cleanup). */
+/** A temporary directory for patch files, removed when the test process exits. */
 export const PATCH_DIR = mkdtempSync(join(tmpdir(), 'seamlab-test-patches-'));
+process.on('exit', () => rmSync(PATCH_DIR, { recursive: true, force: true }));
 
 /** Writes a diff of `file` of a built-in tree after `edit`, and returns its path. */
 export function treePatch(tree: 'linux-6.1' | 'linux-6.12', file: string, edit: (text: string) => string, name: string): string {
