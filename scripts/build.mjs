@@ -1,10 +1,21 @@
-// Bundles the CLI (and the library entry) with esbuild so that start-up does
-// not pay for TypeScript compilation. Native/wasm packages stay external:
-// koffi loads a .node binary and the Keystone/Capstone wasm sit next to their JS.
+// Builds dist/: the CLI (dist/seamlab.js) and the library (dist/lib.js) bundled
+// with esbuild in one build, so that they share their modules (chunk files):
+// a scenario module's `import … from 'seamlab'` gets the classes the running
+// CLI uses. Native/wasm packages stay external: koffi loads a .node binary and
+// the Keystone/Capstone wasm sit next to their JS. Then tsc writes the type
+// declarations (dist/types/, from tsconfig.build.json) that package.json names.
+import { spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 
-const common = {
+rmSync('dist', { recursive: true, force: true });
+await build({
+  entryPoints: { seamlab: 'src/cli/seamlab.ts', lib: 'src/index.ts', vitest: 'src/trace/vitest.ts' },
+  outdir: 'dist',
   bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',
@@ -13,17 +24,12 @@ const common = {
   logLevel: 'warning',
   // Some dependencies are CommonJS and call require(); give ESM output one.
   banner: { js: "import { createRequire as __seamlabCreateRequire } from 'node:module'; const require = __seamlabCreateRequire(import.meta.url);" },
-};
-
-await build({
-  ...common,
-  entryPoints: { seamlab: 'src/cli/seamlab.ts' },
-  outdir: 'dist',
-  banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
 });
-await build({ ...common, entryPoints: { lib: 'src/index.ts', vitest: 'src/trace/vitest.ts' }, outdir: 'dist' });
+
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+if (r.status !== 0) process.exit(r.status ?? 1);
 
 // The JSON Schema of the trace format, generated from its zod schemas (src/trace/format.ts).
 const { traceJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);
-const { writeFileSync } = await import('node:fs');
 writeFileSync(new URL('../dist/seamlab-trace.schema.json', import.meta.url), JSON.stringify(traceJsonSchema(), null, 2) + '\n');

@@ -38,3 +38,5 @@ export { parseTrace, serializeTrace } from './trace/jsonl.js';
 export { compareTraces, type TraceComparison, type Divergence } from './trace/compare.js';
 export { checkGoldens, updateGoldens, goldenCases, type GoldenCase, type GoldenResult } from './trace/golden.js';
 export { BUILTIN_SCENARIOS } from './seam/builtin-scenarios.js';
+export * from './report/json-schema.js';
+export * from './report/table.js';

@@ -14,7 +14,7 @@ describe('seamlab CLI', () => {
 
   it('doctor --json is machine-readable', () => {
     const r = seamlab(['doctor', '--json']);
-    const items = JSON.parse(r.stdout) as { name: string; ok: boolean; required: boolean }[];
+    const { items } = JSON.parse(r.stdout) as { items: { name: string; ok: boolean; required: boolean }[] };
     expect(items.filter((i) => i.required).every((i) => i.ok)).toBe(true);
     expect(items.map((i) => i.name)).toContain('oracle gcc');
   });
@@ -25,9 +25,9 @@ describe('seamlab CLI', () => {
     expect(r.stdout).toMatch(/^FAIL unicorn .*SEAMLAB_LIBUNICORN=\/nonexistent.*-> run scripts\/setup/m);
   });
 
-  it('prints user errors without a stack trace, with a hint, and exits 1', () => {
+  it('prints user errors without a stack trace, with a hint, and exits 2', () => {
     const r = seamlab(['setup', '--tree', 'linux-6.1'], { SEAMLAB_LIBUNICORN: '/nonexistent/libunicorn.so.2' });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^error: cannot load SEAMLAB_LIBUNICORN=\/nonexistent\/libunicorn\.so\.2 \[UNICORN_MISSING\]$/m);
     expect(r.stderr).toMatch(/^  hint: /m);
     expect(r.stderr).not.toMatch(/^\s+at /m);

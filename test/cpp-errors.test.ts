@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { formatError, SeamlabError } from '../src/errors.js';
 import { Preprocessor } from '../src/cpp/preprocessor.js';
 import { cpp, MemFs, miniConfig } from './support/cpp-helpers.js';
+import { buildImage } from '../src/image/build.js';
+import { resolveRevision } from '../src/intake/revision.js';
+import { treePatch } from './support/patches.js';
 
 function fail(files: Record<string, string>, main = 'main.S', o: Parameters<typeof cpp>[2] = {}, extra: Partial<ReturnType<typeof miniConfig>> = {}): SeamlabError {
   try {
@@ -133,5 +136,27 @@ describe('cpp errors', () => {
 
   it('a main file that does not exist', () => {
     expect(fail({ 'main.S': '' }, 'other.S').code).toBe('CPP_NO_SUCH_FILE');
+  });
+});
+
+describe('asm-offsets.h entries of a struct a patch removed', () => {
+  it('say that the struct no longer exists and where asm-offsets.c uses it', () => {
+    // The 6.1 tree with struct tdx_module_output renamed in asm/tdx.h (prototypes included), asm-offsets.c left as it is:
+    // its line 70 is OFFSET(TDX_MODULE_rcx, tdx_module_output, rcx), which tdxcall.S uses (line 86 in 6.1).
+    const patch = treePatch('linux-6.1', 'arch/x86/include/asm/tdx.h', (t) => t.replaceAll('tdx_module_output', 'tdx_module_regs'), 'rename-module-output.patch');
+    const rev = resolveRevision(`linux-6.1+${patch}`);
+    let err: unknown;
+    try {
+      buildImage(rev.files, 'arch/x86/coco/tdx/tdcall.S');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(SeamlabError);
+    const e = err as SeamlabError;
+    expect(e.code).toBe('CPP_FORBIDDEN_NAME');
+    expect(e.where?.pos).toEqual({ file: 'arch/x86/virt/vmx/tdx/tdxcall.S', line: 86 });
+    expect(e.message).toBe('TDX_MODULE_rcx cannot be computed: struct tdx_module_output no longer exists in this revision (no header asm-offsets.c includes defines it)');
+    expect(e.hint).toBe('arch/x86/kernel/asm-offsets.c:70 still uses struct tdx_module_output (offsetof(struct tdx_module_output, rcx)): a patch that removes or renames the struct must also change asm-offsets.c and the .S files that use TDX_MODULE_rcx');
+    expect(e.hint).not.toMatch(/report it/);
   });
 });

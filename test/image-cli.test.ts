@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { registerBuild, runBuild } from '../src/cli/build.js';
 import { isSeamlabError } from '../src/errors.js';
+import { insertAfter, slsConfig, treePatch } from './support/patches.js';
 
 describe('seamlab build', () => {
   it('v3 --listing shows __seamcall with its bytes under each source line and macro expansion', async () => {
@@ -74,5 +75,36 @@ describe('seamlab build', () => {
     } finally {
       log.mockRestore();
     }
+  });
+});
+
+describe('seamlab build: per file, --config', () => {
+  const broken = () => `linux-6.12+${treePatch('linux-6.12', 'arch/x86/coco/tdx/tdcall.S', (t) => insertAfter(t, /^SYM_FUNC_START\(__tdcall\)$/, ['\tbogus_insn %rax']), 'build-break-tdcall.patch')}`;
+
+  it('--file builds only that file: an error in another .S does not matter', async () => {
+    const r = await runBuild(broken(), { file: 'arch/x86/virt/vmx/tdx/seamcall.S' });
+    expect(r.exitCode).toBe(0);
+    expect(r.text).toMatch(/function __seamcall_saved_ret/);
+    expect(r.text).not.toMatch(/coco\/tdx\/tdcall\.S/);
+  });
+
+  it('without --file, a file that does not build is reported and the others are built (exit 2)', async () => {
+    const r = await runBuild(broken());
+    expect(r.exitCode).toBe(2);
+    expect(r.text).toMatch(/^ {2}arch\/x86\/coco\/tdx\/tdcall\.S {2}\(__tdcall, __tdcall_ret, __tdcall_saved_ret\): not built$/m);
+    expect(r.text).toMatch(/^ {4}arch\/x86\/coco\/tdx\/tdcall\.S:26: error: no such instruction: `bogus_insn' \[ENCODE_UNKNOWN_MNEMONIC\]$/m);
+    expect(r.text).toMatch(/function __seamcall_saved_ret/);
+    const j = JSON.parse((await runBuild(broken(), { json: true })).text) as { files: { file: string }[]; failed: { file: string; error: { code: string } }[] };
+    expect(j.files.map((f) => f.file)).toEqual(['arch/x86/virt/vmx/tdx/seamcall.S']);
+    expect(j.failed).toMatchObject([{ file: 'arch/x86/coco/tdx/tdcall.S', error: { code: 'ENCODE_UNKNOWN_MNEMONIC' } }]);
+  });
+
+  it('--config builds with a kernel .config: CONFIG_MITIGATION_SLS gives `ret; int3` (c3 cc)', async () => {
+    const file = 'arch/x86/virt/vmx/tdx/seamcall.S';
+    const bytes = async (opts: { config?: string }) => (JSON.parse((await runBuild('linux-6.12', { json: true, file, ...opts })).text) as { files: { image: { sections: { name: string; bytes: string }[] } }[] }).files[0]!.image.sections.find((s) => s.name === '.text')!.bytes;
+    const withConfig = await runBuild('linux-6.12', { file, config: slsConfig() });
+    expect(withConfig.text.split('\n')[0]).toMatch(/^linux-6\.12 \(\.config .*sls\.config\)$/);
+    expect(await bytes({ config: slsConfig() })).toMatch(/c3cc/);
+    expect(await bytes({})).not.toMatch(/c3cc/);
   });
 });

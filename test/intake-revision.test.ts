@@ -219,7 +219,7 @@ describe('whitespace-insensitive application and failing hunks', () => {
     const r = resolve(`linux-6.1+${f}`);
     const mk = file(r, 'arch/x86/coco/tdx/Makefile');
     expect(mk.mode).toBe('not-applied');
-    expect(mk.notes[0]).toMatch(new RegExp(`^hunk @@ -1,3 \\+1,3 @@ at ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: its context and removed lines are not in arch/x86/coco/tdx/Makefile, not even ignoring whitespace$`));
+    expect(mk.notes[0]).toMatch(new RegExp(`^hunk @@ -1,3 \\+1,3 @@ at ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:4: its context and removed lines are not in arch/x86/coco/tdx/Makefile, not even ignoring whitespace or with fuzz 2$`));
     expect(r.files.readFile('arch/x86/coco/tdx/Makefile')).toBe(fs.readFileSync(path.join(treePath('linux-6.1'), 'arch/x86/coco/tdx/Makefile'), 'utf8'));
   });
 

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerRun, registerScenarios } from '../src/cli/run.js';
 import { isSeamlabError, type SeamlabError } from '../src/errors.js';
 import { testImage } from './support/images.js';
+import { insertAfter, slsConfig, treePatch } from './support/patches.js';
 
 const FIX = resolve(import.meta.dirname, '../fixtures/scenarios');
 
@@ -34,7 +35,7 @@ afterEach(() => { process.exitCode = undefined; });
 describe('seamlab scenarios', () => {
   it('lists every built-in scenario with one line each', async () => {
     const { out } = await cli(['scenarios']);
-    const names = out.split('\n').map((l) => l.split(/\s+/)[0]);
+    const names = out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]);
     expect(names).toEqual(['success', 'error', 'no-entropy', 'vmfailinvalid', 'vmfailvalid', 'ud', 'gp', 'null-out', 'seamldr-info', 'vp-info', 'mr-report', 'page-accept', 'vmcall']);
     expect(out).toMatch(/^ud +host\+guest +the instruction raises #UD/m);
   });
@@ -47,7 +48,7 @@ describe('seamlab run', () => {
     expect(out).toMatch(/^v3 __tdx_module_call — /m);
     expect(out).toMatch(/^ {2}vmfailinvalid +TDH\.SYS\.INIT +VMfailInvalid \(TDX module not loaded\) +0x8000ff00ffff0000 TDX_SEAMCALL_VMFAILINVALID +out: rcx=0 rdx=0 r8=0 r9=0 r10=canary\(r10\) r11=canary\(r11\) +ok$/m);
     expect(out).toMatch(/^ {2}ud +TDH\.SYS\.INIT +#UD \(not in VMX operation\) +oops \(#UD, no __ex_table entry\) +out: untouched +n\/a \(no return\)$/m);
-    expect(out).toMatch(/^18 runs: 14 returned, 4 oops \(injected fault, no fixup\); ABI checks passed in every run that returned$/m);
+    expect(out).toMatch(/^18 runs: 14 returned, 4 oops \(injected fault, no fixup\); ABI checks passed in every run that returned; 1 run ok\* \(inputs the ABI could not carry\)$/m);
     expect(exitCode).toBe(0);
   });
 
@@ -57,17 +58,18 @@ describe('seamlab run', () => {
   });
 
   it('linux-6.12 --fn __seamcall_saved_ret --scenario ud shows the exception-table path', async () => {
-    const { out, exitCode } = await cli(['run', 'linux-6.12', '--fn', '__seamcall_saved_ret', '--scenario', 'ud']);
+    const { out, exitCode } = await cli(['run', 'linux-6.12', '--fn', '__seamcall_saved_ret', '--scenario', 'ud', '--details']);
     expect(out).toMatch(/answer: #UD \(not in VMX operation\)/);
     expect(out).toMatch(/exception table: #UD at 0x[0-9a-f]+ → fixup 0x[0-9a-f]+ with RAX = trap number \(ex_handler_fault\)/);
     expect(out).toMatch(/returned +0x8000ff0000000006 TDX_SEAMCALL_UD via __ex_table/);
     expect(out).toMatch(/pass +callee-saved/);
+    expect(out).toMatch(/^1 run: 1 returned; ABI checks passed in every run that returned$/m);
     expect(exitCode).toBe(0);
   });
 
   it('--json prints RunResults with 64-bit values as hex strings', async () => {
     const { out } = await cli(['run', 'linux-6.12', '--fn', '__seamcall', '--scenario', 'gp', '--json']);
-    const [r] = JSON.parse(out) as { returnValue: string; end: { kind: string }; fixups: { vector: number }[]; scenario: { name: string } }[];
+    const [r] = (JSON.parse(out) as { runs: { returnValue: string; end: { kind: string }; fixups: { vector: number }[]; scenario: { name: string } }[] }).runs;
     expect(r!.returnValue).toBe('0x8000ff000000000d');
     expect(r!.end.kind).toBe('returned');
     expect(r!.fixups[0]!.vector).toBe(13);
@@ -81,7 +83,7 @@ describe('seamlab run', () => {
   });
 
   it('a handler that returns a callee-saved register fails the ABI check and the exit status', async () => {
-    const { out, exitCode } = await cli(['run', 'v3', '--fn', '__seamcall', '--scenario', `${FIX}/clobber-rbx.ts`]);
+    const { out, exitCode } = await cli(['run', 'v3', '--fn', '__seamcall', '--scenario', `${FIX}/clobber-rbx.ts`, '--details']);
     expect(out).toMatch(/fail +callee-saved +rbx 0xcafe0003c0de0003 → 0x1234/);
     expect(exitCode).toBe(1);
   });
@@ -103,5 +105,73 @@ describe('seamlab run', () => {
   it('rejects a bad budget', async () => {
     const { error } = await cli(['run', 'v3', '--budget', 'lots']);
     expect(error?.code).toBe('CLI_BAD_NUMBER');
+  });
+});
+
+describe('seamlab run: what a new user meets', () => {
+  it('one selected run is still a table (--details for the detail view); "1 run"', async () => {
+    const { out } = await cli(['run', 'linux-6.12', '--fn', '__seamcall', '--scenario', 'success']);
+    expect(out).toMatch(/^ {2}scenario +leaf +module answered +RAX returned +outputs +ABI$/m);
+    expect(out).toMatch(/^1 run: 1 returned; ABI checks passed in every run that returned$/m);
+    expect(out).not.toMatch(/ABI checks$/m);
+  });
+
+  it('lists the skipped function × scenario pairs and why', async () => {
+    const { out } = await cli(['run', 'linux-6.12', '--scenario', 'vmcall', 'seamldr-info']);
+    expect(out).toMatch(/^skipped \(the scenario does not apply\): 6 pairs$/m);
+    expect(out).toMatch(/^ {2}__seamcall × vmcall: no host \(seamcall\) case$/m);
+    expect(out).toMatch(/^ {2}__tdcall × seamldr-info: no guest \(tdcall\) case$/m);
+  });
+
+  it('marks a run whose scenario inputs the ABI could not carry as ok*, with a footnote', async () => {
+    // __tdx_module_call(fn, rcx, rdx, r8, r9, out) (6.1 tdcall.S) has no parameter for the vmcall scenario's R10–R13.
+    const { out, exitCode } = await cli(['run', 'v3', '--fn', '__tdx_module_call', '--scenario', 'vmcall', 'success']);
+    expect(out).toMatch(/^ {2}vmcall +TDG\.VP\.VMCALL .* ok\*$/m);
+    expect(out).toMatch(/^ {2}success +TDG\.VP\.INFO .* ok$/m);
+    expect(out).toMatch(/^ {2}\* vmcall: this ABI cannot pass the scenario's R10 R11 R12 R13; the VMM saw the caller's leftover values there/m);
+    expect(out).toMatch(/; 1 run ok\* \(inputs the ABI could not carry\)$/m);
+    expect(exitCode).toBe(0);
+  });
+
+  it('fits the table to the given width', async () => {
+    const lines: string[] = [];
+    const program = new Command().exitOverride();
+    registerRun(program, { buildImage: (rev, file) => testImage(rev, file), print: (l) => lines.push(l), width: 90 });
+    await program.parseAsync(['run'], { from: 'user' });
+    const text = lines.join('\n').split('\n');
+    expect(text.filter((l) => l.length > 90)).toEqual([]);
+    expect(text.some((l) => l.length > 80)).toBe(true);
+  });
+
+  it('says when a revision was taken by --fn or --scenario, with the corrected command line', async () => {
+    const { error } = await cli(['run', '--fn', '__seamcall', 'linux-6.12']);
+    expect(error?.code).toBe('RUN_REVISION_AFTER_OPTION');
+    expect(error?.message).toBe('linux-6.12 is a revision, not an entry point: --fn takes several values, so it took the revision written after it');
+    expect(error?.hint).toBe('give the revision first: seamlab run linux-6.12 --fn __seamcall');
+    const { error: e2 } = await cli(['run', '--scenario', 'ud', 'v3', '--strict']);
+    expect(e2?.hint).toBe('give the revision first: seamlab run v3 --scenario ud --strict');
+    // A revision given first: values are taken as they are.
+    expect((await cli(['run', 'v3', '--fn', 'linux-6.12'])).error?.code).toBe('RUN_UNKNOWN_FUNCTION');
+  });
+});
+
+describe('seamlab run: per-file builds and --config', () => {
+  it('reports a .S that does not assemble and runs the other file', async () => {
+    const spec = `linux-6.12+${treePatch('linux-6.12', 'arch/x86/coco/tdx/tdcall.S', (t) => insertAfter(t, /^SYM_FUNC_START\(__tdcall\)$/, ['\tbogus_insn %rax']), 'break-tdcall.patch')}`;
+    const { out, exitCode } = await cli(['run', spec, '--scenario', 'success']);
+    expect(out).toMatch(/^linux-6\.12\+.* __seamcall — /m);
+    expect(out).toMatch(/^not built: arch\/x86\/coco\/tdx\/tdcall\.S \(__tdcall, __tdcall_ret, __tdcall_saved_ret not run\): arch\/x86\/coco\/tdx\/tdcall\.S:26: no such instruction: `bogus_insn. \[ENCODE_UNKNOWN_MNEMONIC\]$/m);
+    expect(out).toMatch(/^3 runs: 3 returned; ABI checks passed in every run that returned; 1 file did not build$/m);
+    expect(exitCode).toBe(2);
+    // Naming only functions of the good file builds only that file.
+    const only = await cli(['run', spec, '--fn', '__seamcall', '--scenario', 'success']);
+    expect(only.exitCode).toBe(0);
+    expect(only.out).not.toMatch(/not built/);
+  });
+
+  it('--config uses a kernel .config instead of a profile', async () => {
+    const { out } = await cli(['run', 'linux-6.12', '--fn', '__seamcall', '--scenario', 'success', '--config', slsConfig()]);
+    expect(out).toMatch(/\[arch\/x86\/virt\/vmx\/tdx\/seamcall\.S, \.config .*sls\.config\]/);
+    await expect(cli(['run', 'linux-6.12', '--config', slsConfig(), '--profile', 'sls'])).rejects.toThrow(/option '--config <file>' cannot be used with option '--profile <name>'/);
   });
 });

@@ -3,7 +3,7 @@
  * field (file:line:col), numbers and names, and handler modules loaded at
  * run time (plain JavaScript and TypeScript).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,10 @@ import { loadScenarioFile, parseNumber, resolveScenario, scenarioFromObject } fr
 import { createHandler } from '../src/seam/scenario.js';
 import { HOST_ENV, GUEST_ENV, type SeamCall } from '../src/seam/types.js';
 import { isSeamlabError } from '../src/errors.js';
+import { resolveRevision } from '../src/intake/revision.js';
+import { runJob } from '../src/run/main-job.js';
+import { seamlab } from './support/cli.js';
+import { testImage } from './support/images.js';
 
 const FIX = resolve(import.meta.dirname, '../fixtures/scenarios');
 const dir = mkdtempSync(join(tmpdir(), 'seamlab-sctest-'));
@@ -139,5 +143,63 @@ describe('handlers from modules', () => {
   it('an object scenario may carry a handler object directly', async () => {
     const s = await scenarioFromObject({ name: 'obj', seamcall: { call: { leaf: 33n }, handler: { handler: (c: SeamCall) => ({ kind: 'return', rax: c.regs.rax + 1n }) } } }, 'inline');
     expect(createHandler(s.cases.seamcall!.handler).handle(fakeCall({ rax: 1n }))).toEqual({ kind: 'return', rax: 2n });
+  });
+});
+
+describe('handler state does not carry over from one run to the next', () => {
+  it('an inline handler object: each run gets a fresh copy of it as it was given', async () => {
+    const counting = {
+      name: 'counting',
+      calls: 0,
+      seen: [] as bigint[],
+      handle(c: SeamCall) {
+        this.calls++;
+        this.seen.push(c.regs.rax);
+        return this.calls === 1 ? { kind: 'vmfailinvalid' as const } : { kind: 'return' as const, rax: 0n };
+      },
+    };
+    const s = await scenarioFromObject({ name: 'counting', seamcall: { call: { leaf: 33n }, handler: { handler: counting } } }, 'inline');
+    for (let run = 0; run < 3; run++) {
+      const h = createHandler(s.cases.seamcall!.handler);
+      expect(h.handle(fakeCall({ rax: 33n }))).toEqual({ kind: 'vmfailinvalid' });
+      expect(h.handle(fakeCall({ rax: 33n }))).toEqual({ kind: 'return', rax: 0n });
+    }
+    // The object the user gave is untouched.
+    expect(counting.calls).toBe(0);
+    expect(counting.seen).toEqual([]);
+  });
+
+  it('a module-scenario handler instance: every linux-6.12 SEAMCALL function sees its first call', async () => {
+    // Flaky answers VMfailInvalid to its first call only; each function's run is its first call.
+    const s = await loadScenarioFile(`${FIX}/module-scenario.ts`);
+    const { results } = runJob(resolveRevision('linux-6.12'), { functions: ['__seamcall', '__seamcall_ret', '__seamcall_saved_ret'], scenarios: [s], buildImage: (rev, f) => testImage(rev, f) });
+    expect(results.map((r) => r.seamCalls[0]!.outcome.kind)).toEqual(['vmfailinvalid', 'vmfailinvalid', 'vmfailinvalid']);
+  });
+});
+
+describe("scenario modules that import 'seamlab'", () => {
+  it('work outside the checkout (.ts and .mjs), through the bundled CLI', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seamlab-outside-'));
+    try {
+      copyFileSync(`${FIX}/uses-lib.ts`, join(dir, 'uses-lib.ts'));
+      copyFileSync(`${FIX}/uses-lib.mjs`, join(dir, 'uses-lib.mjs'));
+      const r = seamlab(['run', 'v3', '--fn', '__seamcall', '--scenario', join(dir, 'uses-lib.ts'), join(dir, 'uses-lib.mjs')]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.match(/^ {2}uses-lib +TDH\.SYS\.RD +TDX_SUCCESS \(answered by a module importing seamlab\) +0x0 TDX_SUCCESS +out: rcx=0 rdx=0x9100000100000008 r8=0x40 /gm)).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a module whose top-level code throws is a user error (exit 2), not an internal one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seamlab-outside-'));
+    try {
+      writeFileSync(join(dir, 'throws.mjs'), "throw new Error('not today');\n");
+      const r = seamlab(['run', 'v3', '--scenario', join(dir, 'throws.mjs')]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/throws\.mjs failed while loading: not today \[SCENARIO_MODULE_ERROR\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

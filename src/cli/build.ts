@@ -1,26 +1,36 @@
 /**
- * `seamlab build REV [--profile P] [--file F] [--listing] [--json] [--elf FILE]`:
+ * `seamlab build REV [--profile P | --config FILE] [--file F] [--listing] [--json] [--elf FILE]`:
  * preprocesses, assembles and links every .S of the revision that defines a
- * TDX entry point, and shows the images: sections, functions, exception
- * table and stubs; `--listing` the statements with addresses and bytes
- * (macro expansions indented under their invocation, code with the
- * instruction it encodes); `--json` everything
- * including the source map; `--elf` writes ELF64 executables.
+ * TDX entry point (each file on its own: one that does not build is reported
+ * and the others are still built; `--file` builds only that one), and shows
+ * the images: sections, functions, exception table and stubs; `--listing`
+ * the statements with addresses and bytes (macro expansions indented under
+ * their invocation, code with the instruction it encodes); `--json`
+ * everything including the source map; `--elf` writes ELF64 executables.
  */
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
-import { SeamlabError } from '../errors.js';
+import { Option, type Command } from 'commander';
+import { isSeamlabError, SeamlabError } from '../errors.js';
 import { formatPos } from '../support/source-location.js';
 import { loadDisassembler } from '../encode/capstone.js';
-import { buildRevision, type BuiltFile } from '../image/build.js';
+import { buildImage, type BuiltFile } from '../image/build.js';
 import { writeElf } from '../image/elf.js';
 import { formatListing } from '../report/listing.js';
 import type { Image } from '../image/types.js';
 import { resolveRevision } from '../intake/revision.js';
+import type { Revision } from '../intake/types.js';
+import { failedFileLines, flags, hx, summary } from '../report/build-report.js';
+import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
+import { EXIT } from './exit-codes.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export interface BuildCliOptions {
   profile?: string;
+  /** A kernel .config used instead of the profile. */
+  config?: string;
+  /** false for --no-fuzz. */
+  fuzz?: boolean;
   file?: string;
   listing?: boolean;
   json?: boolean;
@@ -35,12 +45,6 @@ export interface BuildCliResult {
   exitCode: number;
   /** ELF files written. */
   written: string[];
-}
-
-const hx = (v: bigint) => '0x' + BigInt.asUintN(64, v).toString(16);
-
-function flags(f: { alloc: boolean; write: boolean; exec: boolean }): string {
-  return `${f.alloc ? 'a' : ''}${f.write ? 'w' : ''}${f.exec ? 'x' : ''}` || '-';
 }
 
 export function imageJson(image: Image): unknown {
@@ -67,16 +71,6 @@ export function imageJson(image: Image): unknown {
   };
 }
 
-function summary(b: BuiltFile): string[] {
-  const img = b.image;
-  const out = [`  ${b.file}  (${b.functions.join(', ')})`];
-  for (const s of img.sections) out.push(`    section  ${s.name.padEnd(18)} ${hx(s.address)}  ${String(s.bytes.length).padStart(5)} bytes  ${flags(s.flags)}`);
-  for (const s of img.symbols.filter((x) => x.type === 'func' && !x.stub)) out.push(`    function ${s.name.padEnd(22)} ${hx(s.address)}  size ${s.size}  ${s.binding}`);
-  for (const e of img.extable) out.push(`    extable  ${hx(e.insn)} → ${hx(e.fixup)}  ${e.typeName ?? `type ${e.type}`}${e.typeWord !== e.type ? ` (data ${hx(BigInt(e.typeWord))})` : ''}`);
-  for (const s of img.stubs) out.push(`    stub     ${s.name.padEnd(22)} ${hx(s.address)}  ${s.kind}: ${s.description}`);
-  return out;
-}
-
 function elfName(base: string, file: string, several: boolean): string {
   if (!several) return base;
   const ext = path.extname(base);
@@ -84,15 +78,38 @@ function elfName(base: string, file: string, several: boolean): string {
   return `${stem}.${path.basename(file, path.extname(file))}${ext || '.elf'}`;
 }
 
+/** The entry-point files of a revision (sorted) with the functions each defines. */
+function entryPointFiles(rev: Revision): Map<string, string[]> {
+  const byFile = new Map<string, string[]>();
+  for (const f of rev.functions) byFile.set(f.sourceFile, [...(byFile.get(f.sourceFile) ?? []), f.name]);
+  return new Map([...byFile.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promise<BuildCliResult> {
-  const rev = resolveRevision(spec, { cwd: opts.cwd });
+  const rev = resolveRevision(spec, { cwd: opts.cwd, ...resolveOptionsOf(opts) });
   const profile = opts.profile ?? 'default';
-  const built = buildRevision(rev, profile);
-  let files = built.files;
+  const all = entryPointFiles(rev);
+  if (all.size === 0) {
+    throw new SeamlabError('BUILD_NO_ENTRY_POINTS', `revision ${rev.name} defines no TDX entry point`, 'check the revision spec: it must contain a .S using TDX_MODULE_CALL');
+  }
+  let wanted = [...all.keys()];
   if (opts.file) {
-    files = files.filter((f) => f.file === opts.file);
-    if (files.length === 0) {
-      throw new SeamlabError('BUILD_NO_SUCH_FILE', `${opts.file} is not an entry-point file of ${spec}`, `use one of: ${built.files.map((f) => f.file).join(', ')}`);
+    if (!all.has(opts.file)) {
+      throw new SeamlabError('BUILD_NO_SUCH_FILE', `${opts.file} is not an entry-point file of ${spec}`, `use one of: ${[...all.keys()].join(', ')}`);
+    }
+    wanted = [opts.file];
+  }
+  // Each file on its own: an error in one does not stop the others (a named --file is built alone).
+  // As given (images and messages name it so); relative to `cwd` when one is given.
+  const config = opts.config === undefined ? undefined : opts.cwd ? path.resolve(opts.cwd, opts.config) : opts.config;
+  const files: BuiltFile[] = [];
+  const failed: { file: string; functions: string[]; error: SeamlabError }[] = [];
+  for (const file of wanted) {
+    try {
+      files.push({ file, functions: all.get(file)!, ...buildImage(rev.files, file, { profile, ...(config !== undefined ? { config } : {}) }) });
+    } catch (e) {
+      if (!isSeamlabError(e) || opts.file) throw e;
+      failed.push({ file, functions: all.get(file)!, error: e });
     }
   }
   const warnings: string[] = [];
@@ -103,25 +120,31 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
   if (opts.elf) {
     const target = path.resolve(opts.cwd ?? process.cwd(), opts.elf);
     for (const f of files) {
-      const name = elfName(target, f.file, files.length > 1);
+      const name = elfName(target, f.file, wanted.length > 1);
       writeFileSync(name, writeElf(f.image));
       written.push(name);
     }
   }
+  const configured = opts.config === undefined ? `profile ${profile}` : `.config ${opts.config}`;
   let text: string;
   if (opts.json) {
-    text = JSON.stringify({ revision: built.revision, profile, files: files.map((f) => ({ file: f.file, functions: f.functions, image: imageJson(f.image) })) }, null, 2);
+    text = jsonText({
+      ...documentHeader('build'), revision: rev.name, profile, ...(opts.config !== undefined ? { config: opts.config } : {}),
+      files: files.map((f) => ({ file: f.file, functions: f.functions, image: imageJson(f.image) })),
+      failed: failed.map((f) => ({ file: f.file, functions: f.functions, error: errorObject(f.error) })),
+    });
   } else {
-    const lines = [`${built.revision} (profile ${profile})`];
+    const lines = [`${rev.name} (${configured})`];
     const disasm = opts.listing ? await loadDisassembler() : undefined;
     for (const f of files) {
       lines.push(...summary(f));
       if (opts.listing) lines.push('', formatListing(f.image, f.listing, disasm));
     }
+    for (const f of failed) lines.push(...failedFileLines(f.file, f.functions, f.error));
     for (const w of written) lines.push(`wrote ${w}`);
     text = lines.join('\n');
   }
-  return { text, warnings, exitCode: 0, written };
+  return { text, warnings, exitCode: failed.length ? EXIT.userError : EXIT.ok, written };
 }
 
 export function registerBuild(program: Command): void {
@@ -130,9 +153,11 @@ export function registerBuild(program: Command): void {
     .description('preprocess, assemble and link the TDX entry-point .S files of a revision into images (byte-identical to gcc -E + GNU as + ld)')
     .argument('<rev>', 'revision spec: v3, linux-6.1, linux-6.12, a kernel tree, or BASE+PATCH…')
     .option('--profile <name>', 'kconfig profile (default, noframe, sls, rethunk, ibt)', 'default')
+    .addOption(new Option('--config <file>', 'use this kernel .config instead of a profile').conflicts('profile'))
+    .addOption(noFuzzOption())
     .option('--file <path>', 'only this .S (tree-relative)')
     .option('--listing', 'print every statement with its address, bytes and (for code) the instruction they encode, macro expansions indented')
-    .option('--json', 'machine-readable images: sections with bytes, symbols, exception table, stubs, source map')
+    .option('--json', 'a JSON document (format seamlab-build): images with sections and bytes, symbols, exception table, stubs, source map')
     .option('--elf <file>', 'write an ELF64 executable per image (FILE, or FILE.<name>.elf for several)')
     .action(async (rev: string, opts: BuildCliOptions) => {
       const r = await runBuild(rev, opts);

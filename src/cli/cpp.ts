@@ -13,10 +13,16 @@ import { formatPos } from '../support/source-location.js';
 import { buildEnvironment, PROFILES, preprocess } from '../cpp/index.js';
 import { FEATURE_OPTIONS, type Feature } from '../kbuild/kconfig/profiles.js';
 import type { PreprocessedSource } from '../cpp/types.js';
-import { resolveRevision } from '../intake/revision.js';
+import { resolveRevision, type ResolveOptions } from '../intake/revision.js';
+import { step } from '../support/progress.js';
+import { documentHeader, jsonText } from '../report/json-schema.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
+import { formatProfiles, profilesDocument, type ProfileInTree, type ProfilesReport } from '../report/profiles-report.js';
 
 export interface CppCommandOptions {
   profile?: string;
+  /** false for --no-fuzz. */
+  fuzz?: boolean;
   config?: string;
   map?: boolean;
   json?: boolean;
@@ -37,50 +43,44 @@ export function formatPreprocessed(src: PreprocessedSource, map: boolean): strin
 }
 
 export function runCpp(spec: string, file: string, opts: CppCommandOptions = {}): { stdout: string; stderr: string } {
-  const rev = resolveRevision(spec);
-  const src = preprocess(rev.files, file, { profile: opts.profile, config: opts.config });
+  const rev = resolveRevision(spec, resolveOptionsOf(opts));
+  const src = step(`preprocessing ${file}`, () => preprocess(rev.files, file, { profile: opts.profile, config: opts.config }));
   const stderr = (src.diagnostics ?? []).map((d) => `${formatPos(d.where.pos)}: warning: ${d.message}`).join('\n');
-  const stdout = opts.json ? JSON.stringify(src, null, 2) + '\n' : formatPreprocessed(src, opts.map ?? false);
+  const stdout = opts.json ? jsonText({ ...documentHeader('cpp'), profile: opts.config === undefined ? opts.profile ?? 'default' : null, ...(opts.config !== undefined ? { config: opts.config } : {}), ...src }) + '\n' : formatPreprocessed(src, opts.map ?? false);
   return { stdout, stderr: stderr ? stderr + '\n' : '' };
 }
 
 /** The derived options worth showing for the TDX assembly. */
 const SHOWN_OPTIONS = ['FUNCTION_ALIGNMENT', 'OBJTOOL', 'UNWINDER_ORC', 'UNWINDER_FRAME_POINTER', 'CALL_PADDING', 'MITIGATION_RETPOLINE', 'RETPOLINE', 'CALL_DEPTH_TRACKING', 'MITIGATION_CALL_DEPTH_TRACKING'];
 
-export function runProfiles(spec?: string): string {
-  const lines: string[] = [];
-  if (!spec) {
-    for (const p of PROFILES) {
-      lines.push(`${p.name.padEnd(9)} ${p.description}`);
-      const feats = Object.entries(p.features)
-        .map(([f, on]) => (on ? f : `no-${f}`))
-        .join(' ');
-      lines.push(`${''.padEnd(9)} features: ${feats}`);
-    }
-    lines.push('', 'Feature option names (the first one the tree defines is used):');
-    for (const [f, names] of Object.entries(FEATURE_OPTIONS)) lines.push(`  ${f.padEnd(14)} ${names.map((n) => `CONFIG_${n}`).join(' | ')}`);
-    lines.push('', 'Run `seamlab profiles REV` to see what each profile sets in a revision.');
-    return lines.join('\n');
-  }
-  const rev = resolveRevision(spec);
-  lines.push(`${spec}`);
-  for (const p of PROFILES) {
-    const env = buildEnvironment(rev.files, { profile: p.name });
-    const c = env.config;
-    const set = (Object.keys(p.features) as Feature[])
-      .map((f) => {
+/** What `seamlab profiles [REV]` reports: the profiles and, for a revision, what each sets in its tree. */
+export function collectProfiles(spec?: string, resolve: ResolveOptions = {}): ProfilesReport {
+  const report: ProfilesReport = {
+    profiles: PROFILES.map((p) => ({ name: p.name, description: p.description, features: { ...p.features } as Record<string, boolean> })),
+    featureOptions: Object.fromEntries(Object.entries(FEATURE_OPTIONS).map(([f, names]) => [f, [...names]])),
+  };
+  if (spec === undefined) return report;
+  const rev = resolveRevision(spec, resolve);
+  report.revision = {
+    name: spec,
+    profiles: PROFILES.map((p) => {
+      const env = buildEnvironment(rev.files, { profile: p.name });
+      const c = env.config;
+      const options: ProfileInTree['options'] = {};
+      for (const f of Object.keys(p.features) as Feature[]) {
         const opt = c.options[f];
-        if (!opt) return `${f}=absent`;
-        return `CONFIG_${opt}=${c.values.get(opt) ?? 'n'}`;
-      })
-      .join(' ');
-    const derived = SHOWN_OPTIONS.filter((o) => c.values.has(o)).map((o) => `CONFIG_${o}=${c.values.get(o)}`);
-    lines.push(`  ${p.name.padEnd(9)} ${set}`);
-    if (derived.length) lines.push(`  ${''.padEnd(9)} derived: ${derived.join(' ')}`);
-    lines.push(`  ${''.padEnd(9)} asm-offsets.h: ${env.asmOffsets.entries.length} entries computed, ${env.asmOffsets.omitted.size} left out`);
-    for (const n of c.notes) lines.push(`  ${''.padEnd(9)} note: ${n}`);
-  }
-  return lines.join('\n');
+        options[f] = opt ? { option: opt, value: c.values.get(opt) ?? 'n' } : { option: null, value: 'absent' };
+      }
+      const derived = Object.fromEntries(SHOWN_OPTIONS.filter((o) => c.values.has(o)).map((o) => [o, c.values.get(o)!]));
+      return { name: p.name, options, derived, asmOffsets: { computed: env.asmOffsets.entries.length, omitted: env.asmOffsets.omitted.size }, notes: [...c.notes] };
+    }),
+  };
+  return report;
+}
+
+/** The text `seamlab profiles [REV]` prints. */
+export function runProfiles(spec?: string): string {
+  return formatProfiles(collectProfiles(spec));
 }
 
 export function registerCpp(program: Command): void {
@@ -91,8 +91,9 @@ export function registerCpp(program: Command): void {
     .argument('<file>', 'tree-relative path, e.g. arch/x86/virt/vmx/tdx/seamcall.S')
     .option('--profile <name>', 'kconfig profile (seamlab profiles lists them)', 'default')
     .option('--config <file>', 'use this kernel .config instead of a profile')
+    .addOption(noFuzzOption())
     .option('--map', 'show where each line comes from (file:line, include chain, cpp macros)')
-    .option('--json', 'lines and origins as JSON')
+    .option('--json', 'a JSON document (format seamlab-cpp): lines and their origins')
     .action((rev: string, file: string, opts: CppCommandOptions) => {
       const r = runCpp(rev, file, opts);
       process.stdout.write(r.stdout);
@@ -105,7 +106,10 @@ export function registerProfiles(program: Command): void {
     .command('profiles')
     .description('list the kconfig profiles; with a revision, what each one sets in that tree')
     .argument('[rev]', 'revision to evaluate the profiles on')
-    .action((rev: string | undefined) => {
-      console.log(runProfiles(rev));
+    .option('--json', 'a JSON document (format seamlab-profiles)')
+    .addOption(noFuzzOption())
+    .action((rev: string | undefined, opts: { json?: boolean; fuzz?: boolean }) => {
+      const r = collectProfiles(rev, resolveOptionsOf(opts));
+      console.log(opts.json ? jsonText(profilesDocument(r)) : formatProfiles(r));
     });
 }

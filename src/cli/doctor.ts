@@ -1,17 +1,25 @@
 /**
  * `seamlab doctor`: what this machine has, and whether seamlab can run.
  * Required: Unicorn, Keystone, Capstone, the built-in kernel trees.
- * Reported only: the test oracles (gcc, as, ld, gdb, chromium).
+ * Reported only: the test oracles (gcc, as, ld, gdb, chromium, GNU patch).
+ *
+ * `seamlab --version [--verbose]` prints seamlab's version (and, verbose,
+ * the versions of Node and of the three engines) from here too.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../support/package-root.js';
 import { inspectTree, KERNEL_PACKAGES } from '../intake/kernel-cache.js';
 import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 import { keystoneVersion, sharedKeystone } from '../encode/keystone.js';
 import { capstoneVersion, loadDisassembler } from '../encode/capstone.js';
 import { isSeamlabError } from '../errors.js';
+import type { DoctorItem } from '../report/doctor-report.js';
 
-export interface DoctorItem { name: string; ok: boolean; required: boolean; detail: string; fix?: string }
+export { formatDoctor, type DoctorItem } from '../report/doctor-report.js';
+
 
 function firstLine(cmd: string, args: string[]): string | undefined {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -61,6 +69,7 @@ export async function runDoctor(): Promise<DoctorItem[]> {
     ['ld', 'ld', ['--version']],
     ['gdb', 'gdb', ['--version']],
     ['chromium', 'chromium', ['--version']],
+    ['patch', 'patch', ['--version']],
   ];
   for (const [name, cmd, args] of oracles) {
     const v = firstLine(cmd, args);
@@ -69,11 +78,25 @@ export async function runDoctor(): Promise<DoctorItem[]> {
   return items;
 }
 
-export function formatDoctor(items: DoctorItem[]): string {
-  const w = Math.max(...items.map((i) => i.name.length));
-  return items.map((i) => {
-    const mark = i.ok ? 'ok  ' : i.required ? 'FAIL' : 'miss';
-    const fix = !i.ok && i.fix ? `  -> ${i.fix}` : '';
-    return `${mark} ${i.name.padEnd(w)}  ${i.detail}${fix}`;
-  }).join('\n');
+/** seamlab's version, from its package.json. */
+export function seamlabVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** `seamlab --version`: one line; with verbose, Node, Unicorn, Keystone and Capstone too (engines that cannot load say why). */
+export async function versionText(verbose: boolean): Promise<string> {
+  const lines = [`seamlab ${seamlabVersion()}`];
+  if (!verbose) return lines[0]!;
+  const tryOr = async (f: () => string | Promise<string>): Promise<string> => {
+    try {
+      return await f();
+    } catch (e) {
+      return `not available (${(e as Error).message.split('\n')[0]})`;
+    }
+  };
+  lines.push(`node     ${process.versions.node}`);
+  lines.push(`unicorn  ${await tryOr(() => `${formatUnicornVersion(unicornVersion())} (${loadUnicorn().path})`)}`);
+  lines.push(`keystone ${await tryOr(() => keystoneVersion())}`);
+  lines.push(`capstone ${await tryOr(() => capstoneVersion())}`);
+  return lines.join('\n');
 }

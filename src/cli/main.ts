@@ -1,12 +1,20 @@
 /**
  * The `seamlab` command line. Each subcommand is a thin front end over the
- * library; user errors (SeamlabError) print as `file:line: error: … hint: …`
- * without a stack trace and exit 1. Anything else is a seamlab bug: it prints
- * the stack and exits 70.
+ * library and src/report. Exit status (src/cli/exit-codes.ts): 0 done, 1 a
+ * check failed, 2 seamlab could not do it (bad usage, or a user error — a
+ * SeamlabError, printed as `file:line: error: … hint: …` without a stack
+ * trace), 70 an internal error (a seamlab bug: the stack is printed).
+ * With --json, a failure also prints a JSON error document on stdout.
  */
 import { Command, CommanderError } from 'commander';
-import { formatError, isSeamlabError } from '../errors.js';
-import { formatDoctor, runDoctor } from './doctor.js';
+import { formatError, isSeamlabError, type SeamlabError } from '../errors.js';
+import { doctorDocument } from '../report/doctor-report.js';
+import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
+import { startProgress } from '../report/progress.js';
+import { outputWidth } from '../report/table.js';
+import { setProgressSink } from '../support/progress.js';
+import { formatDoctor, runDoctor, versionText } from './doctor.js';
+import { EXIT, EXIT_STATUS_HELP } from './exit-codes.js';
 import { runSetup } from './setup.js';
 import { registerRevisions } from './revisions.js';
 import { registerCpp, registerProfiles } from './cpp.js';
@@ -19,6 +27,10 @@ export function buildProgram(): Command {
   program
     .name('seamlab')
     .description("Run the Linux kernel's real TDX_MODULE_CALL assembly on Unicorn, with SEAMCALL/TDCALL served by a TypeScript SEAM-root handler.")
+    // Handled in main() before parsing (so that --verbose may follow); listed here for --help.
+    .option('-V, --version', 'print the version (with --verbose: Node, Unicorn, Keystone and Capstone too)')
+    .option('--verbose', 'with --version: the engine versions too')
+    .addHelpText('after', `\n${EXIT_STATUS_HELP}`)
     .showHelpAfterError()
     .exitOverride();
 
@@ -33,11 +45,12 @@ export function buildProgram(): Command {
   program
     .command('doctor')
     .description('report versions of Node, Unicorn, Keystone, Capstone, the cached kernel trees and the test oracles')
-    .option('--json', 'machine-readable output')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--json', 'a JSON document (format seamlab-doctor)')
+    .option('--wide', 'do not fit the table to the terminal width')
+    .action(async (opts: { json?: boolean; wide?: boolean }) => {
       const items = await runDoctor();
-      console.log(opts.json ? JSON.stringify(items, null, 2) : formatDoctor(items));
-      if (items.some((i) => i.required && !i.ok)) process.exitCode = 1;
+      console.log(opts.json ? jsonText(doctorDocument(items)) : formatDoctor(items, outputWidth(process.stdout, opts.wide)));
+      if (items.some((i) => i.required && !i.ok)) process.exitCode = EXIT.checkFailed;
     });
 
   registerRevisions(program);
@@ -52,19 +65,64 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/** The subcommand an argument list names (the first word that is not an option), if any. */
+function commandOf(program: Command, argv: string[]): string | undefined {
+  const names = new Set(program.commands.map((c) => c.name()));
+  return argv.find((a) => names.has(a));
+}
+
+/** True for `seamlab --version`/`-V` (options before any subcommand). */
+function asksVersion(argv: string[]): boolean {
+  for (const a of argv) {
+    if (a === '-V' || a === '--version') return true;
+    if (!a.startsWith('-')) return false;
+  }
+  return false;
+}
+
+/** Prints a failure: the message on stderr and, with --json, an error document on stdout. */
+function reportFailure(command: string | undefined, json: boolean, error: Record<string, unknown>, text: string | undefined): void {
+  if (text !== undefined) console.error(text);
+  if (json) console.log(jsonText({ ...documentHeader(command ?? 'seamlab'), error }));
+}
+
+/** Maps what escaped a command to the exit status, printing it the way the status says. */
+export function failureExit(e: unknown, command: string | undefined, json: boolean): number {
+  if (e instanceof CommanderError) {
+    if (e.exitCode === 0) return EXIT.ok; // --help
+    // commander has already printed its message and the usage.
+    reportFailure(command, json, { code: 'CLI_USAGE', message: e.message.replace(/^error: /, ''), hint: `see seamlab ${command ? `${command} ` : ''}--help`, notes: [] }, undefined);
+    return EXIT.userError;
+  }
+  if (isSeamlabError(e)) {
+    reportFailure(command, json, errorObject(e as SeamlabError), formatError(e));
+    return EXIT.userError;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  reportFailure(command, json, { code: 'INTERNAL', message, hint: 'this is a bug in seamlab: please report it with the command line', notes: [] },
+    `seamlab: internal error (this is a bug in seamlab, please report it):\n${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  return EXIT.internal;
+}
+
+export async function main(argv: string[], program: Command = buildProgram()): Promise<number> {
+  const json = argv.includes('--json');
+  const command = commandOf(program, argv);
+  // What a slow step is doing, on stderr, only when stderr is a terminal (src/report/progress.ts).
+  const progress = startProgress({ fd: 2, isTTY: process.stderr.isTTY === true });
+  const previousSink = setProgressSink(progress);
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (isSeamlabError(e)) {
-      console.error(formatError(e));
-      return 1;
+    if (asksVersion(argv)) {
+      console.log(await versionText(argv.includes('--verbose')));
+      return EXIT.ok;
     }
-    console.error('seamlab: internal error (this is a bug in seamlab, please report it):');
-    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
-    return 70;
+    process.exitCode = undefined;
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    progress.stop();
+    return failureExit(e, command, json);
+  } finally {
+    progress.stop();
+    setProgressSink(previousSink);
   }
 }

@@ -5,95 +5,32 @@
  * not applied and why).
  */
 import type { Command } from 'commander';
-import { isSeamlabError, SeamlabError } from '../errors.js';
+import { isSeamlabError } from '../errors.js';
 import { formatPos } from '../support/source-location.js';
 import { listBuiltinRevisions, resolveRevision, type BuiltinRevisionInfo } from '../intake/revision.js';
-import type { CType, EntryFunction, PatchApplication, Revision, StructLayout } from '../intake/types.js';
+import type { Revision } from '../intake/types.js';
+import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
+import { formatFunctions, formatProvenance, provenanceJson } from '../report/revision-report.js';
+import { EXIT } from './exit-codes.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
+
+export { formatFunctions, formatProvenance } from '../report/revision-report.js';
 
 export interface RevisionsOptions {
   json?: boolean;
+  /** false for --no-fuzz. */
+  fuzz?: boolean;
   cache?: string;
   cwd?: string;
 }
 
-function structSummary(l: StructLayout): string {
-  return `${l.isUnion ? 'union' : 'struct'} ${l.name} (${l.size} bytes: ${l.fields.map((f) => `${f.name}@${f.offset}`).join(' ')}; ${formatPos(l.definedAt)})`;
-}
-
-function typeSummary(t: CType): string {
-  switch (t.kind) {
-    case 'int':
-      return t.name;
-    case 'pointer':
-      return t.to.kind === 'struct' ? `→ ${structSummary(t.to.layout)}` : `${t.spelled} *`;
-    case 'struct':
-      return structSummary(t.layout);
-    case 'opaque-struct':
-      return `struct ${t.name}`;
-    case 'array':
-      return `${typeSummary(t.of)}[${t.length}]`;
-    case 'void':
-      return 'void';
-  }
-}
-
-export function formatFunctions(fns: EntryFunction[], indent = '  '): string[] {
-  if (fns.length === 0) return [`${indent}functions  none (no SYM_FUNC_START … TDX_MODULE_CALL … SYM_FUNC_END under arch/x86)`];
-  const lines = [`${indent}functions`];
-  for (const f of fns) {
-    const args = Object.entries(f.moduleCall.args).map(([k, v]) => `${k}=${v}`).join(' ');
-    lines.push(`${indent}  ${f.name}  ${f.kind}  TDX_MODULE_CALL ${args}  ${formatPos(f.definedAt)}`);
-    lines.push(`${indent}    ${f.abi.prototype}  ${formatPos(f.abi.declaredAt)}`);
-    for (const p of f.abi.params) lines.push(`${indent}    ${p.register.padEnd(3)} ${p.name}: ${typeSummary(p.type)}`);
-    lines.push(`${indent}    rax return: ${typeSummary(f.abi.returns)}`);
-  }
-  return lines;
-}
-
-function patchHeader(p: PatchApplication): string {
-  const tags = [p.version !== undefined ? `v${p.version}` : undefined, p.position ? `${p.position.index}/${p.position.total}` : undefined, p.format, p.transferEncoding && p.transferEncoding !== 'none' ? p.transferEncoding : undefined].filter(Boolean);
-  const msg = p.format === "mbox" && p.messageIndex !== undefined ? ` message ${p.messageIndex}` : "";
-  return `${p.source}${msg}${p.subject ? `  "${p.subject}"` : ''}${tags.length ? `  (${tags.join(', ')})` : ''}`;
-}
-
-export function formatProvenance(rev: Revision, detailed: boolean, indent = '  '): string[] {
-  const lines: string[] = [];
-  const b = rev.provenance.base;
-  lines.push(b.kind === 'builtin' ? `${indent}base       ${b.name} = ${b.package} ${b.version}, tdxcall.S ${b.tdxcallBlob.slice(0, 12)} (${b.dir})` : `${indent}base       tree ${b.dir}`);
-  if (rev.provenance.patches.length === 0) lines.push(`${indent}patches    none`);
-  rev.provenance.patches.forEach((p, k) => {
-    lines.push(`${indent}patch ${k + 1}    ${patchHeader(p)}`);
-    const pad = `${indent}           `;
-    if (p.whitespaceDamaged) {
-      lines.push(`${pad}whitespace-damaged source (web-archive copy): hunks recovered, whitespace compared loosely`);
-      if (detailed) for (const e of p.damageEvidence ?? []) lines.push(`${pad}  evidence: ${e}`);
-    }
-    if (detailed && (p.author || p.date)) lines.push(`${pad}from ${[p.author, p.date].filter(Boolean).join(', ')}`);
-    if (detailed) for (const n of p.notes ?? []) lines.push(`${pad}note: ${n}`);
-    for (const f of p.files) {
-      const blob = f.blobCheck ? `  blob ${f.blobCheck}` : '';
-      const from = f.from ? ` (from ${f.from})` : '';
-      const content = f.contentMatch ? `  content ${f.contentMatch}` : '';
-      const at = detailed && f.at ? `  (${formatPos(f.at)})` : '';
-      lines.push(`${pad}${f.mode.padEnd(22)} ${f.path}${from}${content}${blob}${at}`);
-      if (detailed || f.mode === 'not-applied') for (const n of f.notes) lines.push(`${pad}  ${n}`);
-    }
-  });
-  for (const s of rev.provenance.skipped ?? []) lines.push(`${indent}skipped    ${s.source} message ${s.messageIndex}${s.subject ? ` "${s.subject}"` : ''}: ${s.reason}`);
-  return lines;
-}
-
-function errorJson(e: SeamlabError): Record<string, unknown> {
-  return { code: e.code, message: e.message, hint: e.hint, ...(e.where ? { where: e.where } : {}), notes: e.notes };
-}
-
 function revisionJson(rev: Revision, info?: BuiltinRevisionInfo): Record<string, unknown> {
-  return { name: rev.name, ...(info ? { description: info.description } : {}), provenance: rev.provenance, functions: rev.functions };
+  return { name: rev.name, ...(info ? { description: info.description } : {}), provenance: provenanceJson(rev.provenance), functions: rev.functions };
 }
 
 /** The command's output (and exit code) for the given specs; no specs lists the built-ins. */
 export function runRevisions(specs: string[], opts: RevisionsOptions = {}): { text: string; exitCode: number } {
-  const ro = { cache: opts.cache, cwd: opts.cwd };
+  const ro = { cache: opts.cache, cwd: opts.cwd, ...resolveOptionsOf(opts) };
   const out: string[] = [];
   const json: Record<string, unknown>[] = [];
   let exitCode = 0;
@@ -104,8 +41,8 @@ export function runRevisions(specs: string[], opts: RevisionsOptions = {}): { te
         rev = resolveRevision(info.name, ro);
       } catch (e) {
         if (!isSeamlabError(e)) throw e;
-        exitCode = 1;
-        json.push({ name: info.name, description: info.description, error: errorJson(e) });
+        exitCode = EXIT.userError;
+        json.push({ name: info.name, description: info.description, error: errorObject(e) });
         out.push(`${info.name}  ${info.description}`, `  unavailable: ${e.message} [${e.code}]`, `  hint: ${e.hint}`, '');
         continue;
       }
@@ -119,7 +56,7 @@ export function runRevisions(specs: string[], opts: RevisionsOptions = {}): { te
       out.push(spec, ...formatProvenance(rev, true), ...formatFunctions(rev.functions), '');
     }
   }
-  return { text: opts.json ? JSON.stringify({ revisions: json }, null, 2) : out.join('\n').trimEnd(), exitCode };
+  return { text: opts.json ? jsonText({ ...documentHeader('revisions'), revisions: json }) : out.join('\n').trimEnd(), exitCode };
 }
 
 export function registerRevisions(program: Command): void {
@@ -127,9 +64,10 @@ export function registerRevisions(program: Command): void {
     .command('revisions')
     .description('list the built-in revisions (linux-6.1, linux-6.12, v3) with their TDX entry points, or resolve revision specs (TREE, BASE+PATCH[+PATCH…]) and show their provenance')
     .argument('[spec...]', 'revision specs to resolve: a built-in name, a kernel tree path, or BASE+PATCH[+PATCH…] (mails, mboxes, diffs)')
-    .option('--json', 'machine-readable output')
-    .action((specs: string[], opts: { json?: boolean }) => {
-      const r = runRevisions(specs, { json: opts.json });
+    .option('--json', 'a JSON document (format seamlab-revisions)')
+    .addOption(noFuzzOption())
+    .action((specs: string[], opts: { json?: boolean; fuzz?: boolean }) => {
+      const r = runRevisions(specs, opts);
       console.log(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });

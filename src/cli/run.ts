@@ -1,31 +1,43 @@
 /**
- * `seamlab run [REV] [--fn NAME]… [--scenario NAME|FILE]… [--profile P] [--json]`
+ * `seamlab run [REV] [--fn NAME]… [--scenario NAME|FILE]… [--profile P | --config FILE] [--json]`
  * and `seamlab scenarios`. With no arguments, `run` is the main job: every
- * entry point of v3 over the built-in scenarios, as a table.
+ * entry point of v3 over the built-in scenarios, as a table (fitted to the
+ * terminal unless piped or --wide). Exit status: 1 when a run fails its
+ * checks, 2 when a file does not build or the command cannot run at all.
  */
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
 import { resolveRevision } from '../intake/revision.js';
+import { isRevisionSpec } from '../intake/spec.js';
 import { jobFailed, runJob, type ImageBuilder } from '../run/main-job.js';
-import { formatDetails, formatTable, toJson } from '../report/run-report.js';
+import { documentHeader, jsonText } from '../report/json-schema.js';
+import { formatDetails, formatScenarioList, formatTable, jobFooter, runDocument } from '../report/run-report.js';
+import { outputWidth } from '../report/table.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
+import { BUILTIN_SCENARIOS, builtinScenario } from '../seam/builtin-scenarios.js';
 import { resolveScenario } from '../seam/scenario-file.js';
+import { EXIT } from './exit-codes.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export const MAIN_JOB_REVISION = 'v3';
 
 export interface RunCliDeps {
   buildImage?: ImageBuilder;
   print?: (line: string) => void;
+  /** The width tables are fitted to (default: the terminal's when stdout is one, else none). */
+  width?: number;
 }
 
 interface RunOpts {
   fn?: string[];
   scenario?: string[];
   profile: string;
+  config?: string;
+  fuzz?: boolean;
   json?: boolean;
   details?: boolean;
   strict?: boolean;
+  wide?: boolean;
   budget: string;
   timeLimit: string;
 }
@@ -36,56 +48,92 @@ function positiveInt(v: string, what: string): number {
   return n;
 }
 
+/** A word as a shell would need it written. */
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `run --fn __seamcall linux-6.12`: the variadic option took the revision.
+ * Say so, with the command line that means what the user meant.
+ */
+function checkSwallowedRevision(cmd: Command, opts: RunOpts): void {
+  if (cmd.args.length > 0) return; // a revision was given: values of --fn/--scenario are what they say
+  const swallowed = [
+    ...(opts.fn ?? []).map((v) => ({ option: '--fn', v })),
+    ...(opts.scenario ?? []).filter((v) => !builtinScenario(v)).map((v) => ({ option: '--scenario', v })),
+  ].find((x) => isRevisionSpec(x.v));
+  if (!swallowed) return;
+  // commander keeps the words it parsed (not in its typings): the corrected line keeps the user's order.
+  const raw: string[] = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+  const at = raw.indexOf('run');
+  const rest = at >= 0 ? raw.slice(at + 1) : [...(opts.fn?.length ? ['--fn', ...opts.fn] : []), ...(opts.scenario?.length ? ['--scenario', ...opts.scenario] : [])];
+  const drop = rest.lastIndexOf(swallowed.v);
+  const fixed = ['seamlab', 'run', swallowed.v, ...rest.filter((_, k) => k !== drop)].map(shellWord).join(' ');
+  throw new SeamlabError('RUN_REVISION_AFTER_OPTION', `${swallowed.v} is a revision, not ${swallowed.option === '--fn' ? 'an entry point' : 'a scenario'}: ${swallowed.option} takes several values, so it took the revision written after it`,
+    `give the revision first: ${fixed}`);
+}
+
 export function registerRun(program: Command, deps: RunCliDeps = {}): void {
   const print = deps.print ?? ((l: string) => console.log(l));
   program
     .command('run')
     .description('run TDX entry points on Unicorn with SEAMCALL/TDCALL served by a handler, and check the System V ABI (no arguments: every v3 entry point over the built-in scenarios)')
-    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH…', MAIN_JOB_REVISION)
-    .option('--fn <name...>', 'only these entry points (repeatable)')
-    .option('--scenario <name|file...>', 'built-in scenario name or a .yaml/.json/.ts scenario file (repeatable)')
+    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH… (give it before --fn/--scenario)', MAIN_JOB_REVISION)
+    .option('--fn <name...>', 'only these entry points (several values)')
+    .option('--scenario <name|file...>', 'built-in scenario name or a .yaml/.json/.ts/.mjs scenario file (several values)')
     .option('--profile <name>', 'kconfig profile', 'default')
-    .option('--json', 'print the RunResults as JSON')
-    .option('--details', 'print every run in detail, not only as a table row')
+    .addOption(new Option('--config <file>', 'use this kernel .config instead of a profile').conflicts('profile'))
+    .addOption(noFuzzOption())
+    .option('--json', 'print a JSON document (format seamlab-run): provenance, struct layouts, one record per run')
+    .option('--details', 'print every run in detail instead of the table')
+    .option('--wide', 'do not fit the table to the terminal width')
     .option('--strict', 'also fail when a run oopses on the fault its own scenario injected')
     .addOption(new Option('--budget <n>', 'instruction budget per run').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'wall-clock limit per run').default(String(DEFAULT_TIME_LIMIT_MS)))
-    .action(async (revision: string, opts: RunOpts) => {
+    .action(async (revision: string, opts: RunOpts, cmd: Command) => {
+      checkSwallowedRevision(cmd, opts);
       const budget = positiveInt(opts.budget, '--budget');
       const timeLimitMs = positiveInt(opts.timeLimit, '--time-limit');
-      const rev = resolveRevision(revision);
+      const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const scenarios = [];
       for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s));
       const job = runJob(rev, {
         ...(opts.fn ? { functions: opts.fn } : {}), scenarios, profile: opts.profile, budget, timeLimitMs,
+        ...(opts.config !== undefined ? { config: opts.config } : {}),
         ...(deps.buildImage ? { buildImage: deps.buildImage } : {}),
       });
+      const failed = jobFailed(job.results, opts.strict);
       if (opts.json) {
-        print(toJson(job.results));
-      } else if (opts.details || job.results.length === 1) {
-        print(job.results.map(formatDetails).join('\n\n'));
+        print(jsonText(runDocument({ revision: rev, profile: opts.profile, ...(opts.config !== undefined ? { config: opts.config } : {}), results: job.results, skipped: job.skipped, failed: job.failed, jobFailed: failed })));
+      } else if (opts.details) {
+        print([...job.results.map(formatDetails), jobFooter(job.results, { skipped: job.skipped, failed: job.failed, ...widthOf(deps, opts.wide) }).join('\n')].join('\n\n'));
       } else {
-        print(formatTable(job.results));
+        print(formatTable(job.results, { skipped: job.skipped, failed: job.failed, ...widthOf(deps, opts.wide) }));
       }
-      if (jobFailed(job.results, opts.strict)) process.exitCode = 1;
+      if (job.failed.length) process.exitCode = EXIT.userError;
+      else if (failed) process.exitCode = EXIT.checkFailed;
     });
 }
 
-export function registerScenarios(program: Command, deps: { print?: (line: string) => void } = {}): void {
+function widthOf(deps: { width?: number }, wide: boolean | undefined): { width?: number } {
+  if (wide) return {};
+  const w = deps.width ?? outputWidth(process.stdout);
+  return w === undefined ? {} : { width: w };
+}
+
+export function registerScenarios(program: Command, deps: { print?: (line: string) => void; width?: number } = {}): void {
   const print = deps.print ?? ((l: string) => console.log(l));
   program
     .command('scenarios')
     .description('list the built-in scenarios (user scenarios: see src/seam/SCENARIOS.md)')
-    .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
+    .option('--json', 'a JSON document (format seamlab-scenarios)')
+    .option('--wide', 'do not fit the list to the terminal width')
+    .action((opts: { json?: boolean; wide?: boolean }) => {
       if (opts.json) {
-        print(toJson(BUILTIN_SCENARIOS.map((s) => ({ name: s.name, summary: s.summary, sides: Object.keys(s.cases), requiresOutputPointer: !!s.requiresOutputPointer }))));
+        print(jsonText({ ...documentHeader('scenarios'), scenarios: BUILTIN_SCENARIOS.map((s) => ({ name: s.name, summary: s.summary, sides: Object.keys(s.cases), requiresOutputPointer: !!s.requiresOutputPointer })) }));
         return;
       }
-      const w = Math.max(...BUILTIN_SCENARIOS.map((s) => s.name.length));
-      for (const s of BUILTIN_SCENARIOS) {
-        const sides = [s.cases.seamcall ? 'host' : '', s.cases.tdcall ? 'guest' : ''].filter(Boolean).join('+');
-        print(`${s.name.padEnd(w)}  ${sides.padEnd(10)}  ${s.summary}`);
-      }
+      print(formatScenarioList(BUILTIN_SCENARIOS, widthOf(deps, opts.wide).width));
     });
 }

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // Entry point of the bundled CLI (dist/seamlab.js).
 import { main } from './main.js';
 

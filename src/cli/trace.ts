@@ -13,10 +13,12 @@ import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { resolveScenario } from '../seam/scenario-file.js';
 import { checkGoldens, updateGoldens } from '../trace/golden.js';
 import { traceLine } from '../trace/jsonl.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { recordTrace } from '../trace/record.js';
 import type { TraceStep } from '../trace/format.js';
 
 interface TraceOpts {
+  fuzz?: boolean;
   fn?: string;
   scenario: string;
   profile: string;
@@ -60,8 +62,9 @@ export function registerTrace(program: Command): void {
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
     .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)))
+    .addOption(noFuzzOption())
     .action(async (revision: string, opts: TraceOpts) => {
-      const rev = resolveRevision(revision);
+      const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const fnName = opts.fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
       if (!fnName) {
         throw new SeamlabError('TRACE_NO_FUNCTION', `${rev.name} has ${rev.functions.length} entry points; say which to trace`, `add --fn NAME (one of ${rev.functions.map((f) => f.name).join(', ')})`);

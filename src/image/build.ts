@@ -21,15 +21,18 @@ import { assemble, type AsmLimits, type AsmWarning, type ObjectFile } from '../g
 import type { InstructionLayer } from '../gas/layer.js';
 import { flushEncodeMemo, prepareEncoder } from '../encode/x86.js';
 import { defaultPreprocess } from './cpp-bridge.js';
+import { step } from '../support/progress.js';
 import { extableTypeNames } from './extable.js';
 import { linkObject, placeSections } from './link.js';
 import { listingOf, type Listing } from './listing.js';
 import type { Image } from './types.js';
 
-export type PreprocessFn = (files: ReadonlyFs, file: string, opts: { profile: string }) => PreprocessedSource;
+export type PreprocessFn = (files: ReadonlyFs, file: string, opts: { profile: string; config?: string }) => PreprocessedSource;
 
 export interface BuildOptions {
   profile?: string;
+  /** A kernel .config (its text, or a path) used instead of the profile. */
+  config?: string;
   /** The preprocessor (default: seamlab's own, src/cpp). */
   preprocess?: PreprocessFn;
   layer?: InstructionLayer;
@@ -83,7 +86,10 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   const preprocess = opts.preprocess ?? defaultPreprocess;
   // A custom encoder layer or limits are for tests: never cached.
   const custom = opts.layer !== undefined || opts.limits !== undefined;
-  const fsKey = `${preprocessorId(preprocess)}\0${file}\0${profile}`;
+  const configKey = opts.config === undefined ? '' : createHash('sha256').update(opts.config).digest('hex');
+  const fsKey = `${preprocessorId(preprocess)}\0${file}\0${profile}\0${configKey}`;
+  // What the image and messages call the configuration.
+  const label = opts.config === undefined ? profile : `.config ${opts.config.includes('\n') ? '(text)' : opts.config}`;
   let perFs = byFs.get(files);
   if (!custom) {
     const hit = perFs?.get(fsKey);
@@ -95,10 +101,10 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
   // The default encoder: its persistent Keystone answers, or the worker started now to overlap preprocessing.
   const ownEncoder = opts.layer === undefined;
   if (ownEncoder) prepareEncoder();
-  const src = preprocess(files, file, { profile });
+  const src = step(`preprocessing ${file}`, () => preprocess(files, file, { profile, ...(opts.config !== undefined ? { config: opts.config } : {}) }));
   buildStats.preprocessed++;
   const typeNames = extableTypeNames(files);
-  const key = contentKey(src, file, profile, typeNames);
+  const key = contentKey(src, file, label, typeNames);
   let built = custom ? undefined : byContent.get(key);
   if (built) {
     buildStats.contentHits++;
@@ -108,8 +114,8 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
     let obj: ObjectFile;
     let image: Image;
     try {
-      obj = assemble(src, { layer: opts.layer, limits: opts.limits });
-      image = linkObject(obj, { sourceFile: file, profile, files, layer: opts.layer });
+      obj = step(`assembling ${file}`, () => assemble(src, { layer: opts.layer, limits: opts.limits }));
+      image = linkObject(obj, { sourceFile: file, profile: label, files, layer: opts.layer });
     } finally {
       // Keystone answers learnt while assembling and linking (also of a file that failed) are kept for the next process.
       if (ownEncoder) flushEncodeMemo();

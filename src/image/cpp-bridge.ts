@@ -6,7 +6,7 @@ import type { PreprocessedSource } from '../cpp/types.js';
 import { preprocess } from '../cpp/index.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 
-/** seamlab's preprocessor with a kconfig profile (src/cpp). */
-export function defaultPreprocess(files: ReadonlyFs, file: string, opts: { profile: string }): PreprocessedSource {
-  return preprocess(files, file, { profile: opts.profile });
+/** seamlab's preprocessor with a kconfig profile or a user .config (src/cpp). */
+export function defaultPreprocess(files: ReadonlyFs, file: string, opts: { profile: string; config?: string }): PreprocessedSource {
+  return preprocess(files, file, { profile: opts.profile, ...(opts.config !== undefined ? { config: opts.config } : {}) });
 }

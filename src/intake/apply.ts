@@ -2,8 +2,11 @@
  * Applying parsed patches into an in-memory overlay over the base tree. The
  * user's tree is only ever read.
  *
- * Each hunk is applied with jsdiff's `applyPatch`, exactly first, then with a
- * whitespace-insensitive `compareLine` (web-archive copies lost their tabs).
+ * Hunks are applied as GNU patch applies them (hunks.ts): searched from the
+ * header's line with offsets, with all their context first, then with fuzz
+ * (up to 2 context lines ignored at each end; `maxFuzz` 0 refuses), each
+ * level exactly first, then whitespace-insensitively (web-archive copies
+ * lost their tabs). Fuzz and offsets are reported per hunk.
  * A hunk that cannot be applied is an error when the file is a build input
  * (an assembler source or a header that gets included), and is reported as
  * not applied otherwise: a Makefile change made against a file an earlier,
@@ -21,6 +24,7 @@ import { checkTreePath, formatBytes, MAX_PATCHED_FILE_BYTES } from './path-safet
 import type { FileApplication, HunkApplication, PatchApplication } from './types.js';
 import type { OverlayFs } from '../support/vfs.js';
 import { indentationRepairs } from './ws-repair.js';
+import { applyHunksLikePatch, DEFAULT_MAX_FUZZ } from './hunks.js';
 
 export interface LoadedPatch {
   message: PatchMessage;
@@ -33,6 +37,8 @@ export interface ApplyTarget {
   /** Display name of the base, for messages ("linux-6.1", a path). */
   baseName: string;
   overlay: OverlayFs;
+  /** Largest fuzz a hunk may need (default DEFAULT_MAX_FUZZ, as GNU patch; 0 = --no-fuzz). */
+  maxFuzz?: number;
 }
 
 /**
@@ -46,9 +52,6 @@ export function isBuildInput(p: string): boolean {
 
 const NOT_BUILD_INPUT = 'not an input of the assembly build (only .S, .h and .inc files are), so the revision is built without this change';
 
-function normalizeWs(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
 
 function blobMatches(content: string, id: string): boolean {
   return gitBlobId(Buffer.from(content, 'utf8')).startsWith(id.toLowerCase());
@@ -58,34 +61,40 @@ function shortBlob(content: string): string {
   return gitBlobId(Buffer.from(content, 'utf8')).slice(0, 12);
 }
 
-type HunkOutcome = { text: string; results: HunkApplication[]; anyWs: boolean; failed: HunkApplication[] };
+type FileHunksOutcome = { text: string; results: HunkApplication[]; anyWs: boolean; anyFuzz: boolean; failed: HunkApplication[] };
 
-/** Applies hunks one by one so each gets its own result; later hunks' starts move by the earlier ones' size change. */
-function applyHunks(text: string, hunks: ParsedHunk[], path: string): HunkOutcome {
-  let cur = text;
-  let delta = 0;
-  const results: HunkApplication[] = [];
-  let anyWs = false;
-  for (const h of hunks) {
-    const shifted = { oldStart: h.oldStart + delta, oldLines: h.oldLines, newStart: h.newStart, newLines: h.newLines, lines: h.lines };
-    const sp: StructuredPatch = { oldFileName: path, newFileName: path, oldHeader: undefined, newHeader: undefined, hunks: [shifted] };
-    let out = jsApplyPatch(cur, sp);
-    let result: HunkApplication['result'] = 'exact';
-    if (out === false) {
-      out = jsApplyPatch(cur, sp, { compareLine: (_n, line, _op, patchContent) => line !== undefined && normalizeWs(line) === normalizeWs(patchContent) });
-      result = 'whitespace-insensitive';
-    }
+function plural(n: number, one: string): string {
+  return `${n} ${one}${n === 1 ? '' : 's'}`;
+}
+
+/** Applies a file's hunks as GNU patch does (offsets, fuzz up to `maxFuzz`), each hunk with its own result. */
+function applyHunks(text: string, hunks: ParsedHunk[], path: string, maxFuzz: number): FileHunksOutcome {
+  const r = applyHunksLikePatch(text, hunks, { maxFuzz });
+  const results: HunkApplication[] = r.hunks.map((o, k) => {
+    const h = hunks[k]!;
     const header = h.header.replace(/ @@.*$/, ' @@');
-    if (out === false) {
-      results.push({ header, at: h.at, result: 'not-applied', reason: `its context and removed lines are not in ${path}, not even ignoring whitespace` });
-      continue;
+    if (o.result === 'not-applied') {
+      const reason = o.neededFuzz !== undefined
+        ? `its context matches ${path} only with fuzz ${o.neededFuzz} (${plural(o.neededFuzz, 'context line')} ignored at each end), and fuzz is limited to ${maxFuzz}${maxFuzz === 0 ? ' (--no-fuzz)' : ''}`
+        : `its context and removed lines are not in ${path}, not even ignoring whitespace or with fuzz ${DEFAULT_MAX_FUZZ}`;
+      return { header, at: h.at, result: 'not-applied', reason, ...(o.neededFuzz !== undefined ? { neededFuzz: o.neededFuzz } : {}) };
     }
-    if (result === 'whitespace-insensitive') anyWs = true;
-    results.push({ header, at: h.at, result });
-    cur = out;
-    delta += h.newLines - h.oldLines;
-  }
-  return { text: cur, results, anyWs, failed: results.filter((r) => r.result === 'not-applied') };
+    return { header, at: h.at, result: o.result, fuzz: o.fuzz, offset: o.offset, line: o.line };
+  });
+  const failed = results.filter((x) => x.result === 'not-applied');
+  return {
+    text: r.text, results, failed,
+    anyWs: results.some((x) => x.result === 'whitespace-insensitive'),
+    anyFuzz: results.some((x) => (x.fuzz ?? 0) > 0),
+  };
+}
+
+/** A note for a hunk that applied with fuzz or at an offset (as GNU patch reports it). */
+function hunkNote(h: HunkApplication): string | undefined {
+  if (h.result === 'not-applied' || (!h.fuzz && !h.offset)) return undefined;
+  const fuzz = h.fuzz ? ` with fuzz ${h.fuzz} (${plural(h.fuzz, 'context line')} at each end not compared)` : '';
+  const offset = h.offset ? ` (offset ${plural(h.offset, 'line')})` : '';
+  return `hunk ${h.header} applied at line ${h.line}${fuzz}${offset}`;
 }
 
 function capSize(content: string, path: string, at: SourcePos): void {
@@ -197,12 +206,19 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
       preOk = blobMatches(current, fp.oldBlob);
       if (!preOk) fa.notes.push(`pre-image: ${oldPath} has blob ${shortBlob(current)}, the patch was made against ${fp.oldBlob}`);
     }
-    const r = applyHunks(current, fp.hunks, oldPath);
+    const r = applyHunks(current, fp.hunks, oldPath, target.maxFuzz ?? DEFAULT_MAX_FUZZ);
+    for (const h of r.results) {
+      const n = hunkNote(h);
+      if (n) fa.notes.push(n);
+    }
     if (fp.hunks.length) fa.hunks = r.results;
     if (r.failed.length > 0) {
       const first = r.failed[0]!;
       if (build) {
-        throw new SeamlabError('PATCH_HUNK_FAILED', `hunk ${first.header} does not apply to ${oldPath} (${path} is a build input)`, preOk ? 'the file differs from what the patch expects: check the base revision and the patch order' : `the patch was made against another version of ${oldPath} (blob ${fp.oldBlob}): use the matching base`, {
+        const hint = first.neededFuzz !== undefined
+          ? `GNU patch applies it with fuzz ${first.neededFuzz}: leave out --no-fuzz to accept that, or use the base the patch was made against`
+          : preOk ? 'the file differs from what the patch expects: check the base revision and the patch order' : `the patch was made against another version of ${oldPath} (blob ${fp.oldBlob}): use the matching base`;
+        throw new SeamlabError('PATCH_HUNK_FAILED', `hunk ${first.header} does not apply to ${oldPath} (${path} is a build input)`, hint, {
           where: { ...locationAt(first.at), text: first.header },
           notes: [first.reason!, `in patch ${patchLabel(msg)}`, ...fa.notes],
         });
@@ -214,7 +230,7 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
       for (const f of r.failed) fa.notes.push(`hunk ${f.header} at ${f.at.file}:${f.at.line} not applied: ${f.reason}`);
     }
     capSize(r.text, path, fp.at);
-    const contentMode = r.anyWs ? 'whitespace-insensitive' : 'exact';
+    const contentMode = r.anyWs ? 'whitespace-insensitive' : r.anyFuzz ? 'fuzzy' : 'exact';
 
     if (fp.kind === 'delete') {
       if (r.text !== '') {

@@ -19,6 +19,7 @@ import { checkPatchFileSize } from './path-safety.js';
 import { BUILTIN_REVISIONS, parseRevisionSpec, type BaseTreeName } from './spec.js';
 import type { PatchApplication, Provenance, Revision } from './types.js';
 import { DirFs, OverlayFs } from '../support/vfs.js';
+import { step } from '../support/progress.js';
 
 export { parseRevisionSpec, BUILTIN_REVISIONS } from './spec.js';
 
@@ -27,6 +28,8 @@ export interface ResolveOptions {
   cache?: string;
   /** Directory relative paths in the spec are taken from (default: process.cwd()). */
   cwd?: string;
+  /** Largest fuzz a patch hunk may need, as GNU patch's -F (default 2; 0 = --no-fuzz). */
+  maxFuzz?: number;
 }
 
 export interface BuiltinRevisionInfo {
@@ -82,7 +85,7 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
     const buf = fs.readFileSync(p.file);
     return { ...p, raw: buf.toString('latin1'), hash: createHash('sha256').update(buf).digest('hex') };
   });
-  const key = JSON.stringify([spec, path.resolve(baseDir), texts.map((t) => [t.file, t.hash])]);
+  const key = JSON.stringify([spec, path.resolve(baseDir), texts.map((t) => [t.file, t.hash]), opts.maxFuzz ?? null]);
   const cached = revisionCache.get(key);
   if (cached) return cached;
 
@@ -100,14 +103,14 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
   const overlay = new OverlayFs(baseFs, 'patches');
   const baseName = parsed.base.kind === 'builtin' ? parsed.base.name : baseDir;
   const patches: PatchApplication[] = loaded.map((lp, k) => {
-    const a = applyLoadedPatch({ root: baseFs.root, baseName, overlay }, lp, loaded.slice(k + 1));
+    const a = applyLoadedPatch({ root: baseFs.root, baseName, overlay, ...(opts.maxFuzz !== undefined ? { maxFuzz: opts.maxFuzz } : {}) }, lp, loaded.slice(k + 1));
     const extra = fileNotes.get(lp);
     if (extra) a.notes = [...extra, ...(a.notes ?? [])];
     return a;
   });
 
   const files = loaded.length ? overlay : baseFs;
-  const functions = discoverFunctions(files, { cacheKey: baseFs.root, base: baseFs, changed: overlay.changedPaths(), deleted: overlay.deletedPaths() });
+  const functions = step(`finding the TDX entry points of ${spec}`, () => discoverFunctions(files, { cacheKey: baseFs.root, base: baseFs, changed: overlay.changedPaths(), deleted: overlay.deletedPaths() }));
   const provenance: Provenance = { spec, base, patches, ...(skipped.length ? { skipped } : {}) };
   const rev: Revision = { name: spec, files, provenance, functions };
   revisionCache.set(key, rev);

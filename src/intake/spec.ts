@@ -130,3 +130,13 @@ export function parseRevisionSpec(spec: string, cwd: string = process.cwd()): Pa
   }
   return { spec, base, ...(builtin ? { builtin: builtin.name } : {}), patches };
 }
+
+/** True when `s` names a revision (a built-in, a kernel tree, or BASE+PATCH… whose files exist). */
+export function isRevisionSpec(s: string, cwd: string = process.cwd()): boolean {
+  try {
+    parseRevisionSpec(s, cwd);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -73,7 +73,8 @@ export interface EntryFunction {
   abi: FunctionAbi;
 }
 
-export type ApplyMode = 'exact' | 'whitespace-insensitive' | 'created' | 'deleted' | 'renamed' | 'not-applied';
+/** How a file's hunks applied: 'fuzzy' when some hunk needed fuzz (see its HunkApplication). */
+export type ApplyMode = 'exact' | 'fuzzy' | 'whitespace-insensitive' | 'created' | 'deleted' | 'renamed' | 'not-applied';
 
 export interface FileApplication {
   path: string;
@@ -87,7 +88,7 @@ export interface FileApplication {
   /** Blob-id verification: 'ok', 'mismatch', 'whitespace-damaged', or absent when the patch has no index line. */
   blobCheck?: 'ok' | 'mismatch' | 'whitespace-damaged';
   /** For renames, copies and deletions that carry hunks: how their content matched. */
-  contentMatch?: 'exact' | 'whitespace-insensitive';
+  contentMatch?: 'exact' | 'fuzzy' | 'whitespace-insensitive';
   /** Each hunk: where it is in the patch and how it went. */
   hunks?: HunkApplication[];
 }
@@ -97,6 +98,14 @@ export interface HunkApplication {
   header: string;
   at: SourcePos;
   result: 'exact' | 'whitespace-insensitive' | 'not-applied';
+  /** Context lines not compared at each end (GNU patch's "with fuzz N"); applied hunks only. */
+  fuzz?: number;
+  /** Lines between the header's line and where the hunk applied (GNU patch's "offset N lines"); applied hunks only. */
+  offset?: number;
+  /** Line of the patched file where the hunk's text starts (GNU patch's "succeeded at N"); applied hunks only. */
+  line?: number;
+  /** A hunk refused because fuzz was limited: the fuzz it needed. */
+  neededFuzz?: number;
   reason?: string;
 }
 

@@ -52,6 +52,8 @@ export interface OmittedOffset {
   text: string;
   reason: string;
   at: SourcePos;
+  /** When the value names a struct or union the headers no longer define (e.g. "struct tdx_module_output"). */
+  missingType?: string;
 }
 
 export interface AsmOffsets {
@@ -108,8 +110,9 @@ export function generateAsmOffsets(fs: ReadonlyFs, chain: SearchChain, forcedInc
       throw new SeamlabError('ASM_OFFSETS_UNKNOWN', `asm-offsets.c: cannot read the asm statement ${JSON.stringify(body)}`, 'seamlab understands the DEFINE/OFFSET/BLANK/COMMENT macros of <linux/kbuild.h>', { where: locationAt(st.at) });
     }
     const [, name, text] = dm as unknown as [string, string, string];
+    let expr: OffsetExpr | undefined;
     try {
-      const expr = new OffsetExpr(layouts, st.operand);
+      expr = new OffsetExpr(layouts, st.operand);
       const value = expr.evaluate();
       for (const layout of expr.layouts) checker.check(layout);
       entries.push({ name, value, text, at: st.at });
@@ -117,7 +120,7 @@ export function generateAsmOffsets(fs: ReadonlyFs, chain: SearchChain, forcedInc
     } catch (e) {
       if (!(e instanceof SeamlabError)) throw e;
       const reason = e.where ? `${e.message} (${e.where.pos.file}:${e.where.pos.line})` : e.message;
-      omitted.set(name, { name, text, reason, at: st.at });
+      omitted.set(name, { name, text, reason, at: st.at, ...(expr?.missingType ? { missingType: expr.missingType } : {}) });
       lines.push(`/* seamlab: ${name} left out: ${reason.replace(/\*\//g, '* /')} */`);
     }
   }
@@ -242,6 +245,8 @@ class OffsetExpr {
   private i = 0;
   /** Struct layouts the value was computed from. */
   readonly layouts: StructLayout[] = [];
+  /** A struct or union the value names that no header defines. */
+  missingType?: string;
   constructor(
     private readonly structs: LayoutCache,
     private readonly toks: Token[],
@@ -352,19 +357,28 @@ class OffsetExpr {
         member += p.text;
       }
       this.take(')');
-      const layout = this.structs.get(tag, union);
-      this.layouts.push(layout);
+      const layout = this.layout(tag, union);
       return BigInt(memberOffset(layout, member).offset);
     }
     if (t.text === 'sizeof') {
       this.take('(');
       const { union, tag } = this.tagged();
       this.take(')');
-      const layout = this.structs.get(tag, union);
-      this.layouts.push(layout);
+      const layout = this.layout(tag, union);
       return BigInt(layout.size);
     }
     this.unknown(`"${t.text}"`);
+  }
+
+  private layout(tag: string, union: boolean): StructLayout {
+    try {
+      const layout = this.structs.get(tag, union);
+      this.layouts.push(layout);
+      return layout;
+    } catch (e) {
+      if (e instanceof SeamlabError && e.code === 'C_STRUCT_NOT_FOUND') this.missingType = `${union ? 'union' : 'struct'} ${tag}`;
+      throw e;
+    }
   }
 
   private tagged(): { union: boolean; tag: string } {

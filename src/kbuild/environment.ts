@@ -17,6 +17,7 @@
 import * as nodeFs from 'node:fs';
 import { SeamlabError } from '../errors.js';
 import { normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
+import { step } from '../support/progress.js';
 import { asmGenericWrappers } from './asm-generic.js';
 import { ASM_OFFSETS_HEADER, generateAsmOffsets, type AsmOffsetEntry, type AsmOffsets, type OmittedOffset } from './asm-offsets.js';
 import { EnvCacheSlot, environmentKey, RecordingFs } from './env-cache.js';
@@ -151,7 +152,7 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
   } else {
     if (slot) envCacheStats.envMisses++;
     const recorder = slot ? recorderFor(files) : undefined;
-    gen = generate(recorder ?? files, profile, dotConfig);
+    gen = step(`evaluating Kconfig (${dotConfig === undefined ? `profile ${profile}` : '.config'}) and generating headers`, () => generate(recorder ?? files, profile, dotConfig));
     if (slot && recorder) digest = slot.store(recorder.inputs(), gen);
   }
 
@@ -194,11 +195,18 @@ export function buildEnvironment(files: ReadonlyFs, opts: EnvironmentOptions = {
 
   const forbidden = new Map<string, { message: string; hint: string; notes?: string[] }>();
   for (const o of asmOffsets.omitted.values()) {
-    forbidden.set(o.name, {
-      message: `${o.name} is an asm-offsets.h entry seamlab could not compute: ${o.reason}`,
-      hint: 'the layout of this struct depends on constructs seamlab does not evaluate; report it with the struct named in the message',
-      notes: [`${o.name} is defined by ${o.at.file}:${o.at.line} as ${o.text}`],
-    });
+    forbidden.set(o.name, o.missingType
+      ? {
+        // The usual cause: a patch removed or renamed the struct and left asm-offsets.c (or this .S) using it.
+        message: `${o.name} cannot be computed: ${o.missingType} no longer exists in this revision (no header asm-offsets.c includes defines it)`,
+        hint: `${o.at.file}:${o.at.line} still uses ${o.missingType} (${o.text}): a patch that removes or renames the struct must also change asm-offsets.c and the .S files that use ${o.name}`,
+        notes: [`${o.name} is defined by ${o.at.file}:${o.at.line} as ${o.text}`],
+      }
+      : {
+        message: `${o.name} is an asm-offsets.h entry seamlab could not compute: ${o.reason}`,
+        hint: 'the layout of this struct depends on constructs seamlab does not evaluate; report it with the struct named in the message',
+        notes: [`${o.name} is defined by ${o.at.file}:${o.at.line} as ${o.text}`],
+      });
   }
   const env: CppEnvironment = {
     files: overlay,

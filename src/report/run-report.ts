@@ -7,7 +7,14 @@ import type { StopReason } from '../machine/machine.js';
 import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type GprName } from '../support/registers.js';
 import { canary } from '../run/plan.js';
 import type { RunResult, SeamCallResult } from '../run/run.js';
+import type { Scenario } from '../seam/scenario.js';
+import { type SeamlabError } from '../errors.js';
+import { formatPos } from '../support/source-location.js';
 import { hex } from '../support/format.js';
+import { documentHeader, errorObject, jsonText, type AbiVerdict } from './json-schema.js';
+import type { CType, Revision, StructLayout } from '../intake/types.js';
+import { provenanceJson } from './revision-report.js';
+import { plural, renderTable, wrapCell, type TableColumn } from './table.js';
 
 
 const CANARY_OF = new Map<bigint, GprName>(GPR_NAMES.map((r) => [canary(r), r]));
@@ -73,8 +80,63 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/** The main-job table, one block per function. */
-export function formatTable(results: RunResult[]): string {
+/** The ABI column: `ok*` when the checks passed but the ABI could not carry some of the scenario's inputs. */
+export function abiVerdict(r: RunResult): AbiVerdict {
+  if (r.checks.some((c) => c.status === 'fail')) return 'FAIL';
+  if (r.checks.some((c) => c.status === 'n/a')) return 'n/a';
+  return r.call.unpassable.length ? 'ok*' : 'ok';
+}
+
+/** The ABI column's text (`n/a` says why). */
+function abiText(r: RunResult): string {
+  const v = abiVerdict(r);
+  return v === 'FAIL' ? checksText(r) : v === 'n/a' ? 'n/a (no return)' : v;
+}
+
+/** A function × scenario pair the job did not run, and why. */
+export interface SkippedPair { function: string; scenario: string; reason: string }
+
+/** A source file that did not build: its entry points were not run. */
+export interface FailedFile { file: string; functions: string[]; error: SeamlabError }
+
+export interface TableReportOptions {
+  /** Fit lines into this many columns (a terminal); undefined = full width. */
+  width?: number;
+  skipped?: SkippedPair[];
+  failed?: FailedFile[];
+}
+
+/** A line wrapped to the width: its own leading spaces kept, continuation lines indented by `indent`. */
+function fitLine(text: string, width: number | undefined, indent: string): string[] {
+  if (width === undefined) return [text];
+  const lead = /^ */.exec(text)![0];
+  const lines = wrapCell(text.slice(lead.length), Math.max(8, width - Math.max(lead.length, indent.length)));
+  return lines.map((l, k) => (k === 0 ? lead : indent) + l);
+}
+
+const TABLE_COLUMNS: TableColumn[] = [
+  { header: 'scenario', minWidth: 8 },
+  { header: 'leaf', minWidth: 10 },
+  { header: 'module answered', minWidth: 14 },
+  { header: 'RAX returned', minWidth: 18 },
+  { header: 'outputs', minWidth: 22 },
+  { header: 'ABI', minWidth: 4 },
+];
+
+/** "profile default", or ".config FILE" for a run built from the user's .config. */
+function configText(profile: string): string {
+  return profile.startsWith('.config ') ? profile : `profile ${profile}`;
+}
+
+/** `seamlab scenarios`: name, the sides it has a case for, summary. */
+export function formatScenarioList(scenarios: readonly Scenario[], width?: number): string {
+  const rows = scenarios.map((s) => [s.name, [s.cases.seamcall ? 'host' : '', s.cases.tdcall ? 'guest' : ''].filter(Boolean).join('+'), s.summary]);
+  return renderTable([{ header: 'scenario' }, { header: 'side', minWidth: 10 }, { header: 'summary', minWidth: 20 }], rows, width === undefined ? {} : { width }).join('\n');
+}
+
+/** The main-job table: one block per function, footnotes for `ok*` rows, what was skipped or did not build, a summary. */
+export function formatTable(results: RunResult[], opts: TableReportOptions = {}): string {
+  const { width } = opts;
   const out: string[] = [];
   const byFn = new Map<string, RunResult[]>();
   for (const r of results) {
@@ -83,20 +145,47 @@ export function formatTable(results: RunResult[]): string {
   }
   for (const rs of byFn.values()) {
     const f = rs[0]!;
-    out.push(`${f.revision} ${f.function} — ${f.prototype}  [${f.sourceFile}, profile ${f.profile}]`);
-    const rows = rs.map((r) => [r.scenario.name, r.call.leafName ?? hex(r.call.leaf), outcomeText(r.seamCalls[0]), returnText(r), outputsText(r), checksText(r)]);
-    const head = ['scenario', 'leaf', 'module answered', 'RAX returned', 'outputs', 'ABI'];
-    const widths = head.map((h, i) => Math.min(i === 4 ? 200 : 60, Math.max(h.length, ...rows.map((row) => row[i]!.length))));
-    const line = (cells: string[]) => '  ' + cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join('  ').trimEnd();
-    out.push(line(head));
-    for (const row of rows) out.push(line(row));
+    out.push(...fitLine(`${f.revision} ${f.function} — ${f.prototype}  [${f.sourceFile}, ${configText(f.profile)}]`, width, '    '));
+    const rows = rs.map((r) => [r.scenario.name, r.call.leafName ?? hex(r.call.leaf), outcomeText(r.seamCalls[0]), returnText(r), outputsText(r), abiText(r)]);
+    out.push(...renderTable(TABLE_COLUMNS, rows, { indent: '  ', ...(width !== undefined ? { width } : {}) }));
+    for (const r of rs.filter((x) => abiVerdict(x) === 'ok*')) {
+      const regs = r.call.unpassable.map((g) => g.toUpperCase()).join(' ');
+      out.push(...fitLine(`  * ${r.scenario.name}: this ABI cannot pass the scenario's ${regs}; the ${r.kind === 'seamcall' ? 'TDX module' : 'VMM'} saw the caller's leftover values there, so those inputs were not tested (--details shows them)`, width, '    '));
+    }
     out.push('');
   }
-  out.push(summaryLine(results));
+  out.push(...jobFooter(results, opts));
   return out.join('\n');
 }
 
-export function summaryLine(results: RunResult[]): string {
+/** What follows the runs (table or details): the skipped pairs and why, the files that did not build, the summary. */
+export function jobFooter(results: RunResult[], opts: TableReportOptions = {}): string[] {
+  const { width } = opts;
+  const out: string[] = [];
+  const skipped = opts.skipped ?? [];
+  if (skipped.length) {
+    out.push(`skipped (the scenario does not apply): ${plural(skipped.length, 'pair')}`);
+    const groups = new Map<string, string[]>();
+    for (const s of skipped) {
+      const k = `${s.function}\u0000${s.reason}`;
+      groups.set(k, [...(groups.get(k) ?? []), s.scenario]);
+    }
+    for (const [k, scs] of groups) {
+      const [fn, reason] = k.split('\u0000') as [string, string];
+      out.push(...fitLine(`  ${fn} × ${scs.join(', ')}: ${reason}`, width, '      '));
+    }
+    out.push('');
+  }
+  for (const f of opts.failed ?? []) {
+    out.push(...fitLine(`not built: ${f.file} (${f.functions.join(', ')} not run): ${f.error.where ? `${formatPos(f.error.where.pos)}: ` : ''}${f.error.message} [${f.error.code}]`, width, '    '));
+    out.push(...fitLine(`  hint: ${f.error.hint}`, width, '    '));
+  }
+  if (opts.failed?.length) out.push('');
+  out.push(...fitLine(summaryLine(results, opts.failed), width, '  '));
+  return out;
+}
+
+export function summaryLine(results: RunResult[], failed: FailedFile[] = []): string {
   const failedChecks = results.filter((r) => r.checks.some((c) => c.status === 'fail')).length;
   const ends = new Map<string, number>();
   for (const r of results) {
@@ -104,7 +193,12 @@ export function summaryLine(results: RunResult[]): string {
     ends.set(k, (ends.get(k) ?? 0) + 1);
   }
   const endList = [...ends.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
-  return `${results.length} runs: ${endList}; ABI checks ${failedChecks ? `FAILED in ${failedChecks} runs` : 'passed in every run that returned'}`;
+  const starred = results.filter((r) => abiVerdict(r) === 'ok*').length;
+  const parts = [`${plural(results.length, 'run')}${results.length ? `: ${endList}` : ''}`];
+  parts.push(`ABI checks ${failedChecks ? `FAILED in ${plural(failedChecks, 'run')}` : results.length ? 'passed in every run that returned' : 'not run'}`);
+  if (starred) parts.push(`${plural(starred, 'run')} ok* (inputs the ABI could not carry)`);
+  if (failed.length) parts.push(`${plural(failed.length, 'file')} did not build`);
+  return parts.join('; ');
 }
 
 const REG_ORDER = DISPLAY_ORDER;
@@ -114,7 +208,7 @@ export function formatDetails(r: RunResult): string {
   const out: string[] = [];
   out.push(`${r.revision} ${r.function} × ${r.scenario.name} (${r.scenario.summary})`);
   out.push(`  prototype   ${r.prototype}`);
-  out.push(`  source      ${r.sourceFile}, profile ${r.profile}`);
+  out.push(`  source      ${r.sourceFile}, ${configText(r.profile)}`);
   out.push(`  environment VMX ${r.env.vmx ? 'on' : 'off'}, SEAMRR ${r.env.seamrr ? 'enabled' : 'disabled'}, CPL ${r.env.cpl}, ${r.env.inTd ? 'inside a TD' : 'host'}, LP ${r.env.lp}; handler ${r.handler}`);
   out.push(`  call        ${r.call.leafName ?? '?'} (RAX ${hex(r.call.leaf)})`);
   for (const p of r.call.params) {
@@ -153,12 +247,74 @@ export function formatDetails(r: RunResult): string {
   return out.join('\n');
 }
 
-/** JSON.stringify with bigints as "0x…" strings and handler errors as messages. */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (k, v) => {
-    if (typeof v === 'bigint') return hex(v);
-    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-    if (k === 'error' && v instanceof Error) return v.message;
-    return v;
-  }, 2);
+/** JSON text with bigints as "0x…" strings (kept for callers of the earlier name; see jsonText). */
+export const toJson = jsonText;
+
+/** A C type for JSON: nested struct layouts become references by name (the layouts are listed once). */
+function typeRef(t: CType, into: Map<string, unknown>): unknown {
+  switch (t.kind) {
+    case 'struct':
+      addLayout(t.layout, into);
+      return { kind: 'struct', name: t.layout.name };
+    case 'pointer':
+      return { kind: 'pointer', spelled: t.spelled, to: typeRef(t.to, into) };
+    case 'array':
+      return { kind: 'array', length: t.length, of: typeRef(t.of, into) };
+    default:
+      return t;
+  }
+}
+
+function addLayout(l: StructLayout, into: Map<string, unknown>): void {
+  if (into.has(l.name)) return;
+  into.set(l.name, null); // reserve: a struct may point to itself
+  into.set(l.name, {
+    name: l.name, size: l.size, align: l.align, ...(l.isUnion ? { isUnion: true } : {}), definedAt: l.definedAt,
+    fields: l.fields.map((f) => ({ name: f.name, offset: f.offset, size: f.size, type: typeRef(f.type, into) })),
+  });
+}
+
+/** One run for JSON: the revision is given once per document and struct layouts by name. */
+export function runRecord(r: RunResult, structs: Map<string, unknown>): Record<string, unknown> {
+  const { revision: _revision, call, ...rest } = r;
+  const params = call.params.map((p) => {
+    if (!p.struct) return p;
+    addLayout(p.struct.layout, structs);
+    const { layout, ...placement } = p.struct;
+    return { ...p, struct: { name: layout.name, ...placement } };
+  });
+  return { ...rest, call: { ...call, params }, abi: abiVerdict(r), inputsNotCarried: [...call.unpassable] };
+}
+
+export interface RunDocumentInput {
+  revision: Revision;
+  profile: string;
+  config?: string;
+  results: RunResult[];
+  skipped: SkippedPair[];
+  failed: FailedFile[];
+  /** The job's exit status says it failed (an ABI check, a bad end, or with --strict any oops). */
+  jobFailed: boolean;
+}
+
+/** `seamlab run --json`: provenance and struct layouts once, then one record per run. */
+export function runDocument(d: RunDocumentInput): Record<string, unknown> {
+  const structs = new Map<string, unknown>();
+  const runs = d.results.map((r) => runRecord(r, structs));
+  const ends: Record<string, number> = {};
+  for (const r of d.results) {
+    const k = r.expectedOops ? 'oops (injected fault, no fixup)' : r.end.kind;
+    ends[k] = (ends[k] ?? 0) + 1;
+  }
+  return {
+    ...documentHeader('run'),
+    revision: { name: d.revision.name, provenance: provenanceJson(d.revision.provenance) },
+    profile: d.profile,
+    ...(d.config !== undefined ? { config: d.config } : {}),
+    structs: Object.fromEntries([...structs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    runs,
+    skipped: d.skipped,
+    failed: d.failed.map((f) => ({ file: f.file, functions: f.functions, error: errorObject(f.error) })),
+    summary: { runs: d.results.length, failed: d.jobFailed, ends },
+  };
 }

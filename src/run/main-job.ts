@@ -2,7 +2,8 @@
  * Running a selection of entry points × scenarios of one revision — with no
  * selection, every entry point over every built-in scenario that applies
  * (the main job). Images are built once per source file; one machine per
- * image serves all its runs.
+ * image serves all its runs. A file that does not build is reported in
+ * `failed` and the entry points of the other files still run.
  */
 import { SeamlabError } from '../errors.js';
 import { buildImage } from '../image/build.js';
@@ -20,6 +21,8 @@ export interface JobOptions {
   functions?: string[];
   scenarios?: Scenario[];
   profile?: string;
+  /** A kernel .config (path or text) used instead of the profile. */
+  config?: string;
   budget?: number;
   timeLimitMs?: number;
   buildImage?: ImageBuilder;
@@ -29,6 +32,8 @@ export interface JobResult {
   results: RunResult[];
   /** Function × scenario pairs skipped because the scenario does not apply. */
   skipped: { function: string; scenario: string; reason: string }[];
+  /** Source files that did not build: their entry points were not run (the other files' were). */
+  failed: { file: string; functions: string[]; error: SeamlabError }[];
 }
 
 export function selectFunctions(rev: Revision, names: string[] | undefined): EntryFunction[] {
@@ -51,6 +56,9 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
   const machines = new Map<Image, Machine>();
   const results: RunResult[] = [];
   const skipped: JobResult['skipped'] = [];
+  const failed = new Map<string, JobResult['failed'][number]>();
+  // What RunResults call the configuration.
+  const label = opts.config === undefined ? profile : `.config ${opts.config.includes('\n') ? '(text)' : opts.config}`;
   try {
     for (const fn of fns) {
       for (const sc of scenarios) {
@@ -59,9 +67,21 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
           skipped.push({ function: fn.name, scenario: sc.name, reason: why });
           continue;
         }
+        const broken = failed.get(fn.sourceFile);
+        if (broken) {
+          if (!broken.functions.includes(fn.name)) broken.functions.push(fn.name);
+          continue;
+        }
         let image = images.get(fn.sourceFile);
         if (!image) {
-          image = opts.buildImage ? opts.buildImage(rev, fn.sourceFile, profile) : buildImage(rev.files, fn.sourceFile, { profile }).image;
+          // A file that does not build is reported as such; the other files' entry points still run.
+          try {
+            image = opts.buildImage ? opts.buildImage(rev, fn.sourceFile, profile) : buildImage(rev.files, fn.sourceFile, { profile, ...(opts.config !== undefined ? { config: opts.config } : {}) }).image;
+          } catch (e) {
+            if (!(e instanceof SeamlabError)) throw e;
+            failed.set(fn.sourceFile, { file: fn.sourceFile, functions: [fn.name], error: e });
+            continue;
+          }
           images.set(fn.sourceFile, image);
         }
         let machine = machines.get(image);
@@ -70,7 +90,7 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
           machines.set(image, machine);
         }
         results.push(runScenario(image, { ...fn }, sc, {
-          revision: rev.name, profile, machine,
+          revision: rev.name, profile: label, machine,
           ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
           ...(opts.timeLimitMs !== undefined ? { timeLimitMs: opts.timeLimitMs } : {}),
         }));
@@ -79,11 +99,11 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
   } finally {
     for (const m of machines.values()) m.close();
   }
-  if (results.length === 0) {
+  if (results.length === 0 && failed.size === 0) {
     throw new SeamlabError('RUN_NOTHING', `none of the selected scenarios applies to the selected functions of ${rev.name}`, 'choose host scenarios for SEAMCALL entry points and guest ones for TDCALL entry points (`seamlab scenarios`)',
       { notes: skipped.slice(0, 8).map((s) => `${s.function} × ${s.scenario}: ${s.reason}`) });
   }
-  return { results, skipped };
+  return { results, skipped, failed: [...failed.values()] };
 }
 
 /** The exit status rule: an ABI failure or a bad end fails; an oops from the scenario's own injected fault fails only when strict. */

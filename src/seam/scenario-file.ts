@@ -16,6 +16,8 @@ import { builtinScenario } from './builtin-scenarios.js';
 import type { HandlerSpec, InputValue, Scenario, ScenarioCase } from './scenario.js';
 import { SYS_STATES } from './tdx-module.js';
 import { GPR_NAMES } from '../support/registers.js';
+import { freshCopies } from './handler-copy.js';
+import { packageRoot } from '../support/package-root.js';
 import { GUEST_ENV, HOST_ENV, type GprName, type Outcome, type SeamHandler, type SeamKind } from './types.js';
 
 const GPRS = GPR_NAMES;
@@ -180,7 +182,9 @@ async function toHandlerSpec(h: HandlerInput, baseDir: string, load: LoadModule)
     return { custom: basename(path), create: await load(path, h.export) };
   }
   const given = h.handler;
-  return { custom: typeof given === 'function' ? 'handler' : ((given as SeamHandler).name ?? 'handler'), create: () => given as SeamHandler };
+  if (typeof given === 'function') return { custom: 'handler', create: asHandlerFactory(given, 'handler') };
+  // An inline object: every run gets a fresh copy, so its state does not carry over from one run to the next.
+  return { custom: (given as SeamHandler).name ?? 'handler', create: freshCopies(given as SeamHandler) };
 }
 
 /** Validates and converts a parsed scenario object. `where` maps a zod path to a position for messages. */
@@ -261,29 +265,53 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   return scenarioFromObject(smallIntsAsNumbers(doc.toJS({ maxAliasCount: 100 })), file, positionFinder(doc, lc, file));
 }
 
-/** Compiles a TypeScript module with esbuild (types stripped, imports bundled) and imports it. */
+/**
+ * The running seamlab's library bundle: what a scenario module's
+ * `import … from 'seamlab'` means, wherever the module is (inside the
+ * checkout or not), so that it shares the running code's classes.
+ */
+export function libraryEntry(): string {
+  const lib = join(packageRoot(), 'dist', 'lib.js');
+  if (!existsSync(lib)) {
+    throw new SeamlabError('SCENARIO_NO_LIBRARY', `a scenario module imports from seamlab, but ${lib} does not exist`, 'run npm run build in the seamlab checkout');
+  }
+  return lib;
+}
+
+/**
+ * Compiles a scenario module with esbuild (TypeScript types stripped, its own
+ * imports bundled, `seamlab` and native packages left to the running
+ * package) and imports it.
+ */
 async function importModule(path: string): Promise<Record<string, unknown>> {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.js' || ext === '.mjs') return import(pathToFileURL(path).href) as Promise<Record<string, unknown>>;
   const name = 'esbuild';
   let esbuild: { build: (o: object) => Promise<{ outputFiles: { text: string }[] }> };
   try {
     esbuild = await import(name) as typeof esbuild;
   } catch (e) {
-    throw new SeamlabError('SCENARIO_NO_TS', `cannot load ${path}: compiling TypeScript needs the esbuild package`, 'run npm install in the seamlab checkout, or compile the module to .js/.mjs', { cause: e });
+    throw new SeamlabError('SCENARIO_NO_TS', `cannot load ${path}: compiling scenario modules needs the esbuild package`, 'run npm install in the seamlab checkout', { cause: e });
   }
+  const seamlabImports = {
+    name: 'seamlab-library',
+    setup(build: { onResolve: (o: { filter: RegExp }, cb: () => { path: string; external: boolean }) => void }) {
+      build.onResolve({ filter: /^seamlab$/ }, () => ({ path: pathToFileURL(libraryEntry()).href, external: true }));
+    },
+  };
   let code: string;
   try {
-    const out = await esbuild.build({ entryPoints: [path], bundle: true, format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent', external: ['koffi', 'seamlab'] });
+    const out = await esbuild.build({ entryPoints: [path], bundle: true, format: 'esm', platform: 'node', target: 'node20', write: false, logLevel: 'silent', external: ['koffi'], plugins: [seamlabImports] });
     code = out.outputFiles[0]!.text;
   } catch (e) {
     throw new SeamlabError('SCENARIO_TS_ERROR', `cannot compile ${path}: ${(e as Error).message.split('\n').slice(0, 3).join(' ')}`, 'fix the module so that it compiles', { cause: e });
   }
   const dir = mkdtempSync(join(tmpdir(), 'seamlab-scenario-'));
-  const out = join(dir, basename(path).replace(/\.[cm]?ts$/, '') + '.mjs');
+  const out = join(dir, basename(path).replace(/\.[cm]?[jt]s$/, '') + '.mjs');
   writeFileSync(out, code);
   try {
     return await import(pathToFileURL(out).href) as Record<string, unknown>;
+  } catch (e) {
+    // The module's own top-level code failed: the user's error, not seamlab's.
+    throw new SeamlabError('SCENARIO_MODULE_ERROR', `${path} failed while loading: ${(e as Error).message ?? String(e)}`, 'fix the module (it runs once when the scenario is loaded)', { cause: e });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -298,7 +326,7 @@ function asHandlerFactory(value: unknown, what: string): () => SeamHandler {
     const fn = value as SeamHandler['handle'];
     return () => ({ name: what, handle: fn });
   }
-  if (value && typeof value === 'object' && typeof (value as SeamHandler).handle === 'function') return () => value as SeamHandler;
+  if (value && typeof value === 'object' && typeof (value as SeamHandler).handle === 'function') return freshCopies(value as SeamHandler);
   throw new SeamlabError('SCENARIO_BAD_HANDLER', `${what} is not a handler`, 'export a class or object with handle(call), or a function (call) => outcome');
 }
 

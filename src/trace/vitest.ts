@@ -10,6 +10,8 @@
  * missing or different golden is written instead. This module imports
  * nothing from vitest at run time: it works with the user's own vitest.
  */
+// Types only (erased at run time): the augmentation below needs vitest's module in the program.
+import type {} from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { renderDivergence } from '../report/golden-text.js';
