@@ -7,6 +7,7 @@
  * maps one-to-one onto a C entry point of `unicorn/unicorn.h`; policy (memory
  * layout, traps, budgets) lives in the machine, not here.
  */
+import { readFileSync } from 'node:fs';
 import koffi, { type TypeObject, type LibraryHandle } from 'koffi';
 import { SeamlabError } from '../errors.js';
 import {
@@ -113,6 +114,23 @@ export class UnicornError extends Error {
   }
 }
 
+/**
+ * The file the loaded libunicorn came from (from /proc/self/maps), so native
+ * code seamlab compiles links against the very library in use.
+ */
+export function unicornLibraryPath(): string | undefined {
+  loadUnicorn();
+  try {
+    for (const line of readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+      const m = /\s(\/\S*libunicorn[^/\s]*\.so[^/\s]*)$/.exec(line);
+      if (m) return m[1];
+    }
+  } catch {
+    // not Linux: no maps file
+  }
+  return undefined;
+}
+
 export function ucStrerror(code: number): string {
   return loadUnicorn().uc_strerror(code) as string;
 }
@@ -168,6 +186,11 @@ export class Unicorn {
     const err = l.uc_open(UC_ARCH_X86, UC_MODE_64, out) as number;
     if (err !== UC_ERR.OK) throw new UnicornError('uc_open', err, ucStrerror(err));
     return new Unicorn(l, out[0]);
+  }
+
+  /** The uc_engine pointer, for native code that installs its own hooks (src/machine/native-steps.ts). */
+  get enginePointer(): unknown {
+    return this.handle;
   }
 
   private check(fn: string, err: number): void {
