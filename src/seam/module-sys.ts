@@ -395,7 +395,7 @@ export function programKey(ctx: LeafContext): Outcome | undefined {
 export function tdmrInit(ctx: LeafContext): Outcome {
   const zero = { rdx: 0n };
   const pa = ctx.call.regs.rcx;
-  if (pa % GIB !== 0n || pa >= 1n << MAX_PA) return invalid('rcx', `${hex(pa)} is not a 1 GiB-aligned address below MAX_PA`, zero);
+  if (pa % GIB !== 0n || pa >= 1n << MAX_PA || hkidOfPa(ctx.config, pa) !== 0) return invalid('rcx', `${hex(pa)} is not a 1 GiB-aligned address below MAX_PA without KeyID bits`, zero);
   const t = ctx.state.tdmrs.find((x) => x.base === pa);
   if (!t) return invalid('rcx', `no TDMR at ${hex(pa)}`, zero);
   const busy = lockBusy(ctx, 'tdmr', () => withOperand('TDX_OPERAND_BUSY', 'rcx', `TDMR ${hex(pa)} is being initialised on another LP`, zero));
