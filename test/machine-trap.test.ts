@@ -76,6 +76,33 @@ describe('SEAMCALL outcomes are applied like the CPU', () => {
     expect(c.regsOut).toEqual(c.regsIn);
   });
 
+  it('return with flags: preserve (a TDCALL): RAX and outputs written, RFLAGS as the TD left them (tdx_td_dispatcher.c td_call writes only RAX)', () => {
+    const img = miniImage([{ label: 'f', ...X.tdcall }, X.ret]);
+    const { run } = start(img, 'f', () => ({ kind: 'return', rax: 0n, regs: { rcx: 48n }, flags: 'preserve' }), { env: GUEST_ENV });
+    const c = run.seamCalls[0]!;
+    expect(c.rflagsIn & ALL_STATUS).toBe(ALL_STATUS);
+    expect(c.rflagsOut).toBe(c.rflagsIn);
+    expect(c.regsOut.rax).toBe(0n);
+    expect(c.regsOut.rcx).toBe(48n);
+    expect(c.ripOut).toBe(MINI_BASE + 4n);
+  });
+
+  it('interrupted: re-execute — RIP stays at the TDCALL, RAX and RFLAGS untouched, the instruction traps again (tdg_mem_page_accept.c interrupt_occurred; td_call skips advance_guest_rip)', () => {
+    const img = miniImage([{ label: 'f', ...X.tdcall }, X.ret]);
+    let asked = 0;
+    const { run } = start(img, 'f', () => (++asked < 3 ? { kind: 'interrupted', note: 'pending interrupt' } : { kind: 'return', rax: 0n, flags: 'preserve' }), { env: GUEST_ENV });
+    expect(asked).toBe(3);
+    expect(run.stop.kind).toBe('returned');
+    expect(run.seamCalls).toHaveLength(3);
+    const [first, , last] = run.seamCalls;
+    expect(first!.path).toBe('resumed');
+    expect(first!.ripOut).toBe(MINI_BASE);
+    expect(first!.regsOut).toEqual(first!.regsIn);
+    expect(first!.rflagsOut).toBe(first!.rflagsIn);
+    expect(last!.address).toBe(MINI_BASE);
+    expect(last!.ripOut).toBe(MINI_BASE + 4n);
+  });
+
   it('hands the handler all 16 GPRs, RIP, RFLAGS and the environment', () => {
     let seen: { rip: bigint; rflags: bigint; regs: Record<string, bigint>; env: CpuEnv; kind: string } | undefined;
     start(miniImage(seamcallThenRet), 'f', (c) => {

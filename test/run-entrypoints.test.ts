@@ -32,17 +32,21 @@ const VMFAILINVALID = 0x8000FF00FFFF0000n;
 const SEAMCALL_UD = 0x8000FF0000000006n;
 const SEAMCALL_GP = 0x8000FF000000000Dn;
 // Model answers (tdx_error_codes_defs.h values).
+// no-entropy is TDH.SYS.INIT (tdh_sys_init.c: stack canary without entropy → TDX_RND_NO_ENTROPY, RCX/RDX/R8–R10 zeroed).
 const NO_ENTROPY = 0x8000020300000000n;
 const FIELD_ID_INCORRECT = 0xC0000C0000000000n;
 const OPERAND_INVALID_RDX = 0xC000010000000002n;
 const VMCALL_INVALID_OPERAND = 0x8000000000000000n;
-const MAX_TDMRS = 0x9100000100000008n;
-const UNKNOWN_FIELD = 0x9100000100000fffn;
+// tdh_sys_rd.c: RDX = MD_FIELD_ID_NA first, on success the next field id — MAX_TDMRS is followed by
+// MAX_RESERVED_PER_TDMR (global_sys_fields_lookup.c table order).
+const NEXT_AFTER_MAX_TDMRS = 0x9100000100000009n;
+const MD_FIELD_ID_NA = 0xFFFFFFFFFFFFFFFFn;
 const SYS_INIT = 0x21n; // TDH.SYS.INIT = 33, left in RAX when VMfailValid is ignored
 const MAP_GPA = 0x10001n;
-// TDG.VP.INFO from the guest model: GPAW 48, 4/4 VCPUs (8/8 on VCPU 3 for vp-info).
-const VP_INFO = { rcx: 48n, rdx: 0n, r8: (4n << 32n) | 4n, r9: 0n, r10: 0n, r11: 0n };
-const VP_INFO_3 = { rcx: 48n, rdx: 0n, r8: (8n << 32n) | 8n, r9: 3n, r10: 0n, r11: 0n };
+// TDG.VP.INFO from the guest model: GPAW 48, 4/4 VCPUs (8/8 on VCPU 3 for vp-info); R10 bit 0 = TDG.SYS.RD
+// available (tdg_vp_info.c, 1.5: commands_available.tdg_sys_rd_available = 1).
+const VP_INFO = { rcx: 48n, rdx: 0n, r8: (4n << 32n) | 4n, r9: 0n, r10: 1n, r11: 0n };
+const VP_INFO_3 = { rcx: 48n, rdx: 0n, r8: (8n << 32n) | 8n, r9: 3n, r10: 1n, r11: 0n };
 
 interface Expect {
   /** RAX the caller gets, or the oops vector. */
@@ -67,9 +71,9 @@ const ZERO13 = { rcx: 0n, rdx: 0n, r8: 0n, r9: 0n, r10: 0n, r11: 0n, r12: 0n, r1
 
 /** R0 host (`TDX_MODULE_CALL host=1` in the v3 seamcall.S): *out gets RCX, RDX, R8–R11 after every SEAMCALL that returns. */
 const R0_HOST: Record<string, Expect> = {
-  success: { ret: 0n, written: OUT6(0n, MAX_TDMRS, 64n, 0n, C('r10'), C('r11')), seamFlags: 0n },
-  error: { ret: FIELD_ID_INCORRECT, written: OUT6(0n, UNKNOWN_FIELD, 0n, 0n, C('r10'), C('r11')) },
-  'no-entropy': { ret: NO_ENTROPY, written: OUT6(0n, 0n, 0n, 0n, C('r10'), C('r11')) },
+  success: { ret: 0n, written: OUT6(0n, NEXT_AFTER_MAX_TDMRS, 64n, 0n, C('r10'), C('r11')), seamFlags: 0n },
+  error: { ret: FIELD_ID_INCORRECT, written: OUT6(0n, MD_FIELD_ID_NA, 0n, 0n, C('r10'), C('r11')) },
+  'no-entropy': { ret: NO_ENTROPY, written: OUT6(0n, 0n, 0n, 0n, 0n, C('r11')) },
   // The store happens even on VMfailInvalid.
   vmfailinvalid: { ret: VMFAILINVALID, written: OUT6(0n, 0n, 0n, 0n, C('r10'), C('r11')), seamFlags: 0x1n },
   // Only CF is tested: ZF=1 goes unnoticed and RAX still holds the leaf.
@@ -79,7 +83,8 @@ const R0_HOST: Record<string, Expect> = {
   'null-out': { ret: 0n },
   'seamldr-info': {
     ret: 0n, written: OUT6(PHYS, 0n, 0n, 0n, C('r10'), C('r11')),
-    check: (_r, m) => { expect(m.phys.buffer.readUInt32LE(8)).toBe(0x8086); },
+    // seamldr_info.c: vendor 0x8086; SEAMEXTEND seam_ready (160) and p_seamldr_ready (162) set with a module loaded.
+    check: (_r, m) => { expect([m.phys.buffer.readUInt32LE(8), m.phys.buffer[160], m.phys.buffer[162]]).toEqual([0x8086, 1, 1]); },
   },
 };
 
@@ -121,8 +126,8 @@ const R5_SEAMCALL: Record<string, Expect> = {
 
 /** R5 `__seamcall_ret` (ret=1): RCX, RDX, R8–R11 stored unless CF=1 or a trap. */
 const R5_SEAMCALL_RET: Record<string, Expect> = {
-  success: { ret: 0n, written: OUT6(0n, MAX_TDMRS, 64n, 0n, 0n, 0n) },
-  error: { ret: FIELD_ID_INCORRECT, written: OUT6(0n, UNKNOWN_FIELD, 0n, 0n, 0n, 0n) },
+  success: { ret: 0n, written: OUT6(0n, NEXT_AFTER_MAX_TDMRS, 64n, 0n, 0n, 0n) },
+  error: { ret: FIELD_ID_INCORRECT, written: OUT6(0n, MD_FIELD_ID_NA, 0n, 0n, 0n, 0n) },
   'no-entropy': { ret: NO_ENTROPY, written: OUT6(0n, 0n, 0n, 0n, 0n, 0n) },
   vmfailinvalid: { ret: VMFAILINVALID, written: {} },
   vmfailvalid: { ret: SYS_INIT, written: OUT6(0n, 0n, 0n, 0n, 0n, 0n) },
@@ -136,8 +141,8 @@ const ARGS = DEFAULT_LAYOUT.callerBase; // the only struct, placed first in the 
 const SAVED_RET_ZEROED = { rcx: 0n, rdx: 0n, r8: 0n, r9: 0n, r10: 0n, r11: 0n, rdi: 0n, rsi: ARGS };
 
 const R5_SEAMCALL_SAVED_RET: Record<string, Expect> = {
-  success: { ret: 0n, written: { ...ZERO13, rdx: MAX_TDMRS, r8: 64n }, regs: SAVED_RET_ZEROED },
-  error: { ret: FIELD_ID_INCORRECT, written: { ...ZERO13, rdx: UNKNOWN_FIELD }, regs: SAVED_RET_ZEROED },
+  success: { ret: 0n, written: { ...ZERO13, rdx: NEXT_AFTER_MAX_TDMRS, r8: 64n }, regs: SAVED_RET_ZEROED },
+  error: { ret: FIELD_ID_INCORRECT, written: { ...ZERO13, rdx: MD_FIELD_ID_NA }, regs: SAVED_RET_ZEROED },
   'no-entropy': { ret: NO_ENTROPY, written: ZERO13, regs: SAVED_RET_ZEROED },
   // .Lseamcall_fail pops the saved args pointer into RSI.
   vmfailinvalid: { ret: VMFAILINVALID, written: {}, regs: { rsi: ARGS } },
@@ -168,7 +173,8 @@ const R5_TDCALL_RET: Record<string, Expect> = {
   'vp-info': { ret: 0n, written: VP_INFO_3 },
   'mr-report': { ret: 0n, written: OUT6(PHYS, PHYS + 1024n, 0n, 0n, 0n, 0n) },
   'page-accept': { ret: 0n, written: OUT6(PHYS, 0n, 0n, 0n, 0n, 0n) },
-  vmcall: { ret: 0n, written: OUT6(0xffccn, 0n, 0n, 0n, VMCALL_INVALID_OPERAND, MAP_GPA) },
+  // KVM tdx_map_gpa: the canaries in R12/R13 wrap (gpa + size <= gpa) → INVALID_OPERAND, and the error path sets R11 = the GPA.
+  vmcall: { ret: 0n, written: OUT6(0xffccn, 0n, 0n, 0n, VMCALL_INVALID_OPERAND, C('r12')) },
 };
 
 const R5_TDCALL_SAVED_RET: Record<string, Expect> = {

@@ -92,7 +92,40 @@ describe('YAML and JSON scenarios', () => {
 
   it('needs at least one side', async () => {
     const e = await error(loadScenarioFile(file('empty.json', '{ "name": "x" }')));
-    expect(e.message).toMatch(/empty\.json:1:1: \(top level\): give a seamcall \(host\) case, a tdcall \(guest\) case, or both/);
+    expect(e.message).toMatch(/empty\.json:1:1: \(top level\): give a seamcall \(host\) case, a tdcall \(guest\) case, both, or a sequence/);
+  });
+
+  it('refuses VMfail answers to a TDCALL where they are written (SDM TDCALL: #UD, #GP(0) or a VM exit only)', async () => {
+    const e = await error(loadScenarioFile(file('tdfail.yaml', 'name: x\ntdcall:\n  call: { leaf: TDG.VP.INFO }\n  handler:\n    script:\n      - return: { rax: 0 }\n      - vmfailinvalid\n')));
+    expect(e.code).toBe('SCENARIO_INVALID');
+    expect(e.message).toMatch(/tdfail\.yaml:7:9: tdcall\.handler\.script\.1: TDCALL has no VMfailInvalid outcome/);
+    const e2 = await error(loadScenarioFile(file('tdfail2.yaml', 'name: x\ntdcall:\n  call: { leaf: TDG.VP.INFO }\n  handler: { script: [ { return: { rax: 0 } } ], then: { script: [ { vmfailvalid: { note: n } } ] } }\n')));
+    expect(e2.message).toMatch(/tdfail2\.yaml:4:\d+: tdcall\.handler\.then\.script\.0: TDCALL has no VMfailValid outcome/);
+  });
+
+  it('refuses "interrupted" for a SEAMCALL (SEAMRET always resumes after the instruction) and takes it for a TDCALL', async () => {
+    const e = await error(loadScenarioFile(file('hostint.yaml', 'name: x\nseamcall:\n  call: { leaf: TDH.SYS.INIT }\n  handler: { script: [ interrupted ] }\n')));
+    expect(e.message).toMatch(/hostint\.yaml:4:\d+: seamcall\.handler\.script\.0: a SEAMCALL always resumes/);
+    const s = await loadScenarioFile(file('guestint.yaml', 'name: x\ntdcall:\n  call: { leaf: TDG.MR.REPORT }\n  handler: { script: [ interrupted, { interrupted: { note: again } } ] }\n'));
+    expect(s.cases.tdcall!.handler).toEqual({ script: [{ kind: 'interrupted' }, { kind: 'interrupted', note: 'again' }] });
+  });
+
+  it('takes the new model settings: module version, entropy count, CMRs, busy locks, TDs; guest GPAW 48/52 only', async () => {
+    const s = await loadScenarioFile(file('cfg.yaml', `name: x
+seamcall:
+  call: { leaf: TDH.SYS.INIT }
+  handler:
+    model: tdx-module
+    module:
+      version: "2.0"
+      entropy: 2
+      cmrs: [ { base: 0, size: 0x100000000 } ]
+      busy: [ { lock: global, times: 2 } ]
+      tds: [ { tdr: 0x100000, hkid: 40, vcpus: [ { tdvpr: 0x108000, exits: [ { kind: async, reason: 48 } ] } ] } ]
+`));
+    expect(s.cases.seamcall!.handler).toMatchObject({ model: 'tdx-module', module: { version: '2.0', entropy: 2, cmrs: [{ base: 0n, size: 0x100000000n }], busy: [{ lock: 'global', times: 2 }] } });
+    const e = await error(loadScenarioFile(file('gpaw.yaml', 'name: x\ntdcall:\n  call: { leaf: TDG.VP.INFO }\n  handler: { model: td-guest, guest: { gpaw: 50 } }\n')));
+    expect(e.message).toMatch(/gpaw\.yaml:4:\d+: tdcall\.handler\.guest\.gpaw/);
   });
 
   it('reports YAML syntax errors with a position', async () => {

@@ -93,32 +93,37 @@ const OUTPUT_SLOTS: Record<string, number> = Object.fromEntries(
 
 function badOutcome(what: string, handler: string): SeamlabError {
   return new SeamlabError('SEAM_BAD_OUTCOME', `handler ${handler} returned an invalid outcome: ${what}`,
-    "return { kind: 'return', rax: <bigint>, regs: { rcx: <bigint>, … } }, { kind: 'vmfailinvalid' }, { kind: 'vmfailvalid' } or { kind: 'fault', vector: 'UD' | 'GP' }");
+    "return { kind: 'return', rax: <bigint>, regs: { rcx: <bigint>, … } }, { kind: 'vmfailinvalid' }, { kind: 'vmfailvalid' }, { kind: 'fault', vector: 'UD' | 'GP' } or { kind: 'interrupted' }");
+}
+
+function writeRegs(v: BigUint64Array, regs: Partial<Record<string, bigint>> | undefined, handler: string): void {
+  if (!regs) return;
+  for (const name in regs) {
+    const slot = OUTPUT_SLOTS[name];
+    const value = (regs as Record<string, unknown>)[name];
+    if (slot === undefined) throw badOutcome(`regs.${name} is not a register a SEAM call can return (RSP and RIP are restored by the module; use rax for the status)`, handler);
+    if (typeof value !== 'bigint') throw badOutcome(`regs.${name} is ${typeof value}, not a bigint`, handler);
+    v[slot] = value;
+  }
 }
 
 /**
  * Applies a non-fault outcome to `v` (the register file of the trapping CPU):
- * RAX/outputs, RFLAGS and RIP past the 4-byte instruction. Faults are the
- * machine's job (exception table or oops). Returns false for a fault.
+ * RAX/outputs, RFLAGS and RIP past the 4-byte instruction — or, for
+ * "interrupted: re-execute", RIP left at the instruction so it runs again.
+ * Faults are the machine's job (exception table or oops). Returns false for a fault.
  */
 export function applyOutcome(v: BigUint64Array, o: Outcome, handler: string): boolean {
   if (o === null || typeof o !== 'object') throw badOutcome(`${o === null ? 'null' : typeof o} instead of an object`, handler);
   switch (o.kind) {
     case 'return': {
       if (typeof o.rax !== 'bigint') throw badOutcome(`rax is ${typeof o.rax}, not a bigint`, handler);
-      const regs = o.regs;
-      if (regs) {
-        for (const name in regs) {
-          const slot = OUTPUT_SLOTS[name];
-          const value = (regs as Record<string, unknown>)[name];
-          if (slot === undefined) throw badOutcome(`regs.${name} is not a register a SEAM call can return (RSP and RIP are restored by the module; use rax for the status)`, handler);
-          if (typeof value !== 'bigint') throw badOutcome(`regs.${name} is ${typeof value}, not a bigint`, handler);
-          v[slot] = value;
-        }
-      }
+      writeRegs(v, o.regs, handler);
       v[SLOT.rax] = o.rax;
-      // VMsucceed: CF, PF, AF, ZF, SF and OF cleared.
-      v[SLOT.rflags] = v[SLOT.rflags]! & ~RFLAGS_STATUS;
+      if (o.flags !== undefined && o.flags !== 'vmsucceed' && o.flags !== 'preserve') throw badOutcome(`flags ${JSON.stringify(o.flags)} (only 'vmsucceed' and 'preserve')`, handler);
+      // VMsucceed: CF, PF, AF, ZF, SF and OF cleared. A TDCALL's return keeps the
+      // TD's RFLAGS: the module resumes the TD without writing them (tdx_td_dispatcher.c td_call).
+      if (o.flags !== 'preserve') v[SLOT.rflags] = v[SLOT.rflags]! & ~RFLAGS_STATUS;
       break;
     }
     case 'vmfailinvalid':
@@ -129,6 +134,14 @@ export function applyOutcome(v: BigUint64Array, o: Outcome, handler: string): bo
       // VMfailValid: ZF = 1; CF, PF, AF, SF, OF = 0.
       v[SLOT.rflags] = (v[SLOT.rflags]! & ~RFLAGS_STATUS) | RFLAGS.ZF;
       break;
+    case 'interrupted':
+      // Re-execute: the module neither advances RIP nor writes RFLAGS, and writes
+      // RAX only when it has a status to give (tdx_td_dispatcher.c td_call:
+      // RAX only if !interrupt_occurred; advance_guest_rip skipped).
+      if (o.rax !== undefined && typeof o.rax !== 'bigint') throw badOutcome(`rax is ${typeof o.rax}, not a bigint`, handler);
+      writeRegs(v, o.regs, handler);
+      if (o.rax !== undefined) v[SLOT.rax] = o.rax;
+      return true;
     case 'fault':
       if (o.vector !== 'UD' && o.vector !== 'GP') throw badOutcome(`fault vector ${String(o.vector)} (only UD and GP)`, handler);
       return false;

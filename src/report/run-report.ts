@@ -39,6 +39,7 @@ export function outcomeText(c: SeamCallResult | undefined): string {
     case 'vmfailinvalid': return `VMfailInvalid${note}`;
     case 'vmfailvalid': return `VMfailValid${note}`;
     case 'fault': return `#${o.vector}${note}`;
+    case 'interrupted': return `interrupted: re-execute${note}`;
   }
 }
 

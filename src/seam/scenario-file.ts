@@ -9,137 +9,15 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { z } from 'zod';
 import { SeamlabError } from '../errors.js';
-import { OPERAND_ID, parseLeaf, STATUS } from './codes.js';
 import { builtinScenario } from './builtin-scenarios.js';
-import type { HandlerSpec, InputValue, Scenario, ScenarioCase } from './scenario.js';
-import { SYS_STATES } from './tdx-module.js';
-import { GPR_NAMES } from '../support/registers.js';
+import type { HandlerSpec, InputValue, LogicalCall, Scenario, ScenarioCase, Sequence, SequenceStep } from './scenario.js';
+import { parseNumber, scenarioSchema, toOutcome, type HandlerInput, type ScenarioParsed } from './scenario-schema.js';
+import { GUEST_ENV, HOST_ENV, type CpuEnv, type GprName, type OutcomeKind, type OutputReg, type SeamHandler, type SeamKind } from './types.js';
 import { freshCopies } from './handler-copy.js';
 import { packageRoot } from '../support/package-root.js';
-import { GUEST_ENV, HOST_ENV, type GprName, type Outcome, type SeamHandler, type SeamKind } from './types.js';
 
-const GPRS = GPR_NAMES;
-const OUTPUT_REGS = GPRS.filter((r) => r !== 'rsp' && r !== 'rax');
-
-/** "0x…", decimal, a status name ("TDX_RND_NO_ENTROPY", "TDX_OPERAND_INVALID|RCX"), or a number/bigint. */
-export function parseNumber(v: bigint | number | string, leaf = false): bigint | string {
-  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
-  if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v)) return 'numbers above 2^53 lose precision in JSON/YAML; write them as a "0x…" string';
-    return BigInt.asUintN(64, BigInt(v));
-  }
-  const s = v.trim();
-  if (/^-?(0x[0-9a-f_]+|[0-9_]+)$/i.test(s)) {
-    const digits = s.replace(/_/g, '');
-    const n = digits.startsWith('-') ? -BigInt(digits.slice(1)) : BigInt(digits);
-    if (n >= 1n << 64n || n < -(1n << 63n)) return `${v} does not fit in 64 bits`;
-    return BigInt.asUintN(64, n);
-  }
-  if (leaf) {
-    const l = parseLeaf(s);
-    return l ?? `unknown leaf ${JSON.stringify(v)} (use a number or a name such as TDH.SYS.RD, TDG.VP.INFO, SEAMLDR.INFO)`;
-  }
-  const [name, op] = s.split('|').map((x) => x.trim());
-  const base = (STATUS as Record<string, bigint>)[name!];
-  if (base === undefined) return `unknown value ${JSON.stringify(v)} (use a number, a "0x…" string or a status name such as TDX_SUCCESS)`;
-  if (op === undefined) return base;
-  const id = (OPERAND_ID as Record<string, bigint>)[op.toLowerCase()];
-  return id === undefined ? `unknown operand ${op} (RCX, RDX, R8 …)` : base | id;
-}
-
-const num = (leaf = false) => z.union([z.bigint(), z.number(), z.string()]).transform((v, ctx) => {
-  const r = parseNumber(v, leaf);
-  if (typeof r === 'string') {
-    ctx.issues.push({ code: 'custom', message: r, input: v });
-    return z.NEVER;
-  }
-  return r;
-});
-
-const physBuffer = z.strictObject({
-  phys: z.number().int().positive().max(1 << 20),
-  align: z.number().int().positive().refine((a) => (a & (a - 1)) === 0, 'align must be a power of two').optional(),
-  fill: z.union([z.number().int().min(0).max(255), z.literal('pattern')]).optional(),
-  offset: z.number().int().min(0).optional(),
-});
-
-const inputValue = z.union([physBuffer, num()]);
-
-const env = z.strictObject({
-  vmx: z.boolean().optional(),
-  seamrr: z.boolean().optional(),
-  cpl: z.number().int().min(0).max(3).optional(),
-  inTd: z.boolean().optional(),
-  lp: z.number().int().min(0).max(4095).optional(),
-});
-
-const step = z.union([
-  z.literal('vmfailinvalid'),
-  z.literal('vmfailvalid'),
-  z.strictObject({ fault: z.enum(['UD', 'GP']), note: z.string().optional() }),
-  z.strictObject({
-    return: z.strictObject({
-      rax: num(),
-      regs: z.partialRecord(z.enum(OUTPUT_REGS as [string, ...string[]]), num()).optional(),
-      note: z.string().optional(),
-    }),
-  }),
-]);
-
-type HandlerInput =
-  | { model: 'tdx-module'; module?: Record<string, unknown>; seamldr?: Record<string, unknown> }
-  | { model: 'td-guest'; guest?: Record<string, unknown> }
-  | { script: z.infer<typeof step>[]; then?: HandlerInput }
-  | { module: string; export?: string }
-  | { handler: unknown };
-
-const moduleConfig = z.strictObject({
-  loaded: z.boolean().optional(),
-  state: z.enum(SYS_STATES as [string, ...string[]]).optional(),
-  lps: z.number().int().min(1).max(4096).optional(),
-  packages: z.number().int().min(1).max(64).optional(),
-  entropy: z.boolean().optional(),
-  fields: z.record(z.string(), num()).optional(),
-});
-
-const handlerSchema: z.ZodType<HandlerInput> = z.lazy(() => z.union([
-  z.strictObject({ model: z.literal('tdx-module'), module: moduleConfig.optional(), seamldr: z.strictObject({ loaded: z.boolean().optional(), busy: z.boolean().optional() }).optional() }),
-  z.strictObject({
-    model: z.literal('td-guest'),
-    guest: z.strictObject({ gpaw: z.number().int().min(32).max(64).optional(), attributes: num().optional(), numVcpus: z.number().int().min(1).optional(), maxVcpus: z.number().int().min(1).optional() }).optional(),
-  }),
-  z.strictObject({ script: z.array(step).min(1), then: handlerSchema.optional() }),
-  z.strictObject({ module: z.string().min(1), export: z.string().optional() }),
-  z.strictObject({ handler: z.custom<unknown>((h) => typeof h === 'function' || (typeof h === 'object' && h !== null && typeof (h as SeamHandler).handle === 'function'), 'handler must be a function or an object with handle(call)') }),
-])) as z.ZodType<HandlerInput>;
-
-const caseSchema = z.strictObject({
-  call: z.strictObject({
-    leaf: num(true),
-    inputs: z.partialRecord(z.enum(GPRS.filter((r) => r !== 'rax' && r !== 'rsp') as [string, ...string[]]), inputValue).optional(),
-    nullOutput: z.boolean().optional(),
-  }),
-  env: env.optional(),
-  handler: handlerSchema.optional(),
-});
-
-export const scenarioSchema = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits, ".", "_" and "-"'),
-  summary: z.string().optional(),
-  requiresOutputPointer: z.boolean().optional(),
-  seamcall: caseSchema.optional(),
-  tdcall: caseSchema.optional(),
-}).refine((s) => s.seamcall !== undefined || s.tdcall !== undefined, { message: 'give a seamcall (host) case, a tdcall (guest) case, or both' });
-
-export type ScenarioInput = z.input<typeof scenarioSchema>;
-
-function toOutcome(s: z.infer<typeof step>): Outcome {
-  if (s === 'vmfailinvalid' || s === 'vmfailvalid') return { kind: s };
-  if ('fault' in s) return { kind: 'fault', vector: s.fault, ...(s.note ? { note: s.note } : {}) };
-  return { kind: 'return', rax: s.return.rax, ...(s.return.regs ? { regs: s.return.regs as Record<string, bigint> } : {}), ...(s.return.note ? { note: s.return.note } : {}) };
-}
+export { parseNumber, scenarioSchema, type ScenarioInput } from './scenario-schema.js';
 
 interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; errors?: ZodIssueLike[][] }
 
@@ -170,11 +48,11 @@ type LoadModule = (path: string, exportName: string | undefined) => Promise<() =
 async function toHandlerSpec(h: HandlerInput, baseDir: string, load: LoadModule): Promise<HandlerSpec> {
   if ('model' in h) {
     if (h.model === 'tdx-module') {
-      const m = h.module ?? {};
-      const fields = m.fields ? new Map(Object.entries(m.fields as Record<string, bigint>).map(([k, v]) => [parseNumber(k) as bigint, v])) : undefined;
-      return { model: 'tdx-module', module: { ...(m as object), ...(fields ? { fields } : {}) }, ...(h.seamldr ? { seamldr: h.seamldr } : {}) };
+      const m = h.module;
+      const fields = m?.fields ? new Map(Object.entries(m.fields as Record<string, bigint>).map(([k, v]) => [parseNumber(k) as bigint, v])) : undefined;
+      return { model: 'tdx-module', ...(m ? { module: { ...(m as object), ...(fields ? { fields } : {}) } } : {}), ...(h.seamldr ? { seamldr: h.seamldr } : {}) } as HandlerSpec;
     }
-    return { model: 'td-guest', ...(h.guest ? { guest: h.guest } : {}) };
+    return { model: 'td-guest', ...(h.guest ? { guest: h.guest } : {}) } as HandlerSpec;
   }
   if ('script' in h) return { script: h.script.map(toOutcome), ...(h.then ? { then: await toHandlerSpec(h.then, baseDir, load) } : {}) };
   if ('module' in h) {
@@ -201,24 +79,86 @@ export async function scenarioFromObject(
       { notes: issues.slice(1, 6).map((i) => `${where(i.path)}: ${field(i.path)}: ${i.message}`) });
   }
   const s = parsed.data;
+  checkAnswers(s, where);
   const baseDir = dirname(resolve(source));
   const cases: Partial<Record<SeamKind, ScenarioCase>> = {};
   for (const kind of ['seamcall', 'tdcall'] as const) {
     const c = s[kind];
     if (!c) continue;
-    const defaults = kind === 'seamcall' ? HOST_ENV : GUEST_ENV;
-    const inputs: Partial<Record<GprName, InputValue>> = {};
-    for (const [r, v] of Object.entries(c.call.inputs ?? {})) inputs[r as GprName] = v as InputValue;
     cases[kind] = {
-      call: { leaf: c.call.leaf, inputs, ...(c.call.nullOutput ? { nullOutput: true } : {}) },
-      env: { ...defaults, ...c.env } as ScenarioCase['env'],
-      handler: c.handler ? await toHandlerSpec(c.handler, baseDir, load) : { model: kind === 'seamcall' ? 'tdx-module' : 'td-guest' },
+      call: logicalCall(c.call),
+      env: { ...defaultEnv(kind), ...c.env } as CpuEnv,
+      handler: c.handler ? await toHandlerSpec(c.handler, baseDir, load) : defaultHandler(kind),
+    };
+  }
+  let sequence: Sequence | undefined;
+  if (s.sequence) {
+    const q = s.sequence;
+    const kind: SeamKind = q.kind ?? 'seamcall';
+    const base = { ...defaultEnv(kind), ...q.env } as CpuEnv;
+    sequence = {
+      kind,
+      handler: q.handler ? await toHandlerSpec(q.handler, baseDir, load) : defaultHandler(kind),
+      memory: (q.memory ?? []).map((m) => ({ phys: m.phys, u64: m.u64 })),
+      steps: q.steps.map((st): SequenceStep => ({
+        call: logicalCall(st.call),
+        env: { ...base, ...st.env } as CpuEnv,
+        ...(st.label ? { label: st.label } : {}),
+        ...(st.expect ? {
+          expect: {
+            ...(st.expect.status !== undefined ? { status: st.expect.status } : {}),
+            ...(st.expect.outputs ? { outputs: st.expect.outputs as Partial<Record<OutputReg, bigint>> } : {}),
+            ...(st.expect.outcome ? { outcome: st.expect.outcome as OutcomeKind } : {}),
+          },
+        } : {}),
+        ...(st.repeat ? { repeat: { while: st.repeat.while as OutputReg, below: st.repeat.below, max: st.repeat.max } } : {}),
+      })),
     };
   }
   return {
     name: s.name, summary: s.summary ?? `user scenario from ${basename(source)}`, source, cases,
     ...(s.requiresOutputPointer ? { requiresOutputPointer: true } : {}),
+    ...(sequence ? { sequence } : {}),
   };
+}
+
+const defaultEnv = (kind: SeamKind) => (kind === 'seamcall' ? HOST_ENV : GUEST_ENV);
+const defaultHandler = (kind: SeamKind): HandlerSpec => ({ model: kind === 'seamcall' ? 'tdx-module' : 'td-guest' });
+
+function logicalCall(c: { leaf: bigint; inputs?: Record<string, unknown>; nullOutput?: boolean }): LogicalCall {
+  const inputs: Partial<Record<GprName, InputValue>> = {};
+  for (const [r, v] of Object.entries(c.inputs ?? {})) inputs[r as GprName] = v as InputValue;
+  return { leaf: c.leaf, inputs, ...(c.nullOutput ? { nullOutput: true } : {}) };
+}
+
+/**
+ * Answers the instruction cannot give are refused where they are written:
+ * TDCALL has no VMfailInvalid/VMfailValid outcome (SDM TDCALL: #UD, #GP(0)
+ * or a VM exit), and a SEAMCALL always resumes after the instruction
+ * (tdx_vmm_dispatcher.c tdx_vmm_post_dispatching → advance_guest_rip), so it
+ * cannot be "interrupted: re-execute" — the module answers
+ * TDX_INTERRUPTED_RESUMABLE instead.
+ */
+function checkAnswers(s: ScenarioParsed, where: (path: PropertyKey[]) => string): void {
+  const visit = (h: HandlerInput | undefined, kind: SeamKind, path: PropertyKey[]) => {
+    if (!h || !('script' in h)) return;
+    h.script.forEach((st, i) => {
+      const k = typeof st === 'string' ? st : Object.keys(st)[0];
+      const at = [...path, 'script', i];
+      if (kind === 'tdcall' && (k === 'vmfailinvalid' || k === 'vmfailvalid')) {
+        throw new SeamlabError('SCENARIO_INVALID', `${where(at)}: ${at.join('.')}: TDCALL has no ${k === 'vmfailinvalid' ? 'VMfailInvalid' : 'VMfailValid'} outcome (Intel SDM TDCALL: #UD, #GP(0) or a VM exit)`,
+          'answer a TDCALL with return, fault (UD/GP) or interrupted');
+      }
+      if (kind === 'seamcall' && k === 'interrupted') {
+        throw new SeamlabError('SCENARIO_INVALID', `${where(at)}: ${at.join('.')}: a SEAMCALL always resumes after the instruction (SEAMRET); "interrupted: re-execute" is a TDCALL outcome`,
+          'answer { return: { rax: TDX_INTERRUPTED_RESUMABLE } } for an interrupted host call');
+      }
+    });
+    visit(h.then, kind, [...path, 'then']);
+  };
+  visit(s.seamcall?.handler, 'seamcall', ['seamcall', 'handler']);
+  visit(s.tdcall?.handler, 'tdcall', ['tdcall', 'handler']);
+  if (s.sequence) visit(s.sequence.handler, s.sequence.kind ?? 'seamcall', ['sequence', 'handler']);
 }
 
 function positionFinder(doc: Document, lc: LineCounter, file: string): (path: PropertyKey[]) => string {
@@ -255,12 +195,17 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) return scenarioFromModule(path);
   const text = readFileSync(path, 'utf8');
   if (text.length > MAX_SCENARIO_BYTES) throw new SeamlabError('SCENARIO_TOO_BIG', `${file} is over 1 MiB`, 'a scenario file is a few lines of YAML or JSON');
+  return scenarioFromText(text, file, ext === '.json' ? 'JSON' : 'YAML');
+}
+
+/** A scenario from YAML (or JSON, which is YAML) text; `file` names it in messages and resolves handler modules. */
+export async function scenarioFromText(text: string, file: string, syntax: 'YAML' | 'JSON' = 'YAML'): Promise<Scenario> {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, intAsBigInt: true, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const p = lc.linePos(e.pos[0]);
-    throw new SeamlabError('SCENARIO_SYNTAX', `${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`, `fix the ${ext === '.json' ? 'JSON' : 'YAML'} syntax`);
+    throw new SeamlabError('SCENARIO_SYNTAX', `${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`, `fix the ${syntax} syntax`);
   }
   return scenarioFromObject(smallIntsAsNumbers(doc.toJS({ maxAliasCount: 100 })), file, positionFinder(doc, lc, file));
 }

@@ -9,7 +9,7 @@ import { SeamRoot, type SeamldrConfig } from './p-seamldr.js';
 import { ScriptedHandler } from './scripted.js';
 import { TdGuestModel, type TdGuestConfig, type VmmHandler } from './td-guest.js';
 import type { TdxModuleConfig } from './tdx-module.js';
-import type { CpuEnv, GprName, Outcome, SeamCall, SeamHandler, SeamKind } from './types.js';
+import type { CpuEnv, GprName, Outcome, OutcomeKind, OutputReg, SeamCall, SeamHandler, SeamKind } from './types.js';
 
 /** A buffer in the physical-memory area; the register gets its address. */
 export interface PhysBuffer {
@@ -45,6 +45,48 @@ export interface ScenarioCase {
   handler: HandlerSpec;
 }
 
+/** What the caller should see after one step of a sequence (checked when given). */
+export interface StepExpect {
+  /**
+   * The status the calling function returns: the SEAM call's RAX, or the
+   * kernel's software status for VMfailInvalid / a trapped #UD/#GP (6.7+
+   * tdxcall.S). The run layer compares the function's real return value.
+   */
+  status?: bigint;
+  /** Registers the SEAM call leaves, as the caller reads them back (the args struct fields of the `ret` variants). */
+  outputs?: Partial<Record<OutputReg, bigint>>;
+  /** How the last SEAM call of the step ended. */
+  outcome?: OutcomeKind;
+}
+
+/** One logical call of a sequence. */
+export interface SequenceStep {
+  call: LogicalCall;
+  env: CpuEnv;
+  expect?: StepExpect;
+  /** Call again while output `while` is below `below` (the kernel's init_tdmr loop on RDX), at most `max` calls in all. */
+  repeat?: { while: OutputReg; below: bigint; max: number };
+  label?: string;
+}
+
+/** Physical memory the run writes before the first call: little-endian qwords from an absolute physical address. */
+export interface MemoryInit {
+  phys: bigint;
+  u64: bigint[];
+}
+
+/**
+ * Several calls against one SEAM side: the handler is created once and keeps
+ * its state (module state machine, scripted answers consumed in order)
+ * across the steps. See session.ts for the library side.
+ */
+export interface Sequence {
+  kind: SeamKind;
+  handler: HandlerSpec;
+  memory: MemoryInit[];
+  steps: SequenceStep[];
+}
+
 export interface Scenario {
   name: string;
   /** One line for `seamlab scenarios` and the table. */
@@ -55,6 +97,8 @@ export interface Scenario {
   cases: Partial<Record<SeamKind, ScenarioCase>>;
   /** Only for ABIs with an output-only struct pointer (null-out). */
   requiresOutputPointer?: boolean;
+  /** A sequence of calls against one SEAM state (then `cases` is empty). */
+  sequence?: Sequence;
 }
 
 export function createHandler(spec: HandlerSpec): SeamHandler {

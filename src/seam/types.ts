@@ -43,19 +43,36 @@ export type OutputReg = Exclude<GprName, 'rsp' | 'rax'>;
 
 /**
  * What the SEAM side answers. Applied like hardware (Intel SDM Vol. 3C §30.2
- * VMsucceed/VMfailInvalid/VMfailValid; tdx-module tdx_seamret_to_vmm.S):
+ * VMsucceed/VMfailInvalid/VMfailValid; tdx-module tdx_seamret_to_vmm.S and
+ * tdx_td_dispatcher.c):
  * - `return`: RAX = status, the listed registers written, all other GPRs
- *   preserved, CF PF AF ZF SF OF cleared, RIP past the instruction;
+ *   preserved, RIP past the instruction. RFLAGS: `flags: 'vmsucceed'` (the
+ *   default) clears CF PF AF ZF SF OF, as SEAMRET does for a SEAMCALL;
+ *   `flags: 'preserve'` leaves them, as a TDCALL sees it — the module resumes
+ *   the TD with VMRESUME and never writes the guest's RFLAGS (td_call only
+ *   writes RAX, tdx_td_dispatcher.c). `serveWithEnvironment` (env.ts) marks
+ *   every TDCALL return `preserve`;
  * - `vmfailinvalid`: RAX unchanged, CF = 1, PF AF ZF SF OF = 0;
  * - `vmfailvalid`: ZF = 1, CF PF AF SF OF = 0;
- * - `fault`: the instruction raises #UD/#GP at its own address.
+ * - `fault`: the instruction raises #UD/#GP at its own address;
+ * - `interrupted`: "interrupted: re-execute" — RIP stays at the instruction,
+ *   RFLAGS untouched, the listed registers (and RAX, when given) written, so
+ *   the same TDCALL runs again. The module does this for TDG.MEM.PAGE.ACCEPT
+ *   (2 MB, pending interrupt) and TDG.MR.REPORT (tdg_mem_page_accept.c,
+ *   tdg_mr_report.c: `*interrupt_occurred`; td_call writes RAX only when no
+ *   interrupt occurred and tdx_td_dispatcher.c skips advance_guest_rip), and
+ *   after an EPT-violation TD exit: the models leave RAX = the leaf.
  * `note` is free text shown in reports ("TDH.SYS.RD MAX_TDMRS = 64").
  */
 export type Outcome =
-  | { kind: 'return'; rax: bigint; regs?: Partial<Record<OutputReg, bigint>>; note?: string }
+  | { kind: 'return'; rax: bigint; regs?: Partial<Record<OutputReg, bigint>>; flags?: 'vmsucceed' | 'preserve'; note?: string }
   | { kind: 'vmfailinvalid'; note?: string }
   | { kind: 'vmfailvalid'; note?: string }
-  | { kind: 'fault'; vector: FaultVector; note?: string };
+  | { kind: 'fault'; vector: FaultVector; note?: string }
+  | { kind: 'interrupted'; rax?: bigint; regs?: Partial<Record<OutputReg, bigint>>; note?: string };
+
+export type OutcomeKind = Outcome['kind'];
+export const OUTCOME_KINDS: readonly OutcomeKind[] = ['return', 'vmfailinvalid', 'vmfailvalid', 'fault', 'interrupted'];
 
 /**
  * Memory the handler can reach: the machine's "physical memory" area,
@@ -109,6 +126,9 @@ export const outcome = {
   },
   fault(vector: FaultVector, note?: string): Outcome {
     return note ? { kind: 'fault', vector, note } : { kind: 'fault', vector };
+  },
+  interrupted(note?: string): Outcome {
+    return note ? { kind: 'interrupted', note } : { kind: 'interrupted' };
   },
 };
 
