@@ -42,6 +42,22 @@ export const LIBUNICORN_INSTALL_HINTS = [
   'or point SEAMLAB_LIBUNICORN at a libunicorn.so.2',
 ];
 
+/**
+ * The hook callback types. koffi's type names are process-wide, and two
+ * copies of this module can share a process (a test that imports both the
+ * sources and the built package), so the types are made once per process.
+ */
+function hookPrototypes(): { protoCode: TypeObject; protoMem: TypeObject; protoInvalid: TypeObject; protoIntr: TypeObject } {
+  const key = Symbol.for('seamlab.unicorn.hook-prototypes');
+  const g = globalThis as unknown as Record<symbol, ReturnType<typeof hookPrototypes> | undefined>;
+  return (g[key] ??= {
+    protoCode: koffi.proto('void seamlab_uc_hookcode(void *uc, uint64_t address, uint32_t size, void *user)'),
+    protoMem: koffi.proto('bool seamlab_uc_hookmem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)'),
+    protoInvalid: koffi.proto('bool seamlab_uc_hookinsn_invalid(void *uc, void *user)'),
+    protoIntr: koffi.proto('void seamlab_uc_hookintr(void *uc, uint32_t intno, void *user)'),
+  });
+}
+
 /** Loads libunicorn once. Throws a SeamlabError (with install hints) if it cannot. */
 export function loadUnicorn(): UnicornLib {
   if (lib) return lib;
@@ -69,10 +85,7 @@ export function loadUnicorn(): UnicornLib {
   }
   const h = handle;
   const f = (decl: string) => h.func(decl);
-  const protoCode = koffi.proto('void seamlab_uc_hookcode(void *uc, uint64_t address, uint32_t size, void *user)');
-  const protoMem = koffi.proto('bool seamlab_uc_hookmem(void *uc, int type, uint64_t address, int size, int64_t value, void *user)');
-  const protoInvalid = koffi.proto('bool seamlab_uc_hookinsn_invalid(void *uc, void *user)');
-  const protoIntr = koffi.proto('void seamlab_uc_hookintr(void *uc, uint32_t intno, void *user)');
+  const { protoCode, protoMem, protoInvalid, protoIntr } = hookPrototypes();
   lib = {
     path,
     uc_version: f('unsigned int uc_version(_Out_ unsigned int *major, _Out_ unsigned int *minor)'),

@@ -40,6 +40,7 @@ export function renderDivergence(expected: Trace, actual: Trace, cmp: TraceCompa
       }
     }
   }
+  if (cmp.imageChanged && (d || cmp.headerChanges.length)) out.push('  the linked image differs too (its hash)');
   if (cmp.sourceChanges.length) {
     out.push(`  ${cmp.sourceChanges.length} input file(s) differ from the recording (by git blob id):`);
     for (const c of cmp.sourceChanges.slice(0, 8)) out.push(`    ${c.path}: ${c.expected?.slice(0, 12) ?? '(not read)'} → ${c.actual?.slice(0, 12) ?? '(not read)'}`);

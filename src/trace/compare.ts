@@ -38,8 +38,10 @@ export interface TraceComparison {
   layoutFrom?: { step: number; field: string };
   /** Input files whose blob ids differ (or that one side read and the other did not). */
   sourceChanges: SourceChange[];
-  /** Header facts that describe the call and differ (function, profile, scenario, image). */
+  /** Header facts that describe the call and differ (function, profile, scenario, entry registers, labels). */
   headerChanges: { field: string; expected: unknown; actual: unknown }[];
+  /** The linked image differs (informative: code the run did not reach may have changed). */
+  imageChanged: boolean;
 }
 
 export function compareTraces(expected: Trace, actual: Trace): TraceComparison {
@@ -47,6 +49,7 @@ export function compareTraces(expected: Trace, actual: Trace): TraceComparison {
     ...firstDivergence(expected, actual),
     sourceChanges: sourceChanges(expected.header, actual.header),
     headerChanges: headerChanges(expected.header, actual.header),
+    imageChanged: expected.header.image.hash !== actual.header.image.hash,
   };
 }
 
@@ -91,7 +94,7 @@ export function sourceChanges(e: TraceHeader, a: TraceHeader): SourceChange[] {
 function headerChanges(e: TraceHeader, a: TraceHeader): TraceComparison['headerChanges'] {
   const pick = (h: TraceHeader) => ({
     function: h.function, sourceFile: h.sourceFile, profile: h.profile, prototype: h.prototype,
-    scenario: h.scenario, image: h.image, entry: h.entry, labels: h.labels, executor: h.executor,
+    scenario: h.scenario, entry: h.entry, labels: h.labels, executor: h.executor,
   });
   const pe = pick(e);
   const pa = pick(a);

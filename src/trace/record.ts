@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDisassembler } from '../encode/capstone.js';
 import { buildImage } from '../image/build.js';
+import type { AddressLocation } from '../image/source-map.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
 import { prepareRun } from '../run/run.js';
@@ -138,8 +139,9 @@ function endRecord(end: RunResult['end']): TraceSummary['end'] {
     if (typeof v === 'bigint') return hexU64(v);
     if (k === 'error') return undefined;
     if (k === 'location' && v && typeof v === 'object') {
-      const l = v as { pos: { file: string; line: number } };
-      return `${l.pos.file}:${l.pos.line}`;
+      // An AddressLocation: its statement's file:line.
+      const { pos } = (v as AddressLocation).location;
+      return `${pos.file}:${pos.line}`;
     }
     return v;
   })) as TraceSummary['end'];
