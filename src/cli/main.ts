@@ -12,6 +12,7 @@ import { registerRevisions } from './revisions.js';
 import { registerCpp, registerProfiles } from './cpp.js';
 import { registerBuild } from './build.js';
 import { registerRun, registerScenarios } from './run.js';
+import { registerOracle } from './oracle.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerBuild(program);
   registerScenarios(program);
   registerRun(program);
+  registerOracle(program);
 
   return program;
 }
