@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveRevision } from '../src/intake/revision.js';
-import { formatDivergence } from '../src/oracle/compare.js';
+import { formatOracleDivergence } from '../src/oracle/compare.js';
 import { fuzzOracle } from '../src/oracle/fuzz.js';
 import { Oracle } from '../src/oracle/oracle.js';
 import { testImage } from './support/images.js';
@@ -33,7 +33,7 @@ describe.skipIf(!siliconUsable())(`${RUNS} random scenarios per revision`, () =>
       const report = await fuzzOracle(oracle, targets, { revision: rev, profile: 'default', runs: RUNS, seed: SEED });
       console.log(`oracle fuzz ${rev}: seed ${SEED} (SEAMLAB_FUZZ_SEED=${SEED} reproduces), ${report.runs} scenarios, ${report.instructions} instructions, ${Math.round(performance.now() - t0)} ms`);
       const f = report.failure;
-      expect(f ? `${formatDivergence(f.divergence, f.function)}\n${f.scenarioFile}` : undefined).toBeUndefined();
+      expect(f ? `${formatOracleDivergence(f.divergence, f.function)}\n${f.scenarioFile}` : undefined).toBeUndefined();
       expect(report.runs).toBe(RUNS);
       // The campaign reaches every kind of SEAM answer and both ways a run ends.
       expect(Object.keys(report.answers).sort()).toEqual(['fault', 'return', 'vmfailinvalid', 'vmfailvalid']);

@@ -16,9 +16,17 @@ import { buildImage } from '../src/image/build.js';
 import { plainSource } from '../src/cpp/types.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { PROFILES } from '../src/kbuild/kconfig/profiles.js';
-import { formatDivergence } from '../src/oracle/compare.js';
+import { formatOracleDivergence } from '../src/oracle/compare.js';
 import { definedAfter, flagEffect, AF, CF, OF, PF, SF, ZF } from '../src/oracle/flags.js';
 import { Oracle } from '../src/oracle/oracle.js';
+import { signalMeaning } from '../src/oracle/silicon.js';
+import { buildRunner, RUNNER_BINARY } from '../src/oracle/native-build.js';
+import type { Image } from '../src/image/types.js';
+import type { RunFunction } from '../src/run/run.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hasCommand, requireOracle } from './support/oracles.js';
 import { ANSWER, AnswerReader, ProtocolError, type Answer } from '../src/oracle/protocol.js';
 import { relocationFor, USER_IMAGE_BASE } from '../src/oracle/relocate.js';
 import { notApplicable } from '../src/run/run.js';
@@ -164,6 +172,47 @@ describe('flags the architecture leaves undefined (SDM Vol. 2 "Flags Affected")'
   });
 });
 
+// ---- signals ----------------------------------------------------------------------
+
+describe('what a signal from the child means (Linux arch/x86/kernel/traps.c)', () => {
+  const RIP = 0xffffffff81000010n;
+  const RAW = 0x5eed81000010n;
+  it('SEAMCALL/TDCALL at a trap site: SIGILL (#UD, measured here) or SIGSEGV (#GP, under other hypervisors)', () => {
+    expect(signalMeaning(4, 2, RAW, RIP, RAW, true)).toEqual({ kind: 'seam-call' });
+    expect(signalMeaning(11, 0x80, 0n, RIP, RAW, true)).toEqual({ kind: 'seam-call' });
+  });
+  it('elsewhere: #UD, #GP, #PF (data or fetch), int3 (#BP at the byte before RIP), #DE, #AC', () => {
+    expect(signalMeaning(4, 2, RAW, RIP, RAW, false)).toEqual({ kind: 'exception', vector: 6, address: RIP });
+    expect(signalMeaning(11, 0x80, 0n, RIP, RAW, false)).toEqual({ kind: 'exception', vector: 13, address: RIP });
+    expect(signalMeaning(11, 1, 0x1000n, RIP, RAW, false)).toEqual({ kind: 'page-fault', fetch: false });
+    expect(signalMeaning(11, 2, RAW, RIP, RAW, false)).toEqual({ kind: 'page-fault', fetch: true });
+    expect(signalMeaning(5, 0x80, 0n, RIP + 1n, RAW + 1n, false)).toEqual({ kind: 'exception', vector: 3, address: RIP });
+    expect(signalMeaning(8, 1, RAW, RIP, RAW, false)).toEqual({ kind: 'exception', vector: 0, address: RIP });
+    expect(signalMeaning(7, 1, 0x1001n, RIP, RAW, false)).toEqual({ kind: 'exception', vector: 17, address: RIP });
+    expect(signalMeaning(5, 2, 0n, RIP, RAW, false).kind).toBe('unexpected');
+  });
+});
+
+// ---- building the runner ------------------------------------------------------------
+
+describe.skipIf(!requireOracle('a C compiler', hasCommand(process.env.CC || 'cc'), 'apt-get install gcc libc6-dev'))('the runner is built from its source, once per source', () => {
+  it('compiles into <cache>/native/<hash>/, says so, and reuses the binary', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'seamlab-native-'));
+    try {
+      const said: string[] = [];
+      const first = buildRunner({ cache, log: (l) => said.push(l) });
+      expect(first.compiled).toBe(true);
+      expect(first.path.slice(cache.length)).toMatch(new RegExp(`^/native/[0-9a-f]{16}/${RUNNER_BINARY}$`));
+      expect(said).toEqual([expect.stringMatching(/^compiling the silicon-oracle runner \(src\/oracle\/native\/runner\.c\) with /)]);
+      const again = buildRunner({ cache, log: (l) => said.push(l) });
+      expect(again).toEqual({ path: first.path, compiled: false });
+      expect(said).toHaveLength(1);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
+
 // ---- relocation -------------------------------------------------------------------
 
 describe('running the image at another address', () => {
@@ -225,7 +274,7 @@ describe.skipIf(!SILICON)('Unicorn and this CPU agree', () => {
             if (notApplicable(sc, fn)) continue;
             const res = oracle.run(image, fn, sc, { revision: rev, profile: p.name });
             const title = `${rev} ${p.name} ${fn.name} × ${sc.name}`;
-            expect(res.divergence ? formatDivergence(res.divergence, title) : undefined, title).toBeUndefined();
+            expect(res.divergence ? formatOracleDivergence(res.divergence, title) : undefined, title).toBeUndefined();
             expect(res.silicon.steps.length, title).toBe(res.unicorn.steps.length);
             expect(res.silicon.end, title).toEqual(res.unicorn.end);
             expect(res.instructions, title).toBeGreaterThan(5);
@@ -250,7 +299,7 @@ describe.skipIf(!SILICON)('Unicorn and this CPU agree', () => {
     for (const [rsi, end] of Object.entries(expected)) {
       const sc = await scenarioFromObject({ name: 'wild', seamcall: { call: { leaf: 34 }, handler: { script: [{ return: { rax: 0, regs: { rsi } } }] } } }, 'test');
       const res = oracle.run(image, fn, sc, { revision: 'linux-6.12' });
-      expect(res.divergence ? formatDivergence(res.divergence) : undefined, rsi).toBeUndefined();
+      expect(res.divergence ? formatOracleDivergence(res.divergence) : undefined, rsi).toBeUndefined();
       expect(res.end.kind, rsi).toBe(end);
       expect(res.silicon.end.kind, rsi).toBe(res.unicorn.end.kind);
     }
@@ -290,7 +339,7 @@ describe.skipIf(!SILICON)('a divergence is reported where it happens', () => {
       const d = run({ step, mask: ZF }).divergence;
       expect(d?.step).toBe(step);
       expect(d?.differences[0]).toMatchObject({ what: 'ZF' });
-      const text = formatDivergence(d!);
+      const text = formatOracleDivergence(d!);
       expect(text).toMatch(new RegExp(`^DIVERGENCE at step ${step}\\n  instruction  0xffffffff81`));
       expect(text).toMatch(/\n {2}source {7}__seamcall.* arch\/x86\/(virt\/vmx\/tdx\/seamcall\.S|include\/asm\/frame\.h|virt\/vmx\/tdx\/tdxcall\.S):\d+/);
     });
@@ -303,6 +352,44 @@ describe.skipIf(!SILICON)('a divergence is reported where it happens', () => {
   it('AF flipped right after `test` (which leaves it undefined) is no divergence; flipped after `pop` it is', () => {
     expect(run({ step: 11, mask: AF }).divergence).toBeUndefined();
     expect(run({ step: 10, mask: AF }).divergence).toMatchObject({ step: 10, differences: [{ what: 'AF' }] });
+  });
+});
+
+describe.skipIf(!SILICON)('instructions beyond the TDX entry points', () => {
+  let oracle: Oracle;
+  beforeAll(async () => {
+    oracle = await Oracle.open();
+  });
+  afterAll(() => oracle?.close());
+
+  const VOID: RunFunction = { name: 'f', kind: 'seamcall', abi: { prototype: 'void f(void);', declaredAt: { file: 't.h', line: 1 }, returns: { kind: 'void' }, params: [] } as unknown as RunFunction['abi'] };
+  const snippet = (body: string): Image => buildImage(memFs({ 'a.S': `.globl f\nf:\n${body.replace(/; */g, '\n')}\n` }), 'a.S', { preprocess: (files, file) => plainSource(file, files.readFile(file)!) });
+  const run = async (body: string) => {
+    const sc = await scenarioFromObject({ name: 's', seamcall: { call: { leaf: 0 }, handler: { script: [{ return: { rax: 0 } }] } } }, 'test');
+    return oracle.run(snippet(body), VOID, sc, { revision: 'snippet' });
+  };
+
+  it('shifts, multiplies and bit scans agree where the SDM defines the flags (this CPU and Unicorn set AF differently after them)', async () => {
+    const r = await run('mov $0x1234, %rax; mov $3, %cl; shl %cl, %rax; imul %rax, %rax; mov $0x80, %rdx; bsf %rdx, %rdx; bsr %rax, %rbx; bt $3, %rax; mul %rdx; shr $1, %rax; rol $3, %rax; sar $7, %rax; ret');
+    expect(r.divergence ? formatOracleDivergence(r.divergence) : undefined).toBeUndefined();
+    expect(r.instructions).toBe(13);
+  });
+
+  it('int3 and ud2 oops alike; PUSHF stores the flags without the trap flag single-stepping sets', async () => {
+    for (const [body, vector] of [['nop; int3; ret', 3], ['nop; ud2; ret', 6]] as const) {
+      const r = await run(body);
+      expect(r.divergence ? formatOracleDivergence(r.divergence) : undefined, body).toBeUndefined();
+      expect(r.end, body).toEqual({ kind: 'oops', vector, address: 0xffffffff81000001n });
+    }
+    const p = await run('pushf; pop %rax; pushw %ax; pushfw; pop %ax; pop %ax; ret');
+    expect(p.divergence ? formatOracleDivergence(p.divergence) : undefined).toBeUndefined();
+  });
+
+  it('reports what ring 3 cannot run (sti raises #GP on the CPU) and branches to a non-canonical address (the CPU raises #GP at the branch; Unicorn takes it and faults fetching)', async () => {
+    const sti = await run('nop; sti; ret');
+    expect(sti.divergence).toMatchObject({ step: 1, instruction: 'sti', siliconEnd: { kind: 'oops', vector: 13 } });
+    const jmp = await run('mov $0x8000000000000000, %rax; jmp *%rax');
+    expect(jmp.divergence).toMatchObject({ step: 1, instruction: 'jmpq *%rax', unicornEnd: { kind: 'fault', access: 'fetch' }, siliconEnd: { kind: 'oops', vector: 13, address: 0xffffffff8100000an } });
   });
 });
 

@@ -11,7 +11,7 @@ import type { Image } from '../image/types.js';
 import { PROFILES } from '../kbuild/kconfig/profiles.js';
 import { listBuiltinRevisions, resolveRevision } from '../intake/revision.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
-import { formatDivergence } from '../oracle/compare.js';
+import { formatOracleDivergence } from '../oracle/compare.js';
 import { fuzzOracle } from '../oracle/fuzz.js';
 import { Oracle } from '../oracle/oracle.js';
 import { ORACLE_BUDGET } from '../oracle/silicon.js';
@@ -105,7 +105,7 @@ export function registerOracle(program: Command, deps: OracleCliDeps = {}): void
               if (r.failure) {
                 diverged = true;
                 const f = r.failure;
-                print(formatDivergence(f.divergence, `${rev.name} ${profile} ${f.function} (shrunk in ${f.shrinks} steps)`));
+                print(formatOracleDivergence(f.divergence, `${rev.name} ${profile} ${f.function} (shrunk in ${f.shrinks} steps)`));
                 print(`minimal scenario (save it as a .yaml file and replay it with: seamlab oracle ${rev.name} --profile ${profile} --fn ${f.function} --scenario FILE):`);
                 print(f.scenarioFile.trimEnd());
               }
@@ -121,7 +121,7 @@ export function registerOracle(program: Command, deps: OracleCliDeps = {}): void
                 revInsns += r.instructions;
                 if (r.divergence) {
                   diverged = true;
-                  print(formatDivergence(r.divergence, `${rev.name} ${profile} ${fn.name} × ${sc.name}`));
+                  print(formatOracleDivergence(r.divergence, `${rev.name} ${profile} ${fn.name} × ${sc.name}`));
                 }
               }
             }

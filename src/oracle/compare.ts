@@ -20,7 +20,7 @@ import { flagNames, GPR_NAMES, RFLAGS } from '../support/registers.js';
 import { hex, hex64 } from '../support/format.js';
 import { ALL_STATUS_DEFINED, COMPARED_FLAGS, definedAfter, flagEffect, type FlagEffect } from './flags.js';
 import type { Relocation } from './relocate.js';
-import type { ByteRun, MemorySnapshot, StepTrace, TraceEnd, TraceStep } from './step-trace.js';
+import type { ByteRun, MemorySnapshot, OracleTrace, OracleEnd, OracleStep } from './step-trace.js';
 import { EXCEPTION_NAMES } from '../machine/execution.js';
 
 export interface StateDifference {
@@ -30,7 +30,7 @@ export interface StateDifference {
   silicon: string;
 }
 
-export interface Divergence {
+export interface OracleDivergence {
   /** 0-based step; equal to the shorter trace's length when one run ended first. */
   step: number;
   /** The instruction of that step (Unicorn's address), when there is one. */
@@ -41,8 +41,8 @@ export interface Divergence {
   /** Registers after the step (silicon's mapped into Unicorn's addresses). */
   unicornRegs?: BigUint64Array;
   siliconRegs?: BigUint64Array;
-  unicornEnd: TraceEnd;
-  siliconEnd: TraceEnd;
+  unicornEnd: OracleEnd;
+  siliconEnd: OracleEnd;
   unicornSteps: number;
   siliconSteps: number;
 }
@@ -106,7 +106,7 @@ class MemoryView {
   }
 }
 
-function stepEffect(ctx: CompareContext, step: TraceStep, before: BigUint64Array): FlagEffect {
+function stepEffect(ctx: CompareContext, step: OracleStep, before: BigUint64Array): FlagEffect {
   if (step.seam) return step.seam.path === 'resumed' ? { writes: ALL_STATUS_DEFINED, undefined: 0n } : { writes: 0n, undefined: 0n };
   if (step.exception) return { writes: 0n, undefined: 0n };
   const insn = ctx.disassemble(step.address);
@@ -115,7 +115,7 @@ function stepEffect(ctx: CompareContext, step: TraceStep, before: BigUint64Array
   return flagEffect(insn.mnemonic, insn.operands, before[SLOT.rcx]!);
 }
 
-function endText(e: TraceEnd): string {
+function endText(e: OracleEnd): string {
   switch (e.kind) {
     case 'returned': return 'returned';
     case 'oops': return `oops #${EXCEPTION_NAMES[e.vector] ?? e.vector} at ${hex(e.address)}`;
@@ -126,7 +126,7 @@ function endText(e: TraceEnd): string {
   }
 }
 
-function sameEnd(u: TraceEnd, s: TraceEnd): boolean {
+function sameEnd(u: OracleEnd, s: OracleEnd): boolean {
   if (u.kind !== s.kind) return false;
   switch (u.kind) {
     case 'oops': return s.kind === 'oops' && u.vector === s.vector && u.address === s.address;
@@ -143,7 +143,7 @@ function sameEnd(u: TraceEnd, s: TraceEnd): boolean {
 }
 
 /** The first difference between the traces, or undefined when they agree on every instruction. */
-export function compareTraces(u: StepTrace, s: StepTrace, ctx: CompareContext): Divergence | undefined {
+export function compareOracleTraces(u: OracleTrace, s: OracleTrace, ctx: CompareContext): OracleDivergence | undefined {
   const R = ctx.relocation;
   const memU = new MemoryView(ctx.memory);
   const memS = new MemoryView(ctx.memory);
@@ -194,6 +194,13 @@ export function compareTraces(u: StepTrace, s: StepTrace, ctx: CompareContext): 
       ...(n > 0 ? { unicornRegs: u.steps[n - 1]!.regs, siliconRegs: R.regsToUnicorn(s.steps[n - 1]!.regs.slice()) } : {}),
     };
   }
+  if (s.unattributed.length > 0) {
+    const w = s.unattributed[0]!;
+    return {
+      ...base(Math.max(0, n - 1)),
+      differences: [{ what: `memory ${hex(w.address)}`, unicorn: 'no step changed it', silicon: `${w.bytes.length} bytes changed that no step reported (${s.unattributed.length} runs in all)` }],
+    };
+  }
   if (!sameEnd(u.end, s.end)) {
     return { ...base(Math.max(0, n - 1)), differences: [{ what: 'end', unicorn: endText(u.end), silicon: endText(s.end) }] };
   }
@@ -201,7 +208,7 @@ export function compareTraces(u: StepTrace, s: StepTrace, ctx: CompareContext): 
 }
 
 /** A divergence as text: step, instruction, source line, the differences, both register sets. */
-export function formatDivergence(d: Divergence, title?: string): string {
+export function formatOracleDivergence(d: OracleDivergence, title?: string): string {
   const lines: string[] = [];
   lines.push(`DIVERGENCE at step ${d.step}${title ? ` of ${title}` : ''}`);
   if (d.address !== undefined) lines.push(`  instruction  ${hex(d.address)}  ${d.instruction ?? '(not in the image)'}`);

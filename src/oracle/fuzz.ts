@@ -18,7 +18,7 @@ import { SEAMCALL_LEAF, SEAMLDR_LEAF, STATUS, TDCALL_LEAF, TDVMCALL } from '../s
 import { scenarioFromObject } from '../seam/scenario-file.js';
 import type { SeamKind } from '../seam/types.js';
 import { GPR_NAMES } from '../support/registers.js';
-import type { Divergence } from './compare.js';
+import type { OracleDivergence } from './compare.js';
 import type { Oracle, OracleRunResult } from './oracle.js';
 
 const HEX = (v: bigint): string => `0x${v.toString(16)}`;
@@ -127,7 +127,7 @@ export interface FuzzFailure {
   input: FuzzInput;
   function: string;
   kind: SeamKind;
-  divergence: Divergence;
+  divergence: OracleDivergence;
   /** Shrinking steps fast-check took from the first failing input. */
   shrinks: number;
   /** The scenario file that replays it. */

@@ -9,9 +9,9 @@ import type { Image } from '../image/types.js';
 import { Machine } from '../machine/machine.js';
 import { prepareRun, type RunFunction } from '../run/run.js';
 import type { Scenario } from '../seam/scenario.js';
-import { compareTraces, sourceLine, type Divergence } from './compare.js';
+import { compareOracleTraces, sourceLine, type OracleDivergence } from './compare.js';
 import { ORACLE_BUDGET, SiliconSession, type SiliconRunOptions } from './silicon.js';
-import { UnicornStepRecorder, type StepTrace, type TraceEnd } from './step-trace.js';
+import { UnicornStepRecorder, type OracleTrace, type OracleEnd } from './step-trace.js';
 
 export interface OracleRunOptions extends SiliconRunOptions {
   revision: string;
@@ -25,12 +25,12 @@ export interface OracleRunResult {
   scenario: string;
   /** Instructions Unicorn executed (the CPU executed as many unless they diverged). */
   instructions: number;
-  end: TraceEnd;
-  divergence?: Divergence;
+  end: OracleEnd;
+  divergence?: OracleDivergence;
   /** A change escaped the runner's per-step scan, so the CPU ran again comparing every page. */
   exactRerun: boolean;
-  unicorn: StepTrace;
-  silicon: StepTrace;
+  unicorn: OracleTrace;
+  silicon: OracleTrace;
 }
 
 export class Oracle {
@@ -81,9 +81,9 @@ export class Oracle {
     const recorder = new UnicornStepRecorder(machine);
     const budget = opts.budget ?? ORACLE_BUDGET;
     const prepared = prepareRun(image, fn, scenario, { revision: opts.revision, ...(opts.profile ? { profile: opts.profile } : {}), machine, observers: [recorder], budget });
-    let silicon: StepTrace;
+    let silicon: OracleTrace;
     let memory;
-    let unicorn: StepTrace;
+    let unicorn: OracleTrace;
     try {
       const cpu = this.session.start(prepared, { ...opts, budget });
       prepared.execution.finish();
@@ -96,7 +96,7 @@ export class Oracle {
     if (silicon.unattributed.length > 0 && !opts.exactWrites) {
       return { ...this.run(image, fn, scenario, { ...opts, exactWrites: true }), exactRerun: true };
     }
-    const divergence = compareTraces(unicorn, silicon, {
+    const divergence = compareOracleTraces(unicorn, silicon, {
       relocation: silicon.relocation!, memory,
       disassemble: (a) => this.disassemble(image, a),
       locate: (a) => sourceLine(machine.map, a),

@@ -27,7 +27,7 @@ import { ensureRunner, unsupportedHost } from './native-build.js';
 import { encodeResume, encodeRun, encodeWrite, encodeZero, type Answer, type ByteRun, type RegionSpec } from './protocol.js';
 import { relocationFor, type Relocation } from './relocate.js';
 import { RunnerProcess } from './runner-process.js';
-import type { MemorySnapshot, StepTrace, TraceEnd, TraceStep } from './step-trace.js';
+import type { MemorySnapshot, OracleTrace, OracleEnd, OracleStep } from './step-trace.js';
 
 /** Instruction budget of an oracle run (the entry points run ~20–100 instructions; single-stepping costs ~20 µs each). */
 export const ORACLE_BUDGET = 10_000;
@@ -50,6 +50,44 @@ const BUS_ADRALN = 1;
 const PROT_WRITE = 2;
 
 const U64 = (v: bigint) => BigInt.asUintN(64, v);
+
+export type SignalMeaning =
+  /** SEAMCALL/TDCALL faulted: ask the SEAM side. */
+  | { kind: 'seam-call' }
+  /** A CPU exception at `address` (Unicorn's): exception table or oops. */
+  | { kind: 'exception'; vector: number; address: bigint }
+  /** A page fault; `fetch` when the instruction itself could not be fetched. */
+  | { kind: 'page-fault'; fetch: boolean }
+  | { kind: 'unexpected'; message: string };
+
+/**
+ * What a signal the child stopped with means, from the CPU exception Linux
+ * turned into it (arch/x86/kernel/traps.c): SIGILL is #UD; SIGSEGV with
+ * si_code SI_KERNEL is #GP, with SEGV_MAPERR/SEGV_ACCERR a #PF at si_addr;
+ * SIGTRAP with SI_KERNEL is int3 (#BP, a trap: RIP is past it); SIGFPE is
+ * #DE; SIGBUS with BUS_ADRALN is #AC. SEAMCALL and TDCALL are not
+ * instructions a ring-3 process may run: #UD (SIGILL, measured on AMD EPYC
+ * under a hypervisor) or #GP (SIGSEGV, elsewhere) at the trap site means the
+ * SEAM call happened.
+ */
+export function signalMeaning(signal: number, code: number, siAddr: bigint, rip: bigint, rawRip: bigint, atTrapSite: boolean): SignalMeaning {
+  if (atTrapSite && (signal === SIGILL || signal === SIGSEGV)) return { kind: 'seam-call' };
+  const fetch = siAddr >= rawRip && siAddr < rawRip + 16n;
+  switch (signal) {
+    case SIGILL:
+      return { kind: 'exception', vector: 6, address: rip };
+    case SIGTRAP:
+      return code === SI_KERNEL ? { kind: 'exception', vector: 3, address: U64(rip - 1n) } : { kind: 'unexpected', message: `unexpected SIGTRAP (si_code ${code}) at 0x${rip.toString(16)}` };
+    case SIGFPE:
+      return { kind: 'exception', vector: 0, address: rip };
+    case SIGBUS:
+      return code === BUS_ADRALN ? { kind: 'exception', vector: 17, address: rip } : { kind: 'page-fault', fetch };
+    case SIGSEGV:
+      return code === SI_KERNEL ? { kind: 'exception', vector: 13, address: rip } : { kind: 'page-fault', fetch };
+    default:
+      return { kind: 'unexpected', message: `signal ${signal} at 0x${rip.toString(16)}` };
+  }
+}
 
 /** Can this host run the oracle? `ok`, or why not (no ptrace, wrong architecture, no compiler …). */
 export function siliconAvailability(): { ok: true } | { ok: false; reason: string; code: string } {
@@ -249,10 +287,10 @@ function nonZeroPages(bytes: Uint8Array): { offset: number; length: number }[] {
 /** One run on the CPU, started; `finish` drives it to the end. */
 export class SiliconRun {
   done = false;
-  private readonly steps: TraceStep[] = [];
+  private readonly steps: OracleStep[] = [];
   private readonly unattributed: ByteRun[] = [];
   private prevRip: bigint;
-  private end: TraceEnd | undefined;
+  private end: OracleEnd | undefined;
   private readonly phys: PhysMemory;
   private readonly values = new BigUint64Array(18);
   private readonly call: TrapCall;
@@ -283,7 +321,7 @@ export class SiliconRun {
   }
 
   /** Reads the CPU's steps to the end of the run, serving SEAM calls and faults on the way. */
-  finish(): StepTrace {
+  finish(): OracleTrace {
     while (!this.end) {
       const a = this.proc.read();
       this.handle(a);
@@ -339,55 +377,40 @@ export class SiliconRun {
   private signal(ev: Extract<Answer, { type: 'event' }>, rip: bigint): void {
     const m = this.prepared.machine;
     const site = m.siteAt(rip);
-    if (site && (ev.signal === SIGILL || ev.signal === SIGSEGV)) {
-      this.seamCall(ev, site.kind, rip);
-      return;
+    const meaning = signalMeaning(ev.signal, ev.code, ev.siAddr, rip, ev.regs[SLOT.rip]!, site !== undefined);
+    switch (meaning.kind) {
+      case 'seam-call':
+        this.seamCall(ev, site!.kind, rip);
+        return;
+      case 'exception':
+        this.raise(ev, meaning.vector, meaning.address);
+        return;
+      case 'page-fault':
+        // As Execution does: through the exception table (not for fetches), else a wild access ends the run.
+        if (!meaning.fetch && exceptionFixup(m.image, rip)) {
+          this.raise(ev, 14, rip);
+          return;
+        }
+        if (meaning.fetch) {
+          // The instruction could not even be fetched: no step, as on Unicorn.
+          this.end = { kind: 'fault', access: 'fetch', address: this.reloc.toUnicorn(ev.siAddr), rip };
+          return;
+        }
+        this.stopWith(ev, { kind: 'fault', access: 'data', address: this.reloc.toUnicorn(ev.siAddr), rip });
+        return;
+      case 'unexpected':
+        this.stopWith(ev, { kind: 'error', message: meaning.message });
     }
-    const rawRip = ev.regs[SLOT.rip]!;
-    switch (ev.signal) {
-      case SIGILL:
-        this.raise(ev, VECTOR_NUMBER.UD, rip);
-        return;
-      case SIGTRAP:
-        // int3 is a trap: RIP is past it.
-        if (ev.code === SI_KERNEL) this.raise(ev, 3, U64(rip - 1n));
-        else this.stopWith(ev, { kind: 'error', message: `unexpected SIGTRAP (si_code ${ev.code}) at 0x${rip.toString(16)}` });
-        return;
-      case SIGFPE:
-        this.raise(ev, 0, rip);
-        return;
-      case SIGBUS:
-        if (ev.code === BUS_ADRALN) this.raise(ev, 17, rip);
-        else this.pageFault(ev, rip, rawRip);
-        return;
-      case SIGSEGV:
-        // SI_KERNEL: a #GP (privileged instruction in ring 3, non-canonical address); otherwise a #PF.
-        if (ev.code === SI_KERNEL) this.raise(ev, 13, rip);
-        else this.pageFault(ev, rip, rawRip);
-        return;
-      default:
-        this.stopWith(ev, { kind: 'error', message: `signal ${ev.signal} at 0x${rip.toString(16)}` });
-    }
-  }
-
-  /** A page fault: through the exception table (not for fetches), else a wild-access end, as Execution does. */
-  private pageFault(ev: Extract<Answer, { type: 'event' }>, rip: bigint, rawRip: bigint): void {
-    const fetch = ev.siAddr >= rawRip && ev.siAddr < rawRip + 16n;
-    if (!fetch && exceptionFixup(this.prepared.machine.image, rip)) {
-      this.raise(ev, 14, rip);
-      return;
-    }
-    this.stopWith(ev, { kind: 'fault', access: fetch ? 'fetch' : 'data', address: this.reloc.toUnicorn(ev.siAddr), rip });
   }
 
   /** The faulting instruction is the last step. */
-  private stopWith(ev: Extract<Answer, { type: 'event' }>, end: TraceEnd): void {
+  private stopWith(ev: Extract<Answer, { type: 'event' }>, end: OracleEnd): void {
     this.steps.push({ address: this.prevRip, regs: ev.regs, writes: [] });
     this.end = end;
   }
 
   /** An exception at `address`: the exception-table fixup (and the run goes on), or an oops. */
-  private raise(ev: Extract<Answer, { type: 'event' }>, vector: number, address: bigint, seam?: TraceStep['seam']): void {
+  private raise(ev: Extract<Answer, { type: 'event' }>, vector: number, address: bigint, seam?: OracleStep['seam']): void {
     const entry = exceptionFixup(this.prepared.machine.image, address);
     if (!entry) {
       this.steps.push({ address: this.prevRip, regs: ev.regs, writes: [], ...(seam ? { seam } : {}) });
@@ -400,7 +423,7 @@ export class SiliconRun {
   }
 
   /** Records the step that ends at `regs` and lets the CPU continue from there. */
-  private resume(regs: BigUint64Array, extra: Pick<TraceStep, 'seam' | 'exception'>): void {
+  private resume(regs: BigUint64Array, extra: Pick<OracleStep, 'seam' | 'exception'>): void {
     this.steps.push({ address: this.prevRip, regs, writes: [], ...extra });
     this.prevRip = regs[SLOT.rip]!;
     this.proc.send(encodeResume(regs));

@@ -25,7 +25,7 @@ import type { Relocation } from './relocate.js';
 
 export type { ByteRun } from './protocol.js';
 
-export interface TraceSeamCall {
+export interface OracleSeamCall {
   kind: SeamKind;
   outcome: Outcome['kind'];
   path: SeamPath;
@@ -33,20 +33,20 @@ export interface TraceSeamCall {
   writes: ByteRun[];
 }
 
-export interface TraceStep {
+export interface OracleStep {
   /** Address of the instruction (in the side's own address space). */
   address: bigint;
   /** Registers after the instruction: RAX … R15 (encoding order), RFLAGS, RIP. */
   regs: BigUint64Array;
   /** Bytes the instruction changed. */
   writes: ByteRun[];
-  seam?: TraceSeamCall;
+  seam?: OracleSeamCall;
   /** The instruction faulted and execution continued at the exception-table fixup. */
   exception?: { vector: number; fixup: bigint };
 }
 
 /** How the run ended, in Unicorn's addresses. */
-export type TraceEnd =
+export type OracleEnd =
   | { kind: 'returned' }
   | { kind: 'oops'; vector: number; address: bigint }
   /** A wild access; the CPU cannot tell a read from a write ('data'). */
@@ -61,20 +61,20 @@ export interface MemorySnapshot {
   bytes: Uint8Array;
 }
 
-export interface StepTrace {
+export interface OracleTrace {
   side: 'unicorn' | 'silicon';
   /** Registers before the first instruction. */
   initial: BigUint64Array;
-  steps: TraceStep[];
-  end: TraceEnd;
+  steps: OracleStep[];
+  end: OracleEnd;
   /** Silicon: where the image ran (see relocate.ts for the normalisation rule). */
   relocation?: Relocation;
   /** Silicon: changes found between steps that no step reported (empty unless the per-step scan missed one). */
   unattributed: ByteRun[];
 }
 
-/** Unicorn's RunEnd as a TraceEnd. */
-export function traceEnd(end: RunEnd): TraceEnd {
+/** Unicorn's RunEnd as a OracleEnd. */
+export function oracleEnd(end: RunEnd): OracleEnd {
   switch (end.kind) {
     case 'returned':
       return { kind: 'returned' };
@@ -114,21 +114,21 @@ interface PendingStep {
   address: bigint;
   /** Stores the instruction attempted, with the bytes that were there before. */
   stores: { address: bigint; size: number; old: Uint8Array }[];
-  seam?: TraceSeamCall;
-  exception?: TraceStep['exception'];
+  seam?: OracleSeamCall;
+  exception?: OracleStep['exception'];
 }
 
 /**
- * Records a Unicorn run as a StepTrace. Give it to `prepareRun` as an
+ * Records a Unicorn run as a OracleTrace. Give it to `prepareRun` as an
  * observer of a run on `machine` (mode 'single'). The state after step k is
  * read when instruction k+1 is about to execute (the hook runs before it),
  * or when the run ends.
  */
 export class UnicornStepRecorder implements RunObserver {
-  private readonly steps: TraceStep[] = [];
+  private readonly steps: OracleStep[] = [];
   private pending: PendingStep | undefined;
   private initial: BigUint64Array | undefined;
-  private end: TraceEnd | undefined;
+  private end: OracleEnd | undefined;
 
   constructor(private readonly machine: Machine) {}
 
@@ -186,10 +186,10 @@ export class UnicornStepRecorder implements RunObserver {
       if (s.end.kind === 'panic') this.pending = undefined;
       else this.complete(regs);
     }
-    this.end = traceEnd(s.end);
+    this.end = oracleEnd(s.end);
   }
 
-  trace(): StepTrace {
+  trace(): OracleTrace {
     if (!this.end || !this.initial) throw new Error('internal: the recorded run has not ended');
     return { side: 'unicorn', initial: this.initial, steps: this.steps, end: this.end, unattributed: [] };
   }

@@ -551,6 +551,33 @@ static void diff_near(const uint64_t *after) {
 
 /* ---- running ------------------------------------------------------------- */
 
+/*
+ * 0 when the instruction at `rip` is not PUSHF, else the size it pushes.
+ * Single-stepping runs the child with TF set, and PUSHF stores RFLAGS as it
+ * is, TF included (Linux hides TF only from PTRACE_GETREGS and from POPF,
+ * arch/x86/kernel/step.c); the program itself never set TF.
+ */
+static int pushf_size(uint64_t rip) {
+  struct region *r = region_of(rip, 1);
+  if (!r || !(r->prot & 4)) return 0;
+  const uint8_t *b = arena + r->offset + (size_t)(rip - r->address);
+  uint64_t left = r->address + r->size - rip;
+  int size = 8;
+  for (int i = 0; i < 15 && (uint64_t)i < left; i++) {
+    uint8_t x = b[i];
+    if (x == 0x66) { size = 2; continue; }
+    if (x == 0xf2 || x == 0xf3 || x == 0x2e || x == 0x3e || x == 0x26 || x == 0x64 || x == 0x65 || x == 0x36 || (x >= 0x40 && x <= 0x4f)) continue;
+    return x == 0x9c ? size : 0;
+  }
+  return 0;
+}
+
+/* Clears the TF bit single-stepping left in the RFLAGS image PUSHF stored at `rsp`. */
+static void unforce_pushed_tf(uint64_t rsp, int size) {
+  struct region *r = region_of(rsp, (uint64_t)size);
+  if (r && (r->prot & 2)) arena[r->offset + (size_t)(rsp - r->address) + 1] &= (uint8_t)~1; /* TF is bit 8 */
+}
+
 static int is_stop(uint64_t rip) {
   for (uint32_t i = 0; i < stop_count; i++) if (stops[i] == rip) return 1;
   return 0;
@@ -583,6 +610,7 @@ static void step_loop(void) {
       send_event(EV_BUDGET, 0, 0, 0, before);
       return;
     }
+    int pushf = pushf_size(before[17]);
     if (ptrace(PTRACE_SINGLESTEP, child, 0, 0) < 0) {
       send_event(EV_GONE, 0, errno, 0, before);
       return;
@@ -605,6 +633,7 @@ static void step_loop(void) {
       send_event(EV_SIGNAL, sig, si.si_code, (uint64_t)(uintptr_t)si.si_addr, now);
       return;
     }
+    if (pushf) unforce_pushed_tf(now[4], pushf);
     if (flip_step >= 0 && (uint64_t)flip_step == steps - 1) {
       now[16] ^= flip_mask;
       set_child_regs(now);
