@@ -385,6 +385,14 @@ describe.skipIf(!SILICON)('instructions beyond the TDX entry points', () => {
     expect(p.divergence ? formatOracleDivergence(p.divergence) : undefined).toBeUndefined();
   });
 
+  it('an endless loop is a runaway after the same number of instructions on both sides', async () => {
+    const sc = await scenarioFromObject({ name: 's', seamcall: { call: { leaf: 0 }, handler: { script: [{ return: { rax: 0 } }] } } }, 'test');
+    const r = oracle.run(snippet('1: inc %rax; jmp 1b'), VOID, sc, { revision: 'snippet', budget: 301 });
+    expect(r.divergence ? formatOracleDivergence(r.divergence) : undefined).toBeUndefined();
+    expect(r.end).toEqual({ kind: 'runaway' });
+    expect(r.silicon.steps).toHaveLength(301);
+  });
+
   it('reports what ring 3 cannot run (sti raises #GP on the CPU) and branches to a non-canonical address (the CPU raises #GP at the branch; Unicorn takes it and faults fetching)', async () => {
     const sti = await run('nop; sti; ret');
     expect(sti.divergence).toMatchObject({ step: 1, instruction: 'sti', siliconEnd: { kind: 'oops', vector: 13 } });

@@ -11,7 +11,7 @@ import { prepareRun, type RunFunction } from '../run/run.js';
 import type { Scenario } from '../seam/scenario.js';
 import { compareOracleTraces, sourceLine, type OracleDivergence } from './compare.js';
 import { ORACLE_BUDGET, SiliconSession, type SiliconRunOptions } from './silicon.js';
-import { UnicornStepRecorder, type OracleTrace, type OracleEnd } from './step-trace.js';
+import { UnicornStepRecorder, type MemorySnapshot, type OracleTrace, type OracleEnd } from './step-trace.js';
 
 export interface OracleRunOptions extends SiliconRunOptions {
   revision: string;
@@ -31,6 +31,8 @@ export interface OracleRunResult {
   exactRerun: boolean;
   unicorn: OracleTrace;
   silicon: OracleTrace;
+  /** The writable memory both runs started from (non-zero runs; the rest is zero). */
+  memory: MemorySnapshot[];
 }
 
 export class Oracle {
@@ -82,7 +84,7 @@ export class Oracle {
     const budget = opts.budget ?? ORACLE_BUDGET;
     const prepared = prepareRun(image, fn, scenario, { revision: opts.revision, ...(opts.profile ? { profile: opts.profile } : {}), machine, observers: [recorder], budget });
     let silicon: OracleTrace;
-    let memory;
+    let memory: MemorySnapshot[];
     let unicorn: OracleTrace;
     try {
       const cpu = this.session.start(prepared, { ...opts, budget });
@@ -103,7 +105,7 @@ export class Oracle {
     });
     return {
       revision: opts.revision, profile: opts.profile ?? image.profile, function: fn.name, scenario: scenario.name,
-      instructions: unicorn.steps.length, end: unicorn.end, ...(divergence ? { divergence } : {}), exactRerun: false, unicorn, silicon,
+      instructions: unicorn.steps.length, end: unicorn.end, ...(divergence ? { divergence } : {}), exactRerun: false, unicorn, silicon, memory,
     };
   }
 }
