@@ -29,7 +29,7 @@ import { relocationFor, type Relocation } from './relocate.js';
 import { RunnerProcess } from './runner-process.js';
 import type { MemorySnapshot, OracleTrace, OracleEnd, OracleStep } from './step-trace.js';
 
-/** Instruction budget of an oracle run (the entry points run ~20–100 instructions; single-stepping costs ~20 µs each). */
+/** Instruction budget of an oracle run (the entry points run 10–100 instructions; a single step costs some 30 µs here). */
 export const ORACLE_BUDGET = 10_000;
 
 export interface SiliconRunOptions {
@@ -218,7 +218,9 @@ export class SiliconSession {
     proc.flush();
     this.physBuffer ??= Buffer.alloc(machine.phys.size);
     if (this.physBuffer.length !== machine.phys.size) this.physBuffer = Buffer.alloc(machine.phys.size);
-    this.active = new SiliconRun(proc, prepared, reloc, initial, snapshot, this.physBuffer);
+    this.active = new SiliconRun(proc, prepared, reloc, initial, snapshot, this.physBuffer, () => {
+      slot.loaded = undefined; // the child died: the next run on this machine starts a new one
+    });
     return this.active;
   }
 
@@ -306,6 +308,7 @@ export class SiliconRun {
     /** The writable memory before the first instruction: these runs, zero elsewhere. */
     readonly memory: MemorySnapshot[],
     physBuffer: Buffer,
+    private readonly childGone: () => void,
   ) {
     const { machine, scenario, fn } = prepared;
     const c = scenario.cases[fn.kind]!;
@@ -366,6 +369,7 @@ export class SiliconRun {
         this.end = { kind: 'runaway' };
         return;
       case 'gone':
+        this.childGone();
         this.end = { kind: 'error', message: `the CPU's child process died (signal ${ev.signal}, status ${ev.code})` };
         return;
       case 'signal':
