@@ -19,6 +19,8 @@ import { PROFILES } from '../src/kbuild/kconfig/profiles.js';
 import { formatOracleDivergence } from '../src/oracle/compare.js';
 import { definedAfter, flagEffect, AF, CF, OF, PF, SF, ZF } from '../src/oracle/flags.js';
 import { Oracle } from '../src/oracle/oracle.js';
+import { fuzzOracle } from '../src/oracle/fuzz.js';
+import { parse } from 'yaml';
 import { signalMeaning } from '../src/oracle/silicon.js';
 import { buildRunner, RUNNER_BINARY } from '../src/oracle/native-build.js';
 import type { Image } from '../src/image/types.js';
@@ -439,6 +441,22 @@ describe.skipIf(!SILICON)('seamlab oracle', () => {
     const { out, exitCode } = await cli(['oracle', 'linux-6.1', '--fuzz', '40', '--seed', '5']);
     expect(exitCode).toBe(0);
     expect(out).toMatch(/^linux-6\.1 default: 40 random scenarios \(seed 5\), \d+ instructions; ends: .*; SEAM answers: .*$/m);
+  });
+
+  it('a divergence found by fuzzing is shrunk to a minimal scenario file that replays it', async () => {
+    const r = resolveRevision('v3');
+    const targets = r.functions.map((fn) => ({ fn, image: testImage(r, fn.sourceFile) }));
+    // Every run diverges (the runner flips ZF after step 3), so fast-check shrinks the first input to the smallest one.
+    const report = await fuzzOracle(oracle, targets, { revision: 'v3', profile: 'default', runs: 20, seed: 42, flip: { step: 3, mask: ZF } });
+    const f = report.failure!;
+    expect(f.divergence).toMatchObject({ step: 3, differences: [{ what: 'ZF' }] });
+    expect(f.shrinks).toBeGreaterThan(0);
+    const file = parse(f.scenarioFile) as { seamcall?: { call: { leaf: string; inputs: object } }; tdcall?: { call: { leaf: string; inputs: object } } };
+    const c = (file.seamcall ?? file.tdcall)!;
+    expect(c.call).toMatchObject({ leaf: '0x0', inputs: {} });
+    const replay = oracle.run(targets.find((t) => t.fn.name === f.function)!.image, targets.find((t) => t.fn.name === f.function)!.fn,
+      await scenarioFromObject(file, 'replay'), { revision: 'v3', flip: { step: 3, mask: ZF } });
+    expect(replay.divergence).toMatchObject({ step: 3 });
   });
 
   it('refuses --fuzz with --scenario', async () => {
