@@ -40,3 +40,9 @@ export { checkGoldens, updateGoldens, goldenCases, type GoldenCase, type GoldenR
 export { BUILTIN_SCENARIOS } from './seam/builtin-scenarios.js';
 export * from './report/json-schema.js';
 export * from './report/table.js';
+export { UnicornStepRecorder, oracleEnd, type OracleStep, type OracleTrace, type OracleEnd, type OracleSeamCall, type MemorySnapshot, type ByteRun } from './oracle/step-trace.js';
+export { SiliconSession, SiliconRun, siliconAvailability, ORACLE_BUDGET, type SiliconRunOptions } from './oracle/silicon.js';
+export { Oracle, type OracleRunOptions, type OracleRunResult } from './oracle/oracle.js';
+export { compareOracleTraces, formatOracleDivergence, type OracleDivergence } from './oracle/compare.js';
+export { relocationFor, Relocation, USER_IMAGE_BASE } from './oracle/relocate.js';
+export { fuzzOracle, type FuzzReport } from './oracle/fuzz.js';

@@ -21,6 +21,7 @@ import { registerCpp, registerProfiles } from './cpp.js';
 import { registerBuild } from './build.js';
 import { registerRun, registerScenarios } from './run.js';
 import { registerGolden, registerTrace } from './trace.js';
+import { registerOracle } from './oracle.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTrace(program);
   registerGolden(program);
+  registerOracle(program);
 
   return program;
 }

@@ -9,6 +9,7 @@ import { SeamlabError } from '../errors.js';
 import { ensureTree, KERNEL_PACKAGES, type EnsureResult, type Log } from '../intake/kernel-cache.js';
 import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
+import { setupRunner } from '../oracle/native-build.js';
 
 function canLoadUnicorn(): boolean {
   try {
@@ -45,13 +46,17 @@ export function ensureUnicorn(log: Log): void {
   log(`  libunicorn: installed (Unicorn ${formatUnicornVersion(unicornVersion())})`);
 }
 
-export interface SetupOptions { cache?: string; trees?: string[]; skipUnicorn?: boolean }
+export interface SetupOptions { cache?: string; trees?: string[]; skipUnicorn?: boolean; skipRunner?: boolean }
 
 export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
   const cache = opts.cache ?? cacheDir();
   if (!opts.skipUnicorn) {
     log('[setup] Unicorn');
     ensureUnicorn(log);
+  }
+  if (!opts.skipRunner) {
+    log('[setup] silicon-oracle runner (the system C compiler builds src/oracle/native/runner.c)');
+    setupRunner(log, cache);
   }
   log(`[setup] kernel sources (cache ${cache})`);
   const wanted = KERNEL_PACKAGES.filter((p) => !opts.trees || opts.trees.includes(p.name));

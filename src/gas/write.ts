@@ -43,6 +43,15 @@ export interface Written {
   sections: WrittenSection[];
   /** Sorted by address. */
   ranges: ByteRange[];
+  /** Statements that wrote an absolute address (of a section or an external symbol) into the bytes: what makes the code position-dependent. */
+  absolute: AbsoluteReference[];
+}
+
+/** An address written into the bytes as a number, not relative to where it is written. */
+export interface AbsoluteReference {
+  /** Where the statement's bytes are. */
+  address: bigint;
+  origin: StatementOrigin;
 }
 
 /** The number a link-time value stands for once sections and externals have addresses. */
@@ -93,10 +102,12 @@ export function writeObject(obj: ObjectFile, addr: LinkAddresses, layer: Instruc
     out.push(w);
     written.set(section.name, w);
   }
+  const absolute: AbsoluteReference[] = [];
   for (const r of obj.relocations) {
     const w = written.get(r.section);
     if (!w || w.section.type === 'nobits') continue;
     const p = placeValue(obj, r.value, addr, r.origin);
+    if (p.relocatable) absolute.push({ address: w.address + BigInt(r.offset), origin: r.origin });
     if (!fitsField(p.value, r.width, p.relocatable, p.pcrel)) {
       throw new SeamlabError(
         'GAS_FIXUP_OVERFLOW',
@@ -108,6 +119,9 @@ export function writeObject(obj: ObjectFile, addr: LinkAddresses, layer: Instruc
     w.bytes.set(le(p.value, r.width), r.offset);
   }
   const pending = obj.linkInstructions.filter((li) => written.has(li.section));
+  for (const li of pending) {
+    if (hasAbsoluteAddress(obj, li, addr)) absolute.push({ address: written.get(li.section)!.address + BigInt(li.offset), origin: li.origin });
+  }
   const requests: EncodeRequest[] = pending.map((li) => {
     const req: EncodeRequest = { insn: finalInstruction(obj, li, addr), address: written.get(li.section)!.address + BigInt(li.offset) };
     if (li.form) req.form = li.form;
@@ -127,5 +141,26 @@ export function writeObject(obj: ObjectFile, addr: LinkAddresses, layer: Instruc
     if (w) ranges.push({ address: w.address + BigInt(r.offset), size: r.size, section: r.section, kind: r.kind, origin: r.origin });
   }
   ranges.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
-  return { sections: out, ranges };
+  return { sections: out, ranges, absolute };
+}
+
+/**
+ * Does the instruction carry an address as an immediate or an absolute
+ * displacement? Branch targets and RIP-relative displacements are encoded
+ * relative to the instruction; anything else relocatable is a number.
+ */
+function hasAbsoluteAddress(obj: ObjectFile, li: LinkInstruction, addr: LinkAddresses): boolean {
+  let i = 0;
+  let found = false;
+  forEachValue(li.insn, (read) => {
+    const v = li.values[i++];
+    if (v === undefined || v === null) return read;
+    const p = placeValue(obj, v, addr, li.origin);
+    const operand = li.insn.operands.find((o) => (o.kind === 'imm' && o.value === read) || (o.kind === 'mem' && o.disp === read) || (o.kind === 'target' && o.address === read)
+      || (o.kind === 'indirect' && o.operand.kind === 'mem' && o.operand.disp === read));
+    const relative = operand?.kind === 'target' || (operand?.kind === 'mem' && operand.base === 'rip');
+    if (p.relocatable && !relative) found = true;
+    return read;
+  });
+  return found;
 }

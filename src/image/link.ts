@@ -156,7 +156,7 @@ export function linkObject(obj: ObjectFile, opts: LinkOptions): Image {
     directive: c.directive,
     origin: c.origin,
   }));
-  return { sourceFile: opts.sourceFile, profile: opts.profile, sections, symbols, extable, stubs, byteMap, cfi };
+  return { sourceFile: opts.sourceFile, profile: opts.profile, sections, symbols, extable, stubs, byteMap, cfi, absoluteReferences: written.absolute };
 }
 
 function undefinedSymbol(sym: ObjectSymbol | undefined, name: string): SeamlabError {

@@ -8,6 +8,7 @@
  * source line → addresses).
  */
 import type { ByteRange, SectionFlags, StatementOrigin } from '../gas/types.js';
+import type { AbsoluteReference } from '../gas/write.js';
 
 export interface ImageSection {
   name: string;
@@ -84,4 +85,10 @@ export interface Image {
   byteMap: ByteRange[];
   /** .cfi_* directives, recorded (not interpreted). */
   cfi: CfiDirective[];
+  /**
+   * Statements whose bytes hold an absolute address inside the image (a
+   * section or a stub): empty for position-independent code such as the
+   * TDX assembly, which the silicon oracle relies on to run it elsewhere.
+   */
+  absoluteReferences: AbsoluteReference[];
 }

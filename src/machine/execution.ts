@@ -16,7 +16,7 @@
  * fixup_exception() (EX_TYPE_FAULT: ex_handler_fault sets regs->ax = trapnr;
  * EX_TYPE_DEFAULT: ex_handler_default only jumps), or end the run in an oops.
  */
-import type { ExtableEntry } from '../image/types.js';
+import type { ExtableEntry, Image } from '../image/types.js';
 import type { CpuEnv, Outcome, SeamCall } from '../seam/types.js';
 import { VECTOR_NUMBER } from '../seam/types.js';
 import { GPR_NAMES, type Regs } from '../support/registers.js';
@@ -34,6 +34,23 @@ export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
 export const EX_TYPE_DEFAULT = 1;
 export const EX_TYPE_FAULT = 2;
 const PF_VECTOR = 14;
+const GP_VECTOR = 13;
+
+/**
+ * Does every byte of [address, address + size) have a canonical 48-bit
+ * address (bits 63:47 all equal)? The CPU raises #GP(0), not #PF, for a
+ * data access that touches a non-canonical byte (Intel SDM Vol. 3A §6.15,
+ * "Interrupt 13—General Protection Exception": "a linear address … not in
+ * canonical form"); Unicorn reports it as unmapped memory. Found by the
+ * silicon oracle (src/oracle).
+ */
+export function isCanonicalAccess(address: bigint, size: number): boolean {
+  const canonical = (a: bigint) => {
+    const top = BigInt.asUintN(64, a) >> 47n;
+    return top === 0n || top === 0x1ffffn;
+  };
+  return canonical(address) && canonical(BigInt.asUintN(64, address + BigInt(Math.max(size, 1) - 1)));
+}
 
 /** Stores recorded per run (single mode); a runaway loop beyond this is counted, not kept. */
 export const MAX_RECORDED_STORES = 65536;
@@ -265,6 +282,12 @@ export class Execution {
         }
         // Set by the memory hook during emuStart (TypeScript cannot see that).
         const f = this.memFault as MemFault | undefined;
+        if (f && f.access !== 'fetch' && !isCanonicalAccess(f.address, f.size)) {
+          // A general-protection fault, through the exception table (trapnr 13) or an oops.
+          if (!this.raise(GP_VECTOR, f.rip, `general protection fault: non-canonical address 0x${f.address.toString(16)}`, true)) return this.finishWith(this.end!);
+          begin = this.resumeAt!;
+          continue;
+        }
         if (f) {
           // A page fault at an instruction with an exception-table entry continues at the fixup (trapnr 14 for EX_TYPE_FAULT).
           const entry = f.access === 'fetch' ? undefined : this.fixupFor(f.rip);
@@ -467,15 +490,13 @@ export class Execution {
   }
 
   private fixupFor(address: bigint): ExtableEntry | undefined {
-    return this.machine.image.extable.find((e) => e.insn === address && (e.type === EX_TYPE_FAULT || e.type === EX_TYPE_DEFAULT));
+    return exceptionFixup(this.machine.image, address);
   }
 
   private takeFixup(entry: ExtableEntry, vector: number, address: bigint): void {
     const rf = this.machine.regs;
-    const v = rf.values;
     rf.read();
-    if (entry.type === EX_TYPE_FAULT) v[SLOT.rax] = BigInt(vector);
-    v[SLOT.rip] = entry.fixup;
+    applyFixup(rf.values, entry, vector);
     rf.write();
     const record: FixupRecord = { vector, address, fixup: entry.fixup };
     this.fixups.push(record);
@@ -496,6 +517,17 @@ export class Execution {
     for (let i = this.count - n; i < this.count; i++) out.push(this.traceEntry(this.ring[i % this.traceDepth]!));
     return out;
   }
+}
+
+/** The exception-table entry that handles a fault at `address`, if any (the types fixup_exception() handles here). */
+export function exceptionFixup(image: Image, address: bigint): ExtableEntry | undefined {
+  return image.extable.find((e) => e.insn === address && (e.type === EX_TYPE_FAULT || e.type === EX_TYPE_DEFAULT));
+}
+
+/** The registers after taking `entry` for `vector`: ex_handler_fault sets RAX = trapnr; both types jump to the fixup. */
+export function applyFixup(v: BigUint64Array, entry: ExtableEntry, vector: number): void {
+  if (entry.type === EX_TYPE_FAULT) v[SLOT.rax] = BigInt(vector);
+  v[SLOT.rip] = entry.fixup;
 }
 
 export function snapshot(v: BigUint64Array): Regs {

@@ -50,7 +50,7 @@ export function miniImage(stmts: MiniStmt[], opts: MiniImageOptions = {}): Image
   return {
     sourceFile: file, profile: 'default',
     sections: [{ name: '.text', address: MINI_BASE, bytes: Uint8Array.from(bytes), flags: { alloc: true, write: false, exec: true }, align: 16 }],
-    symbols, extable, stubs, byteMap, cfi: [],
+    symbols, extable, stubs, byteMap, cfi: [], absoluteReferences: [],
   };
 }
 
