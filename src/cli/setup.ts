@@ -45,7 +45,13 @@ export function ensureUnicorn(log: Log): void {
   log(`  libunicorn: installed (Unicorn ${formatUnicornVersion(unicornVersion())})`);
 }
 
-export interface SetupOptions { cache?: string; trees?: string[]; skipUnicorn?: boolean }
+export interface SetupOptions {
+  cache?: string;
+  trees?: string[];
+  skipUnicorn?: boolean;
+  /** Hash every file of every tree (instead of the quick check by size and modification time). */
+  verify?: boolean;
+}
 
 export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
   const cache = opts.cache ?? cacheDir();
@@ -55,5 +61,5 @@ export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
   }
   log(`[setup] kernel sources (cache ${cache})`);
   const wanted = KERNEL_PACKAGES.filter((p) => !opts.trees || opts.trees.includes(p.name));
-  return wanted.map((p) => ensureTree(p, cache, log));
+  return wanted.map((p) => ensureTree(p, cache, log, { verify: opts.verify }));
 }
