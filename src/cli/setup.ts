@@ -1,12 +1,13 @@
 /**
  * `seamlab setup`: what the tool itself needs at run time, installed or
- * checked idempotently. scripts/setup runs npm and the bundle build first,
+ * checked idempotently; what interrupted setups left in the cache is
+ * removed first. scripts/setup runs npm and the bundle build first,
  * then this. Test oracles (gcc, binutils, gdb, chromium) are not installed
  * here: .ci/run installs them.
  */
 import { spawnSync } from 'node:child_process';
 import { SeamlabError } from '../errors.js';
-import { ensureTree, KERNEL_PACKAGES, type EnsureResult, type Log } from '../intake/kernel-cache.js';
+import { ensureTree, KERNEL_PACKAGES, sweepStaleTemporaries, type EnsureResult, type Log } from '../intake/kernel-cache.js';
 import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 
@@ -60,6 +61,7 @@ export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
     ensureUnicorn(log);
   }
   log(`[setup] kernel sources (cache ${cache})`);
+  sweepStaleTemporaries(cache, log);
   const wanted = KERNEL_PACKAGES.filter((p) => !opts.trees || opts.trees.includes(p.name));
   return wanted.map((p) => ensureTree(p, cache, log, { verify: opts.verify }));
 }

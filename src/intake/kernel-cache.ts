@@ -11,11 +11,11 @@
  * entry of the tree in its manifest (tree-manifest.ts): builds check what
  * they read against it, doctor and setup check the whole tree.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SeamlabError } from '../errors.js';
 import { cacheDir, gitBlobId } from '../support/cache.js';
+import { spawnTiedSync } from '../support/tied-process.js';
 import type { TreeExpectation } from '../support/vfs.js';
 import { readManifest, recordTreeEntries, treeExpectation, verifyTreeEntries, writeManifest, type TreeManifest } from './tree-manifest.js';
 
@@ -137,10 +137,83 @@ const expectations = new WeakMap<TreeManifest, TreeExpectation>();
 
 export type Log = (line: string) => void;
 
-function run(cmd: string, args: string[], opts: { cwd?: string; input?: string } = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd: opts.cwd, encoding: 'utf8', maxBuffer: 64 << 20, input: opts.input });
-  if (r.error) return { status: 127, stdout: '', stderr: String(r.error.message) };
-  return { status: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
+/** Runs a download or extraction tool; it dies with seamlab (support/tied-process.ts), so a killed setup leaves no tool writing into the cache. */
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): { status: number; stdout: string; stderr: string } {
+  return spawnTiedSync(cmd, args, opts);
+}
+
+// ---- what interrupted setups leave ------------------------------------------
+
+/**
+ * Temporary names carry the pid of the process that made them, so a later
+ * setup can tell a temporary whose setup was killed (its process is gone)
+ * from one another setup is still filling: trees/.<tree>-<pid>-XXXXXX
+ * (extraction), trees/<tree>.old-<pid> (a replaced tree being deleted),
+ * debs/.download-<pid>-XXXXXX, keystone/<file>.<pid>.<random>.tmp (support/
+ * cache.ts; cpp-env/ prunes its own). Names from seamlab versions without
+ * the pid (trees/.<tree>-XXXXXX, debs/.download-XXXXXX) are taken as
+ * abandoned once unchanged for LEGACY_STALE_MS: their setups took seconds.
+ */
+const TEMPORARIES: { dir: string; owned: RegExp; legacy?: RegExp }[] = [
+  { dir: 'trees', owned: /^\.linux-[0-9.]+-(\d+)-[A-Za-z0-9]{6}$/, legacy: /^\.linux-[0-9.]+-[A-Za-z0-9]{6}$/ },
+  { dir: 'trees', owned: /^linux-[0-9.]+\.old-(\d+)$/ },
+  { dir: 'debs', owned: /^\.download-(\d+)-[A-Za-z0-9]{6}$/, legacy: /^\.download-[A-Za-z0-9]{6}$/ },
+  { dir: 'keystone', owned: /^keystone-.*\.json\.(\d+)\.[a-z0-9]*\.tmp$/ },
+];
+const LEGACY_STALE_MS = 3600_000;
+
+/** Whether a process with this pid exists (ours, another user's, or a zombie). */
+function processExists(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what interrupted setups (and interrupted cache writes) left in
+ * the cache: temporaries whose process is gone. Returns the removed paths,
+ * relative to the cache. Best effort: what cannot be removed now is left
+ * for the next setup.
+ */
+export function sweepStaleTemporaries(cache: string, log: Log): string[] {
+  const removed: string[] = [];
+  const now = Date.now();
+  for (const t of TEMPORARIES) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(path.join(cache, t.dir));
+    } catch {
+      continue;
+    }
+    for (const name of names.sort()) {
+      const full = path.join(cache, t.dir, name);
+      const owned = t.owned.exec(name);
+      let why: string | undefined;
+      if (owned) {
+        const pid = Number(owned[1]);
+        if (!processExists(pid)) why = `its process ${pid} is gone`;
+      } else if (t.legacy?.test(name)) {
+        try {
+          if (now - fs.lstatSync(full).ctimeMs > LEGACY_STALE_MS) why = 'left by an older seamlab, unchanged for over an hour';
+        } catch {
+          continue;
+        }
+      }
+      if (why === undefined) continue;
+      try {
+        fs.rmSync(full, { recursive: true, force: true });
+      } catch {
+        continue;
+      }
+      removed.push(`${t.dir}/${name}`);
+      log(`  removed ${t.dir}/${name} (${why})`);
+    }
+  }
+  return removed;
 }
 
 function findDeb(dir: string, pkg: KernelPackage): string | undefined {
@@ -160,7 +233,7 @@ export function downloadDeb(pkg: KernelPackage, cache: string, log: Log): string
     return existing;
   }
   fs.mkdirSync(debs, { recursive: true });
-  const tmp = fs.mkdtempSync(path.join(debs, '.download-'));
+  const tmp = fs.mkdtempSync(path.join(debs, `.download-${process.pid}-`));
   try {
     if (process.getuid?.() === 0 && !packageListsRefreshed) {
       // Stale lists fetch an old upload (a fresh image's lists may predate
@@ -201,7 +274,7 @@ export function extractTree(pkg: KernelPackage, deb: string, cache: string, log:
   const trees = path.join(cache, 'trees');
   fs.mkdirSync(trees, { recursive: true });
   const version = debVersion(deb);
-  const tmp = fs.mkdtempSync(path.join(trees, `.${pkg.name}-`));
+  const tmp = fs.mkdtempSync(path.join(trees, `.${pkg.name}-${process.pid}-`));
   try {
     // The .deb holds usr/src/<pkg>.tar.xz; stream it out and pick members.
     const inner = `./usr/src/${pkg.package}.tar.xz`;
