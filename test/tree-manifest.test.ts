@@ -16,9 +16,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectTree, KERNEL_PACKAGES, requireTree, TDXCALL_PATH } from '../src/intake/kernel-cache.js';
-import { ENTRIES_FILE, MANIFEST_FILE, readManifest, treeExpectation, verifyTreeEntries } from '../src/intake/tree-manifest.js';
+import { ENTRIES_FILE, listingDigest, MANIFEST_FILE, readManifest, treeExpectation, verifyTreeEntries } from '../src/intake/tree-manifest.js';
 import { cacheDir, gitBlobId } from '../src/support/cache.js';
-import { DirFs } from '../src/support/vfs.js';
+import { DirFs, entryKind } from '../src/support/vfs.js';
 import { seamlab } from './support/cli.js';
 
 const pkg = KERNEL_PACKAGES.find((p) => p.name === 'linux-6.1')!;
@@ -71,10 +71,12 @@ describe('the manifest recorded at extraction', () => {
     expect(m).toMatchObject({ format: 2, name: 'linux-6.1', package: 'linux-source-6.1', tdxcallBlob: pkg.tdxcallBlob, members: ['Makefile', 'arch/x86', 'include', 'scripts', '*Kconfig*'] });
     expect(m.list.get(TDXCALL_PATH)?.[4]).toBe('49a54356ae9925d7f53621696ec8ebc551d8fd18');
     expect(m.list.get(HEADER)?.[4]).toBe(headerBlob);
-    expect(m.list.get('arch/x86')).toEqual(['d']);
+    const x86 = fs.readdirSync(path.join(tree, 'arch/x86'), { withFileTypes: true }).map((e) => ({ name: e.name, kind: entryKind(e) }));
+    expect(m.list.get('arch/x86')).toEqual(['d', listingDigest(x86)]);
     expect(m.list.get('include/dt-bindings/input/linux-event-codes.h')).toEqual(['l', '../../uapi/linux/input-event-codes.h']);
     const find = spawnSync('find', ['.', '-mindepth', '1', '!', '-name', MANIFEST_FILE, '!', '-name', ENTRIES_FILE], { cwd: tree, encoding: 'utf8', maxBuffer: 16 << 20 });
-    expect(m.list.size).toBe(find.stdout.trim().split('\n').length);
+    // Every entry, and the root's listing.
+    expect(m.list.size).toBe(find.stdout.trim().split('\n').length + 1);
     expect(verifyTreeEntries(tree, m, { full: true })).toEqual([]);
   });
 });

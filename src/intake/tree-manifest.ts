@@ -23,15 +23,19 @@
  * fields older seamlab versions read (so they accept a tree extracted by
  * this one), the format, and the entries file's name, count and blob id.
  * .seamlab-tree-entries: one entry a line, sorted by path —
- * `f<TAB>size<TAB>mtimeMs<TAB>ctimeMs<TAB>blob<TAB>path`, `d<TAB>path`,
+ * `f<TAB>size<TAB>mtimeMs<TAB>ctimeMs<TAB>blob<TAB>path`,
+ * `d<TAB>listing digest<TAB>path` (the root's path is empty),
  * `l<TAB>target<TAB>path` — because every build reads it, and lines load
- * several times faster than the same entries as JSON arrays.
+ * several times faster than the same entries as JSON arrays. A directory's
+ * listing digest (names and kinds of its entries) lets a build check a
+ * listing with one hash instead of one lookup per entry.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SeamlabError } from '../errors.js';
 import { gitBlobId } from '../support/cache.js';
-import type { ExpectedEntry, TreeExpectation } from '../support/vfs.js';
+import { createHash } from 'node:crypto';
+import { entryKind, kindName, type EntryKind, type ExpectedEntry, type TreeExpectation } from '../support/vfs.js';
 
 /**
  * Bump when the manifest's shape changes: a tree whose manifest has another
@@ -43,9 +47,19 @@ export const TREE_MANIFEST_FORMAT = 2;
 /** The manifest's files, in the tree's root. */
 export const MANIFEST_FILE = '.seamlab-tree.json';
 export const ENTRIES_FILE = '.seamlab-tree-entries';
+const OWN_FILES: readonly string[] = [MANIFEST_FILE, ENTRIES_FILE];
 
-/** One entry as recorded: a file (size, modification and change times in ms, git blob id), a directory, or a symbolic link (its target). */
-export type TreeEntry = ['f', number, number, number, string] | ['d'] | ['l', string];
+/** One entry as recorded: a file (size, modification and change times in ms, git blob id), a directory (its listing digest), or a symbolic link (its target). */
+export type TreeEntry = ['f', number, number, number, string] | ['d', string] | ['l', string];
+
+const KIND_LETTERS: Record<EntryKind, string> = { file: 'f', dir: 'd', link: 'l', other: 'o' };
+const LETTER_KINDS: Record<string, EntryKind> = { f: 'file', d: 'dir', l: 'link' };
+
+/** The digest of a directory's listing: its entries' names and kinds (the manifest's own files left out of the root's). */
+export function listingDigest(listing: readonly { name: string; kind: EntryKind }[]): string {
+  const parts = listing.map((e) => `${e.name}\0${KIND_LETTERS[e.kind]}`).sort(byCodeUnit);
+  return createHash('sha1').update(parts.join('\n')).digest('base64');
+}
 
 /** The manifest's JSON part. */
 export interface TreeManifestHead {
@@ -88,8 +102,9 @@ export class TreeEntries {
     return this.lines.size;
   }
 
-  paths(): IterableIterator<string> {
-    return this.lines.keys();
+  /** Every entry's path but the root's. */
+  *paths(): IterableIterator<string> {
+    for (const p of this.lines.keys()) if (p !== '') yield p;
   }
 
   /** The entry at a tree path, or undefined when it has none (or a malformed line). */
@@ -98,7 +113,7 @@ export class TreeEntries {
     if (line === undefined) return undefined;
     const f = line.split('\t');
     if (f[0] === 'f' && f.length === 6) return ['f', Number(f[1]), Number(f[2]), Number(f[3]), f[4]!];
-    if (f[0] === 'd' && f.length === 2) return ['d'];
+    if (f[0] === 'd' && f.length === 3) return ['d', f[1]!];
     if (f[0] === 'l' && f.length === 3) return ['l', f[1]!];
     return undefined;
   }
@@ -107,7 +122,7 @@ export class TreeEntries {
   names(dir: string): readonly string[] {
     if (!this.children) {
       this.children = new Map();
-      for (const k of this.lines.keys()) {
+      for (const k of this.paths()) {
         const slash = k.lastIndexOf('/');
         const parent = slash < 0 ? '' : k.slice(0, slash);
         let list = this.children.get(parent);
@@ -135,16 +150,17 @@ export class TreeEntries {
  */
 export function recordTreeEntries(root: string): Map<string, TreeEntry> {
   const entries = new Map<string, TreeEntry>();
-  const walk = (rel: string): void => {
+  /** Records a directory's entries; returns its listing digest. */
+  const walk = (rel: string): string => {
     const abs = rel === '' ? root : path.join(root, rel);
+    const listing: { name: string; kind: EntryKind }[] = [];
     for (const e of fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name))) {
-      if (rel === '' && (e.name === MANIFEST_FILE || e.name === ENTRIES_FILE)) continue;
+      if (rel === '' && OWN_FILES.includes(e.name)) continue;
       const p = rel === '' ? e.name : `${rel}/${e.name}`;
       if (/[\t\n\r]/.test(p)) throw new SeamlabError('KERNEL_TREE_UNSUPPORTED', `the extracted tree has a name with a tab or line break: ${JSON.stringify(p)}`, 'this is not a Debian kernel source package seamlab knows; report it');
       const full = path.join(root, p);
       if (e.isDirectory()) {
-        entries.set(p, ['d']);
-        walk(p);
+        entries.set(p, ['d', walk(p)]);
       } else if (e.isSymbolicLink()) {
         const target = fs.readlinkSync(full);
         if (/[\t\n\r]/.test(target)) throw new SeamlabError('KERNEL_TREE_UNSUPPORTED', `the extracted tree has a link to a name with a tab or line break: ${p}`, 'this is not a Debian kernel source package seamlab knows; report it');
@@ -152,11 +168,15 @@ export function recordTreeEntries(root: string): Map<string, TreeEntry> {
       } else if (e.isFile()) {
         const st = fs.lstatSync(full);
         entries.set(p, ['f', st.size, st.mtimeMs, st.ctimeMs, gitBlobId(fs.readFileSync(full))]);
+      } else {
+        // A device or a socket is not recorded: checks find it as not part of the tree.
+        continue;
       }
-      // Anything else (a device, a socket) is not recorded: a check finds it as not part of the tree.
+      listing.push({ name: e.name, kind: entryKind(e) });
     }
+    return listingDigest(listing);
   };
-  walk('');
+  entries.set('', ['d', walk('')]);
   return entries;
 }
 
@@ -240,23 +260,18 @@ export function treeDamagedError(name: string, dir: string, p: string, problem: 
   });
 }
 
-const OWN_FILES: readonly string[] = [MANIFEST_FILE, ENTRIES_FILE];
-
 /** What the tree's DirFs checks its reads against (support/vfs.ts). */
 export function treeExpectation(manifest: TreeManifest, dir: string): TreeExpectation {
   const list = manifest.list;
-  let rootNames: string[] | undefined;
   return {
     entry(p): ExpectedEntry | undefined {
-      if (p === '') return { kind: 'dir' };
       if (OWN_FILES.includes(p)) return { kind: 'file', size: -1, mtimeMs: -1, ctimeMs: -1, blob: undefined };
       const e = list.get(p);
       if (e === undefined) return undefined;
       return e[0] === 'f' ? { kind: 'file', size: e[1], mtimeMs: e[2], ctimeMs: e[3], blob: e[4] } : e[0] === 'd' ? { kind: 'dir' } : { kind: 'link', target: e[1] };
     },
-    names(p) {
-      if (p !== '') return list.names(p);
-      return (rootNames ??= [...list.names(''), ...OWN_FILES].sort(byCodeUnit));
+    listingProblem(p, listing) {
+      return listingProblem(list, p, listing);
     },
     mismatch(p, problem) {
       return treeDamagedError(manifest.name, dir, p, problem);
@@ -264,10 +279,30 @@ export function treeExpectation(manifest: TreeManifest, dir: string): TreeExpect
   };
 }
 
+/** What differs between a directory's listing on disk and the recorded one: by digest, then (when it differs) entry by entry to name the first difference. */
+function listingProblem(list: TreeEntries, dir: string, listing: readonly { name: string; kind: EntryKind }[]): TreeProblem | undefined {
+  const own = dir === '' ? listing.filter((e) => !OWN_FILES.includes(e.name)) : listing;
+  const want = list.get(dir);
+  if (want?.[0] !== 'd') return { path: dir, problem: want === undefined ? 'is not part of the extracted tree' : `is a directory, expected ${kindName(LETTER_KINDS[want[0]]!)}` };
+  if (listingDigest(own) === want[1]) return undefined;
+  const child = (name: string) => (dir === '' ? name : `${dir}/${name}`);
+  const names = list.names(dir);
+  const problems: TreeProblem[] = [];
+  const have = new Set<string>();
+  for (const e of own) {
+    have.add(e.name);
+    const w = list.get(child(e.name));
+    if (w === undefined) problems.push({ path: child(e.name), problem: 'is not part of the extracted tree' });
+    else if (LETTER_KINDS[w[0]] !== e.kind) problems.push({ path: child(e.name), problem: `is ${kindName(e.kind)}, expected ${kindName(LETTER_KINDS[w[0]]!)}` });
+  }
+  for (const n of names) if (!have.has(n)) problems.push({ path: child(n), problem: 'is missing' });
+  problems.sort((a, b) => byCodeUnit(a.path, b.path));
+  return problems[0] ?? { path: dir, problem: 'is listed otherwise than recorded (the manifest may be damaged)' };
+}
+
 /** One entry of a tree on disk that is not what the manifest says. */
 export interface TreeProblem { path: string; problem: string }
 
-const KIND_NAMES = { d: 'a directory', l: 'a symbolic link', f: 'a file' } as const;
 
 /**
  * Checks every entry of the tree on disk against its manifest: every
@@ -296,7 +331,7 @@ export function verifyTreeEntries(dir: string, manifest: TreeManifest, opts: { f
       if (want === undefined) {
         problems.push({ path: p, problem: 'is not part of the extracted tree' });
       } else if (kind !== want[0]) {
-        problems.push({ path: p, problem: `is ${kind === undefined ? 'a special file' : KIND_NAMES[kind]}, expected ${KIND_NAMES[want[0]]}` });
+        problems.push({ path: p, problem: `is ${kindName(kind === undefined ? 'other' : LETTER_KINDS[kind]!)}, expected ${kindName(LETTER_KINDS[want[0]]!)}` });
       } else if (want[0] === 'd') {
         walk(p);
       } else if (want[0] === 'l') {

@@ -41,6 +41,9 @@ export interface ReadonlyFs {
   dirFingerprint?(p: string): string | undefined;
 }
 
+/** What an entry on disk is. */
+export type EntryKind = 'file' | 'dir' | 'link' | 'other';
+
 /** An entry a tree is expected to hold. A file with `blob` undefined is only expected to exist. */
 export type ExpectedEntry = { kind: 'file'; size: number; mtimeMs: number; ctimeMs: number; blob: string | undefined } | { kind: 'dir' } | { kind: 'link'; target: string };
 
@@ -51,20 +54,27 @@ export type ExpectedEntry = { kind: 'file'; size: number; mtimeMs: number; ctime
  * that differs: a file whose size, modification or change time is not the
  * recorded one and whose content does not have the recorded git blob id (a
  * file with the recorded size and times is taken as is: the cheap path every
- * read of an intact tree takes; any write changes the change time), an entry of another kind, a missing entry, an entry
- * the record does not have, a link to elsewhere.
+ * read of an intact tree takes; any write changes the change time), an entry of another kind,
+ * a missing entry, an entry the record does not have, a link to elsewhere,
+ * a directory listing with other names or kinds.
  */
 export interface TreeExpectation {
   /** The entry expected at a normalised tree path ('' is the root), or undefined when the tree has nothing there. */
   entry(p: string): ExpectedEntry | undefined;
-  /** The names expected in a directory, sorted. */
-  names(dir: string): readonly string[];
+  /** What differs in a directory's listing (names and kinds as read from disk), or undefined when it is the recorded one. */
+  listingProblem(dir: string, listing: readonly { name: string; kind: EntryKind }[]): { path: string; problem: string } | undefined;
   /** The error for a path whose entry differs (`problem` completes "<path> …"). */
   mismatch(p: string, problem: string): Error;
 }
 
-function kindName(k: 'file' | 'dir' | 'link' | 'other'): string {
+/** "a file", "a directory" … for messages. */
+export function kindName(k: EntryKind): string {
   return k === 'file' ? 'a file' : k === 'dir' ? 'a directory' : k === 'link' ? 'a symbolic link' : 'a special file';
+}
+
+/** The kind of a directory entry or stat. */
+export function entryKind(e: fs.Dirent | fs.Stats): EntryKind {
+  return e.isSymbolicLink() ? 'link' : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
 }
 
 /** Content fingerprint: for files whose metadata cannot be trusted to change (in memory, or modified just now). */
@@ -149,7 +159,7 @@ export class DirFs implements ReadonlyFs {
       if (want !== undefined) throw this.expect!.mismatch(rel, 'is missing');
       return;
     }
-    const kind = st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    const kind = entryKind(st);
     if (want === undefined) throw this.expect!.mismatch(rel, 'is not part of the extracted tree');
     if (want.kind !== kind) throw this.expect!.mismatch(rel, `is ${kindName(kind)}, expected ${kindName(want.kind)}`);
     if (want.kind === 'link') {
@@ -399,7 +409,7 @@ export class DirFs implements ReadonlyFs {
     let names: string[] | undefined;
     if (entries !== undefined) {
       names = entries.map((e) => e.name).sort();
-      if (this.expect) this.checkListing(this.relOf(abs!), entries, names);
+      if (this.expect) this.checkListing(this.relOf(abs!), entries);
       // Entries that are not symlinks resolve to abs/name inside the root:
       // remember that (and whether they are directories) without more syscalls.
       const n = normalizeTreePath(p);
@@ -415,24 +425,11 @@ export class DirFs implements ReadonlyFs {
   }
 
   /** A directory listed in a recorded tree: the recorded names, each of the recorded kind. */
-  private checkListing(rel: string, entries: fs.Dirent[], names: string[]): void {
-    const want = this.expect!.names(rel);
-    const fail = (p: string, problem: string): never => {
-      throw this.expect!.mismatch(p, problem);
-    };
-    const child = (name: string) => (rel === '' ? name : `${rel}/${name}`);
-    if (names.length !== want.length || names.some((n, k) => n !== want[k])) {
-      const have = new Set(names);
-      const extra = names.find((n) => !want.includes(n));
-      if (extra !== undefined) fail(child(extra), 'is not part of the extracted tree');
-      fail(child(want.find((n) => !have.has(n))!), 'is missing');
-    }
-    for (const e of entries) {
-      const kind = e.isSymbolicLink() ? 'link' : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
-      const expected = this.expect!.entry(child(e.name))!;
-      if (expected.kind !== kind) fail(child(e.name), `is ${kindName(kind)}, expected ${kindName(expected.kind)}`);
-    }
+  private checkListing(rel: string, entries: fs.Dirent[]): void {
+    const problem = this.expect!.listingProblem(rel, entries.map((e) => ({ name: e.name, kind: entryKind(e) })));
+    if (problem) throw this.expect!.mismatch(problem.path, problem.problem);
   }
+
 
   describe(p: string): string {
     return path.join(this.root, p);
