@@ -200,7 +200,7 @@ describe('reads checked against the manifest', () => {
 });
 
 describe('a tree extracted by an older seamlab', () => {
-  it('is stale: builds refuse with the setup hint, doctor says so, and setup re-extracts it from the kept .deb', () => {
+  it('is stale: builds refuse with the setup hint, doctor says so; setup checks it against the kept .deb and keeps it (same inodes) with a new manifest', () => {
     // What seamlab wrote before manifests recorded every entry.
     const read = readManifest(tree);
     const m = read.ok ? read.manifest : undefined!;
@@ -215,11 +215,27 @@ describe('a tree extracted by an older seamlab', () => {
       '  hint: run scripts/setup: it re-extracts the tree from the .deb kept in the cache (downloading it if it is not there)',
     ]);
     expect(seamlab(['doctor'], env).stdout).toContain('was extracted by an older seamlab');
+    const inode = fs.statSync(path.join(tree, HEADER)).ino;
     const setup = seamlab(['setup', '--tree', 'linux-6.1'], env);
     expect(setup.status, setup.stderr).toBe(0);
     expect(setup.stdout).toContain('using downloaded');
     expect(setup.stdout).not.toContain('apt-get download');
+    expect(setup.stdout).toContain('linux-6.1: the cached tree holds exactly what the package does; kept, with a new manifest');
+    expect(fs.statSync(path.join(tree, HEADER)).ino).toBe(inode);
+    expect(fs.readdirSync(path.join(cache, 'trees'))).toEqual(['linux-6.1']);
     expect(inspectTree(pkg, cache, 'full').ok).toBe(true);
     expect(seamlab(['build', 'v3'], env).status).toBe(0);
+  });
+
+  it('with other content and a stale manifest: setup replaces it', () => {
+    const read = readManifest(tree);
+    const m = read.ok ? read.manifest : undefined!;
+    fs.writeFileSync(path.join(tree, MANIFEST_FILE), JSON.stringify({ name: m.name, package: m.package, version: m.version, deb: m.deb, tdxcallBlob: m.tdxcallBlob, members: m.members }, null, 2) + '\n');
+    fs.appendFileSync(path.join(tree, 'include/linux/linkage.h'), '\n');
+    const setup = seamlab(['setup', '--tree', 'linux-6.1'], env);
+    expect(setup.status, setup.stderr).toBe(0);
+    expect(setup.stdout).toContain('linux-6.1: the cached tree differs from the package (include/linux/linkage.h differs from the package); replacing it');
+    expect(inspectTree(pkg, cache, 'full').ok).toBe(true);
+    expect(fs.readdirSync(path.join(cache, 'trees'))).toEqual(['linux-6.1']);
   });
 });

@@ -17,7 +17,7 @@ import { SeamlabError } from '../errors.js';
 import { cacheDir, gitBlobId } from '../support/cache.js';
 import { spawnTiedSync } from '../support/tied-process.js';
 import type { TreeExpectation } from '../support/vfs.js';
-import { readManifest, recordTreeEntries, treeExpectation, verifyTreeEntries, writeManifest, type TreeManifest } from './tree-manifest.js';
+import { contentDifference, readManifest, recordTreeEntries, treeExpectation, verifyTreeEntries, writeManifest, type TreeManifest } from './tree-manifest.js';
 
 export type { TreeManifest } from './tree-manifest.js';
 
@@ -268,9 +268,13 @@ export function debVersion(deb: string): string {
 /**
  * Extracts the members a TDX build needs from the .deb into a temporary
  * folder, verifies tdxcall.S, writes the manifest and renames the folder into
- * place (replacing an invalid tree).
+ * place (replacing an invalid tree). With `adopt` (a tree whose manifest is
+ * stale or unreadable), a tree in place that holds exactly what was
+ * extracted is kept instead and given its manifest: its files keep their
+ * inodes, so nothing reading it meanwhile — another seamlab, older or
+ * newer — loses a file or a cache entry.
  */
-export function extractTree(pkg: KernelPackage, deb: string, cache: string, log: Log): TreeManifest {
+export function extractTree(pkg: KernelPackage, deb: string, cache: string, log: Log, opts: { adopt?: boolean } = {}): { manifest: TreeManifest; kept: boolean } {
   const trees = path.join(cache, 'trees');
   fs.mkdirSync(trees, { recursive: true });
   const version = debVersion(deb);
@@ -294,8 +298,20 @@ export function extractTree(pkg: KernelPackage, deb: string, cache: string, log:
     if (blob !== pkg.tdxcallBlob) {
       throw new SeamlabError('KERNEL_TREE_MISMATCH', `${pkg.package} ${version} has ${TDXCALL_PATH} blob ${blob}, expected ${pkg.tdxcallBlob}`, `this Debian version changed the TDX assembly; report it, or delete ${deb} to fetch another version`);
     }
-    const manifest = writeManifest(tmp, { name: pkg.name, package: pkg.package, version, deb: path.basename(deb), tdxcallBlob: blob, members: [...EXTRACT_MEMBERS] }, entries);
+    const head = { name: pkg.name, package: pkg.package, version, deb: path.basename(deb), tdxcallBlob: blob, members: [...EXTRACT_MEMBERS] };
     const dest = treeDir(pkg, cache);
+    if (opts.adopt && fs.existsSync(dest)) {
+      const inPlace = recordTreeEntries(dest);
+      const difference = contentDifference(inPlace, entries);
+      if (difference === undefined) {
+        const kept = writeManifest(dest, head, inPlace);
+        fs.rmSync(tmp, { recursive: true, force: true });
+        log(`  ${pkg.name}: the cached tree holds exactly what the package does; kept, with a new manifest`);
+        return { manifest: kept, kept: true };
+      }
+      log(`  ${pkg.name}: the cached tree differs from the package (${difference}); replacing it`);
+    }
+    const manifest = writeManifest(tmp, head, entries);
     if (fs.existsSync(dest)) {
       // Move the invalid tree aside first so the swap is a rename, then delete it.
       const old = `${dest}.old-${process.pid}`;
@@ -305,14 +321,15 @@ export function extractTree(pkg: KernelPackage, deb: string, cache: string, log:
     } else {
       fs.renameSync(tmp, dest);
     }
-    return manifest;
+    return { manifest, kept: false };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
 }
 
-export interface EnsureResult { name: string; action: 'kept' | 'extracted' | 'rebuilt'; manifest: TreeManifest; reason?: string }
+/** What ensureTree did: nothing (kept), a first extraction, a replaced tree (rebuilt), or a tree in place given a new manifest after matching the package (upgraded). */
+export interface EnsureResult { name: string; action: 'kept' | 'extracted' | 'rebuilt' | 'upgraded'; manifest: TreeManifest; reason?: string }
 
 /** Makes a built-in tree ready: a no-op when it already verifies (quick check, or full with `verify`). */
 export function ensureTree(pkg: KernelPackage, cache: string, log: Log, opts: { verify?: boolean } = {}): EnsureResult {
@@ -322,9 +339,11 @@ export function ensureTree(pkg: KernelPackage, cache: string, log: Log, opts: { 
     log(`  ${pkg.name}: ok (${st.manifest.package} ${st.manifest.version}, tdxcall.S ${st.manifest.tdxcallBlob.slice(0, 12)}, ${checked})`);
     return { name: pkg.name, action: 'kept', manifest: st.manifest };
   }
-  if (st.reason !== 'missing') log(`  ${pkg.name}: cached tree is invalid (${st.detail}); rebuilding`);
+  // A stale or unreadable manifest says nothing about the files: a tree that matches the package is kept.
+  const adopt = st.reason === 'stale-manifest' || st.reason === 'no-manifest';
+  if (st.reason !== 'missing') log(`  ${pkg.name}: cached tree is invalid (${st.detail}); ${adopt ? 'checking it against the package' : 'rebuilding'}`);
   const deb = downloadDeb(pkg, cache, log);
-  const manifest = extractTree(pkg, deb, cache, log);
+  const { manifest, kept } = extractTree(pkg, deb, cache, log, { adopt });
   log(`  ${pkg.name}: ready (${manifest.package} ${manifest.version}, tdxcall.S ${manifest.tdxcallBlob.slice(0, 12)})`);
-  return { name: pkg.name, action: st.reason === 'missing' ? 'extracted' : 'rebuilt', manifest, reason: st.reason === 'missing' ? undefined : st.detail };
+  return { name: pkg.name, action: st.reason === 'missing' ? 'extracted' : kept ? 'upgraded' : 'rebuilt', manifest, reason: st.reason === 'missing' ? undefined : st.detail };
 }

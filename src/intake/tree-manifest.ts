@@ -33,7 +33,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SeamlabError } from '../errors.js';
-import { gitBlobId } from '../support/cache.js';
+import { gitBlobId, writeFileAtomic } from '../support/cache.js';
 import { createHash } from 'node:crypto';
 import { entryKind, kindName, type EntryKind, type ExpectedEntry, type TreeExpectation } from '../support/vfs.js';
 
@@ -180,13 +180,31 @@ export function recordTreeEntries(root: string): Map<string, TreeEntry> {
   return entries;
 }
 
-/** Writes both manifest files into `root`, the entries first. Returns the manifest as written. */
+/**
+ * Writes both manifest files into `root`, the entries first, each through a
+ * temporary file and a rename (a tree in use is only ever seen with its old
+ * manifest or its new one). Returns the manifest as written.
+ */
 export function writeManifest(root: string, head: Omit<TreeManifestHead, 'format' | 'entries'>, entries: Map<string, TreeEntry>): TreeManifest {
   const text = TreeEntries.format(entries);
-  fs.writeFileSync(path.join(root, ENTRIES_FILE), text);
   const full: TreeManifestHead = { format: TREE_MANIFEST_FORMAT, ...head, entries: { file: ENTRIES_FILE, count: entries.size, blob: gitBlobId(Buffer.from(text, 'utf8')) } };
-  fs.writeFileSync(path.join(root, MANIFEST_FILE), JSON.stringify(full, null, 2) + '\n');
+  for (const [name, body] of [[ENTRIES_FILE, text], [MANIFEST_FILE, JSON.stringify(full, null, 2) + '\n']] as const) {
+    if (!writeFileAtomic(path.join(root, name), body)) throw new SeamlabError('KERNEL_TREE_UNWRITABLE', `cannot write ${path.join(root, name)}`, 'check free disk space and permissions in the cache, then re-run scripts/setup');
+  }
   return { ...full, list: new TreeEntries(text) };
+}
+
+/** The first way two recordings of a tree differ in content (paths, kinds, blob ids, link targets; times aside), or undefined when they hold the same tree. */
+export function contentDifference(have: Map<string, TreeEntry>, want: Map<string, TreeEntry>): string | undefined {
+  for (const [p, w] of want) {
+    const h = have.get(p);
+    if (h === undefined) return `${p} is missing`;
+    if (h[0] !== w[0]) return `${p} is ${kindName(LETTER_KINDS[h[0]]!)}, expected ${kindName(LETTER_KINDS[w[0]]!)}`;
+    if (h[0] === 'f' && h[4] !== (w as typeof h)[4]) return `${p} differs from the package`;
+    if (h[0] !== 'f' && h[1] !== w[1]) return h[0] === 'l' ? `${p} links elsewhere` : `${p} is listed otherwise`;
+  }
+  for (const p of have.keys()) if (!want.has(p)) return `${p} is not part of the package`;
+  return undefined;
 }
 
 export type ManifestRead = { ok: true; manifest: TreeManifest } | { ok: false; reason: 'no-manifest' | 'stale-manifest'; detail: string };
