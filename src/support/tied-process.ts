@@ -38,6 +38,8 @@ set +m
   kill -KILL -- "-$job"
 } </dev/null >/dev/null 2>&1 &
 watcher=$!
+# Not a job of this shell: killing it below prints no "Killed" notice.
+disown "$watcher"
 wait "$job"
 status=$?
 kill -KILL "$watcher" 2>/dev/null

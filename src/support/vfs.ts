@@ -430,7 +430,6 @@ export class DirFs implements ReadonlyFs {
     if (problem) throw this.expect!.mismatch(problem.path, problem.problem);
   }
 
-
   describe(p: string): string {
     return path.join(this.root, p);
   }
