@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTes
 import { buildEnvironment, preprocess, type CppEnvironment } from '../src/cpp/index.js';
 import { envCacheStats } from '../src/kbuild/environment.js';
 import { ENV_CACHE_LIMITS, ENV_GENERATOR_VERSION, fsIdentity, inputsUnchanged, pruneEnvCache, RecordingFs } from '../src/kbuild/env-cache.js';
-import { cacheDir } from '../src/support/cache.js';
+import { cacheDir, readCheckedFile, writeCheckedFile } from '../src/support/cache.js';
 import { clearRevisionCache, resolveRevision } from '../src/intake/revision.js';
 import { DirFs, OverlayFs } from '../src/support/vfs.js';
 import { treePath } from './support/kernel.js';
@@ -168,16 +168,22 @@ describe('generated environment on disk', () => {
     const good = snapshot(buildEnvironment(new DirFs(tree61)));
     const [file] = entries(cacheA, '.env.json');
     const full = path.join(cacheA, 'cpp-env', file!);
-    const text = fs.readFileSync(full, 'utf8');
+    const stored = fs.readFileSync(full, 'utf8');
+    const text = readCheckedFile(full)!;
     const parsed = JSON.parse(text) as { result: { generated: unknown } };
-    for (const damaged of ['', 'not json', text.slice(0, text.length >> 1), JSON.stringify({ ...parsed, result: { ...parsed.result, generated: 'x' } }), JSON.stringify({ ...parsed, format: 999 })]) {
+    // Intact digests over bad content (another shape, another format), and damaged or missing digests over good content.
+    const checked = (body: string) => {
+      writeCheckedFile(full, body);
+      return fs.readFileSync(full, 'utf8');
+    };
+    for (const damaged of ['', 'not json', text, stored.slice(0, stored.length >> 1), stored.replace('CONFIG_X86_64 1', 'CONFIG_X86_64 0'), checked('not json'), checked(JSON.stringify({ ...parsed, result: { ...parsed.result, generated: 'x' } })), checked(JSON.stringify({ ...parsed, format: 999 }))]) {
       fs.writeFileSync(full, damaged);
       const before = stats();
       const env = buildEnvironment(new DirFs(tree61));
       expect(delta(before)).toMatchObject({ envHits: 0, envMisses: 1 });
       expect(snapshot(env)).toEqual(good);
-      // Rewritten: the next lookup hits.
-      expect(() => JSON.parse(fs.readFileSync(full, 'utf8'))).not.toThrow();
+      // Rewritten as it was.
+      expect(fs.readFileSync(full, 'utf8')).toBe(stored);
     }
   });
 

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeystoneEncoder, KeystoneRequest, KeystoneResult } from '../src/encode/keystone.js';
 import { keystoneStore } from '../src/encode/keystone-cache.js';
+import { readCheckedFile, writeCheckedFile } from '../src/support/cache.js';
 import { clearEncodeMemo, encodeMany, encoderStats, flushEncodeMemo, useKeystone } from '../src/encode/x86.js';
 import { hex, resolve } from './support/encode-helpers.js';
 import { treePath } from './support/kernel.js';
@@ -40,7 +41,7 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
 const outcome = (o: ReturnType<typeof encodeMany>[number]) => (o.ok ? hex(o.bytes) : `${o.error.code}: ${o.error.message}`);
 const storeFile = () => keystoneStore()!.file;
-const storedAnswers = () => (JSON.parse(fs.readFileSync(storeFile(), 'utf8')) as { answers: Record<string, unknown> }).answers;
+const storedAnswers = () => (JSON.parse(readCheckedFile(storeFile())!) as { answers: Record<string, unknown> }).answers;
 
 describe('persistent Keystone answers', () => {
   // GNU as 2.40: movq 0x8(%rsi),%r9 = 4c 8b 4e 08; movq 0x80(%rsi),%r8 = 4c 8b 86 80 00 00 00.
@@ -117,12 +118,22 @@ describe('persistent Keystone answers', () => {
   it('ignores a damaged store and rewrites it', () => {
     encodeMany(items());
     flushEncodeMemo();
-    for (const damaged of ['', '{"format":1,"keystone":"other","answers":{}}', '{"answers":', JSON.stringify({ format: 1, keystone: 'x', answers: { 'movq 0x8(%rsi), %r9': 'zz' } })]) {
+    const good = readCheckedFile(storeFile())!;
+    const checked = (body: string) => {
+      writeCheckedFile(storeFile(), body);
+      return fs.readFileSync(storeFile(), 'utf8');
+    };
+    // One byte of an answer changed (the store holds placeholder texts: 0x5a… stands for any displacement).
+    const flipped = (text: string) => {
+      expect(text).toContain('"4c8b4e5a"');
+      return text.replace('"4c8b4e5a"', '"4c8b4e5b"');
+    };
+    for (const damaged of ['', good, checked('{"format":2,"keystone":"other","answers":{}}'), checked('{"answers":'), checked(JSON.stringify({ format: 2, keystone: 'x', answers: { 'movq 0x8(%rsi), %r9': 'zz' } })), flipped(checked(good))]) {
       fs.writeFileSync(storeFile(), damaged);
       clearEncodeMemo({ reloadPersistent: true });
       const calls = encoderStats.keystoneCalls;
       expect(encodeMany(items()).map(outcome).slice(0, 2)).toEqual(['4c8b4e08', '4c8b8680000000']);
-      expect(encoderStats.keystoneCalls - calls).toBe(1);
+      expect(encoderStats.keystoneCalls - calls, damaged).toBe(1);
       flushEncodeMemo();
       expect(Object.keys(storedAnswers())).toHaveLength(3);
     }

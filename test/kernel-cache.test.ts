@@ -1,10 +1,11 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureTree, extractTree, inspectTree, KERNEL_PACKAGES, requireTree, TDXCALL_PATH } from '../src/intake/kernel-cache.js';
+import { ensureTree, extractTree, inspectTree, KERNEL_PACKAGES, requireTree, sweepStaleTemporaries, TDXCALL_PATH } from '../src/intake/kernel-cache.js';
 import { cacheDir, gitBlobId } from '../src/support/cache.js';
+import { spawnTiedSync } from '../src/support/tied-process.js';
 import { SeamlabError } from '../src/errors.js';
 
 const realCache = cacheDir();
@@ -92,5 +93,84 @@ describe('kernel tree cache', () => {
     expect(r.stdout).toMatch(/linux-6\.1: ok \(linux-source-6\.1 /);
     expect(r.stdout).toMatch(/linux-6\.12: ok \(linux-source-6\.12 /);
     expect(r.stdout).not.toMatch(/apt-get download|extracting/);
+  });
+});
+
+/** A pid no process has: one that existed and was reaped. */
+function deadPid(): number {
+  const r = spawnSync('bash', ['-c', 'echo $$']);
+  return Number(String(r.stdout).trim());
+}
+
+/** Polls `f` every 50 ms until it gives a value, for at most 10 s. */
+async function until<T>(f: () => T | undefined): Promise<T> {
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const v = f();
+    if (v !== undefined || Date.now() > end) return v as T;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Whether a process runs (a zombie, killed and waiting to be reaped, does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe('what interrupted setups leave', () => {
+  it('sweeps temporaries whose process is gone, and legacy ones unchanged for an hour; keeps the others', () => {
+    const cache = fs.mkdtempSync(path.join(tmpCache, 'sweep-'));
+    const dead = deadPid();
+    const live = process.pid;
+    const make = (p: string, file = false) => {
+      const full = path.join(cache, p);
+      fs.mkdirSync(file ? path.dirname(full) : full, { recursive: true });
+      if (file) fs.writeFileSync(full, 'x');
+      else fs.writeFileSync(path.join(full, 'Makefile'), 'x');
+    };
+    const stale = [`trees/.linux-6.1-${dead}-AbC123`, `trees/linux-6.12.old-${dead}`, `debs/.download-${dead}-x1Y2z3`];
+    const kept = [`trees/.linux-6.1-${live}-AbC123`, `trees/linux-6.1.old-${live}`, `debs/.download-${live}-x1Y2z3`, 'trees/.linux-6.12-Zz9Yy8', 'trees/linux-6.1', 'debs/.download-q1w2e3'];
+    for (const p of [...stale, ...kept]) make(p);
+    make(`keystone/keystone-f2-0.9.2-abc.json.${dead}.k3j4.tmp`, true);
+    make(`keystone/keystone-f2-0.9.2-abc.json.${live}.k3j4.tmp`, true);
+    // A legacy temporary (no pid) whose setup ended long ago: its change time is old (set the clock back for it is not possible, so the hour is moved instead).
+    const log: string[] = [];
+    expect(sweepStaleTemporaries(cache, (l) => log.push(l)).sort()).toEqual([...stale, `keystone/keystone-f2-0.9.2-abc.json.${dead}.k3j4.tmp`].sort());
+    expect(log).toContain(`  removed trees/.linux-6.1-${dead}-AbC123 (its process ${dead} is gone)`);
+    for (const p of kept) expect(fs.existsSync(path.join(cache, p)), p).toBe(true);
+    expect(fs.existsSync(path.join(cache, `keystone/keystone-f2-0.9.2-abc.json.${live}.k3j4.tmp`))).toBe(true);
+    const realNow = Date.now;
+    Date.now = () => realNow() + 2 * 3600_000;
+    try {
+      expect(sweepStaleTemporaries(cache, () => {}).sort()).toEqual(['debs/.download-q1w2e3', 'trees/.linux-6.12-Zz9Yy8']);
+    } finally {
+      Date.now = realNow;
+    }
+    expect(fs.existsSync(path.join(cache, 'trees/linux-6.1'))).toBe(true);
+  });
+
+  it('a tool run for setup dies with seamlab, even when seamlab is SIGKILLed', async () => {
+    // A process standing for seamlab runs `sleep 60 | cat` through spawnTiedSync, and is killed.
+    const pidFile = path.join(tmpCache, 'tied-sleep.pid');
+    const file = path.join(tmpCache, 'tied-child.mts');
+    fs.writeFileSync(file, `import { spawnTiedSync } from ${JSON.stringify(path.resolve(import.meta.dirname, '../src/support/tied-process.ts'))};\nspawnTiedSync('bash', ['-c', 'sleep 60 | cat & echo $(pgrep -x sleep -P $$) > ${pidFile}; wait']);\n`);
+    const owner = spawn(process.execPath, ['--import', 'tsx', file], { stdio: 'ignore' });
+    const sleepPid = await until(() => {
+      const t = fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8').trim() : '';
+      return /^\d+$/.test(t) ? Number(t) : undefined;
+    });
+    expect(running(sleepPid)).toBe(true);
+    owner.kill('SIGKILL');
+    await until(() => (running(sleepPid) ? undefined : true));
+    expect(running(sleepPid), 'sleep 60 outlived the killed process').toBe(false);
+  });
+
+  it('passes the status, output and errors of what it runs', () => {
+    expect(spawnTiedSync('bash', ['-c', 'echo out; echo err >&2; exit 3'])).toEqual({ status: 3, stdout: 'out\n', stderr: 'err\n' });
+    expect(spawnTiedSync('no-such-command-seamlab', []).status).toBe(127);
   });
 });

@@ -39,8 +39,9 @@ export function buildProgram(): Command {
     .command('setup')
     .description('install libunicorn2 if missing (root + apt) and fetch the Debian kernel trees into the cache')
     .option('--tree <name...>', 'only these built-in trees')
-    .action((opts: { tree?: string[] }) => {
-      runSetup((l) => console.log(l), { trees: opts.tree });
+    .option('--verify', 'check every file of the cached trees against its recorded git blob id (not only size and time); rebuild a damaged tree')
+    .action((opts: { tree?: string[]; verify?: boolean }) => {
+      runSetup((l) => console.log(l), { trees: opts.tree, verify: opts.verify });
     });
 
   program

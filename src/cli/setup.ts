@@ -1,12 +1,13 @@
 /**
  * `seamlab setup`: what the tool itself needs at run time, installed or
- * checked idempotently. scripts/setup runs npm and the bundle build first,
+ * checked idempotently; what interrupted setups left in the cache is
+ * removed first. scripts/setup runs npm and the bundle build first,
  * then this. Test oracles (gcc, binutils, gdb, chromium) are not installed
  * here: .ci/run installs them.
  */
 import { spawnSync } from 'node:child_process';
 import { SeamlabError } from '../errors.js';
-import { ensureTree, KERNEL_PACKAGES, type EnsureResult, type Log } from '../intake/kernel-cache.js';
+import { ensureTree, KERNEL_PACKAGES, sweepStaleTemporaries, type EnsureResult, type Log } from '../intake/kernel-cache.js';
 import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 import { setupRunner } from '../oracle/native-build.js';
@@ -46,7 +47,14 @@ export function ensureUnicorn(log: Log): void {
   log(`  libunicorn: installed (Unicorn ${formatUnicornVersion(unicornVersion())})`);
 }
 
-export interface SetupOptions { cache?: string; trees?: string[]; skipUnicorn?: boolean; skipRunner?: boolean }
+export interface SetupOptions {
+  cache?: string;
+  trees?: string[];
+  skipUnicorn?: boolean;
+  skipRunner?: boolean;
+  /** Hash every file of every tree (instead of the quick check by size and modification time). */
+  verify?: boolean;
+}
 
 export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
   const cache = opts.cache ?? cacheDir();
@@ -59,6 +67,7 @@ export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
     setupRunner(log, cache);
   }
   log(`[setup] kernel sources (cache ${cache})`);
+  sweepStaleTemporaries(cache, log);
   const wanted = KERNEL_PACKAGES.filter((p) => !opts.trees || opts.trees.includes(p.name));
-  return wanted.map((p) => ensureTree(p, cache, log));
+  return wanted.map((p) => ensureTree(p, cache, log, { verify: opts.verify }));
 }

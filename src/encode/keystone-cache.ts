@@ -11,17 +11,20 @@
  * crashes are answers about a worker, not about the text, and never reach
  * the store.
  *
- * File: $SEAMLAB_CACHE/keystone/keystone-<version>-<hash>.json, loaded on the
- * first Keystone question of a process, rewritten (temporary file + rename,
- * merged with what other processes added meanwhile) by flush() — the image
- * builder calls it after each assembly. A file that cannot be read or
- * parsed counts as empty. SEAMLAB_NO_DISK_CACHE=1 turns it off.
+ * File: $SEAMLAB_CACHE/keystone/keystone-f<format>-<version>-<hash>.json,
+ * loaded on the first Keystone question of a process, rewritten (temporary
+ * file + rename, merged with what other processes added meanwhile) by
+ * flush() — the image builder calls it after each assembly. The file starts
+ * with the digest of the rest (writeCheckedFile), checked at every load: a
+ * file that is damaged, truncated, or cannot be read or parsed counts as
+ * empty (and is rewritten at the next flush), never as answers.
+ * SEAMLAB_NO_DISK_CACHE=1 turns it off.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { cacheDir, diskCacheEnabled, writeFileAtomic } from '../support/cache.js';
+import { cacheDir, diskCacheEnabled, readCheckedFile, writeCheckedFile } from '../support/cache.js';
 
 /** A deterministic Keystone answer: the bytes, or the rejection message. */
 export type StoredAnswer = { ok: true; bytes: Uint8Array } | { ok: false; kind: 'rejected'; message: string };
@@ -29,7 +32,8 @@ export type StoredAnswer = { ok: true; bytes: Uint8Array } | { ok: false; kind: 
 /** On disk: hex bytes, or { rejected: message }. */
 type DiskAnswer = string | { rejected: string };
 
-const FORMAT = 1;
+/** The file's shape (2: behind a digest line). In the file name too, so seamlab versions with other formats keep separate files instead of discarding each other's. */
+const FORMAT = 2;
 /** Oldest answers are dropped beyond this: a kernel file has a few hundred distinct forms, and every answer is decoded at load (10,000 ≈ 5 ms). */
 const MAX_ANSWERS = 10_000;
 
@@ -87,9 +91,11 @@ export class KeystoneAnswerStore {
 
   private readFile(): Map<string, StoredAnswer> {
     const out = new Map<string, StoredAnswer>();
+    const text = readCheckedFile(this.file);
+    if (text === undefined) return out;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(fs.readFileSync(this.file, 'utf8'));
+      parsed = JSON.parse(text);
     } catch {
       return out;
     }
@@ -123,7 +129,7 @@ export class KeystoneAnswerStore {
     if (entries.length > MAX_ANSWERS) entries = entries.slice(entries.length - MAX_ANSWERS);
     this.pending.clear();
     keystoneCacheStats.writes++;
-    writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, keystone: keystoneIdentity(), answers: Object.fromEntries(entries) }) + '\n');
+    writeCheckedFile(this.file, JSON.stringify({ format: FORMAT, keystone: keystoneIdentity(), answers: Object.fromEntries(entries) }) + '\n');
   }
 }
 
@@ -132,7 +138,7 @@ const stores = new Map<string, KeystoneAnswerStore>();
 /** The store for the current $SEAMLAB_CACHE, or undefined when disk caches are off. */
 export function keystoneStore(): KeystoneAnswerStore | undefined {
   if (!diskCacheEnabled()) return undefined;
-  const file = path.join(cacheDir(), 'keystone', `keystone-${keystoneIdentity()}.json`);
+  const file = path.join(cacheDir(), 'keystone', `keystone-f${FORMAT}-${keystoneIdentity()}.json`);
   let s = stores.get(file);
   if (!s) stores.set(file, (s = new KeystoneAnswerStore(file)));
   return s;

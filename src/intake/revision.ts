@@ -18,7 +18,7 @@ import { parsePatchText } from './patch-file.js';
 import { checkPatchFileSize } from './path-safety.js';
 import { BUILTIN_REVISIONS, parseRevisionSpec, type BaseTreeName } from './spec.js';
 import type { PatchApplication, Provenance, Revision } from './types.js';
-import { DirFs, OverlayFs } from '../support/vfs.js';
+import { DirFs, OverlayFs, type TreeExpectation } from '../support/vfs.js';
 import { step } from '../support/progress.js';
 
 export { parseRevisionSpec, BUILTIN_REVISIONS } from './spec.js';
@@ -50,10 +50,11 @@ export function listBuiltinRevisions(): BuiltinRevisionInfo[] {
 const dirFsCache = new Map<string, DirFs>();
 const revisionCache = new Map<string, Revision>();
 
-function dirFs(dir: string): DirFs {
+/** The DirFs of a tree directory; a cached kernel tree's checks every read against its manifest. */
+function dirFs(dir: string, expect?: TreeExpectation): DirFs {
   let d = dirFsCache.get(dir);
-  if (!d) {
-    d = new DirFs(dir);
+  if (!d || d.expect !== expect) {
+    d = new DirFs(dir, { expect });
     dirFsCache.set(dir, d);
   }
   return d;
@@ -70,9 +71,11 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
   const parsed = parseRevisionSpec(spec, cwd);
   let baseDir: string;
   let base: Provenance['base'];
+  let expect: TreeExpectation | undefined;
   if (parsed.base.kind === 'builtin') {
     const t = requireTree(parsed.base.name, opts.cache ?? cacheDir());
     baseDir = t.dir;
+    expect = t.expect;
     base = { kind: 'builtin', name: parsed.base.name, package: t.manifest.package, version: t.manifest.version, tdxcallBlob: t.manifest.tdxcallBlob, dir: t.dir };
   } else {
     baseDir = parsed.base.dir;
@@ -89,7 +92,7 @@ export function resolveRevision(spec: string, opts: ResolveOptions = {}): Revisi
   const cached = revisionCache.get(key);
   if (cached) return cached;
 
-  const baseFs = dirFs(path.resolve(baseDir));
+  const baseFs = dirFs(path.resolve(baseDir), expect);
   const loaded: LoadedPatch[] = [];
   const skipped: NonNullable<Provenance['skipped']> = [];
   const fileNotes = new Map<LoadedPatch, string[]>();

@@ -28,8 +28,10 @@
  * of it the ~3,000 Kconfig/header/Makefile inputs), <key>.flags.json
  * (Kbuild's flags for one .S file, ~2 KB) and <key>.cpp.json (one
  * preprocessed file with its source map and the headers it read, 1–500 KB).
- * Writes go to a temporary file renamed into place; an entry that cannot be
- * read or parsed is a miss, never an error; the directory is kept within
+ * Writes go to a temporary file renamed into place; every entry starts with
+ * the digest of the rest (writeCheckedFile), checked on every lookup, so an
+ * entry that is damaged, truncated, or cannot be read or parsed is a miss
+ * (and is rewritten), never an error and never used; the directory is kept within
  * ENV_CACHE_LIMITS, dropping the entries used longest ago.
  * SEAMLAB_NO_DISK_CACHE=1 turns the persistent caches off.
  */
@@ -37,7 +39,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheDir, diskCacheEnabled, writeFileAtomic } from '../support/cache.js';
+import { cacheDir, diskCacheEnabled, readCheckedFile, writeCheckedFile } from '../support/cache.js';
 import { DirFs, normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
 
 /**
@@ -47,8 +49,8 @@ import { DirFs, normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support
  */
 export const ENV_GENERATOR_VERSION = 1;
 
-/** Entry format (the JSON shape of this file's entries). */
-const FORMAT = 1;
+/** Entry format (the JSON shape of this file's entries; 2: behind a digest line). */
+const FORMAT = 2;
 
 export function envCacheDir(): string {
   return path.join(cacheDir(), 'cpp-env');
@@ -230,7 +232,7 @@ export function codeIdentity(): string {
 
 // ---- entries ------------------------------------------------------------------
 
-/** Writes a file so that readers see the old content or the new one, never a part. Failures are ignored (a cache). */
+/** An entry as stored (behind its digest line, support/cache.ts). */
 interface StoredEntry<T> {
   format: number;
   key: string;
@@ -256,11 +258,13 @@ export class EnvCacheSlot<T> {
     this.file = path.join(envCacheDir(), `${createHash('sha256').update(key).digest('hex')}.${kind}.json`);
   }
 
-  /** The stored result if the entry exists, is intact, and every input is unchanged in `files`. */
+  /** The stored result if the entry exists, matches its digest, and every input is unchanged in `files`. */
   lookup(files: ReadonlyFs, valid: (result: unknown) => result is T): CacheHit<T> | undefined {
+    const text = readCheckedFile(this.file);
+    if (text === undefined) return undefined;
     let entry: StoredEntry<unknown>;
     try {
-      entry = JSON.parse(fs.readFileSync(this.file, 'utf8')) as StoredEntry<unknown>;
+      entry = JSON.parse(text) as StoredEntry<unknown>;
     } catch {
       return undefined;
     }
@@ -287,7 +291,7 @@ export class EnvCacheSlot<T> {
     const json = JSON.stringify(result);
     const digest = createHash('sha256').update(json).digest('hex');
     const entry = `{"format":${FORMAT},"key":${JSON.stringify(this.key)},"digest":"${digest}","inputs":${JSON.stringify(inputs)},"result":${json}}\n`;
-    if (writeFileAtomic(this.file, entry)) pruneEnvCache(path.dirname(this.file));
+    if (writeCheckedFile(this.file, entry)) pruneEnvCache(path.dirname(this.file));
     return digest;
   }
 }

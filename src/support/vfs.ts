@@ -5,11 +5,14 @@
  * (`arch/x86/virt/vmx/tdx/tdxcall.S`). A revision is a stack of layers: files
  * generated for a build (autoconf.h, asm-offsets.h, …) over a patch overlay
  * over the base tree on disk. Nothing here can write to the user's tree.
+ * A DirFs over a tree whose every entry was recorded (a cached kernel tree)
+ * checks what it reads against that record (TreeExpectation).
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SeamlabError } from '../errors.js';
+import { gitBlobId } from './cache.js';
 
 export interface ReadonlyFs {
   /** File contents, or undefined if there is no such file. */
@@ -36,6 +39,42 @@ export interface ReadonlyFs {
    * by a symbolic link); undefined when nothing is there.
    */
   dirFingerprint?(p: string): string | undefined;
+}
+
+/** What an entry on disk is. */
+export type EntryKind = 'file' | 'dir' | 'link' | 'other';
+
+/** An entry a tree is expected to hold. A file with `blob` undefined is only expected to exist. */
+export type ExpectedEntry = { kind: 'file'; size: number; mtimeMs: number; ctimeMs: number; blob: string | undefined } | { kind: 'dir' } | { kind: 'link'; target: string };
+
+/**
+ * What a DirFs expects under its root: every entry of the tree, recorded
+ * when the tree was made (cached kernel trees: src/intake/tree-manifest.ts).
+ * A DirFs given one throws mismatch() instead of answering from an entry
+ * that differs: a file whose size, modification or change time is not the
+ * recorded one and whose content does not have the recorded git blob id (a
+ * file with the recorded size and times is taken as is: the cheap path every
+ * read of an intact tree takes; any write changes the change time), an entry of another kind,
+ * a missing entry, an entry the record does not have, a link to elsewhere,
+ * a directory listing with other names or kinds.
+ */
+export interface TreeExpectation {
+  /** The entry expected at a normalised tree path ('' is the root), or undefined when the tree has nothing there. */
+  entry(p: string): ExpectedEntry | undefined;
+  /** What differs in a directory's listing (names and kinds as read from disk), or undefined when it is the recorded one. */
+  listingProblem(dir: string, listing: readonly { name: string; kind: EntryKind }[]): { path: string; problem: string } | undefined;
+  /** The error for a path whose entry differs (`problem` completes "<path> …"). */
+  mismatch(p: string, problem: string): Error;
+}
+
+/** "a file", "a directory" … for messages. */
+export function kindName(k: EntryKind): string {
+  return k === 'file' ? 'a file' : k === 'dir' ? 'a directory' : k === 'link' ? 'a symbolic link' : 'a special file';
+}
+
+/** The kind of a directory entry or stat. */
+export function entryKind(e: fs.Dirent | fs.Stats): EntryKind {
+  return e.isSymbolicLink() ? 'link' : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
 }
 
 /** Content fingerprint: for files whose metadata cannot be trusted to change (in memory, or modified just now). */
@@ -99,10 +138,34 @@ export class DirFs implements ReadonlyFs {
   private readonly dirs = new Map<string, boolean>();
   private readonly listings = new Map<string, string[] | undefined>();
   private readonly realRoot: string;
+  /** What the tree must hold, when it was recorded (see TreeExpectation). */
+  readonly expect: TreeExpectation | undefined;
 
-  constructor(root: string) {
+  constructor(root: string, opts: { expect?: TreeExpectation } = {}) {
     this.root = path.resolve(root);
     this.realRoot = fs.realpathSync(this.root);
+    this.expect = opts.expect;
+  }
+
+  /** The tree path of a real absolute path inside the root. */
+  private relOf(abs: string): string {
+    return abs === this.realRoot ? '' : abs.slice(this.realRoot.length + 1);
+  }
+
+  /** Throws the expectation's mismatch when an entry found on disk is not of the expected kind (or, for a link, target). */
+  private checkEntry(rel: string, st: fs.Stats | undefined, abs: string): void {
+    const want = this.expect!.entry(rel);
+    if (st === undefined) {
+      if (want !== undefined) throw this.expect!.mismatch(rel, 'is missing');
+      return;
+    }
+    const kind = entryKind(st);
+    if (want === undefined) throw this.expect!.mismatch(rel, 'is not part of the extracted tree');
+    if (want.kind !== kind) throw this.expect!.mismatch(rel, `is ${kindName(kind)}, expected ${kindName(want.kind)}`);
+    if (want.kind === 'link') {
+      const target = fs.readlinkSync(abs);
+      if (target !== want.target) throw this.expect!.mismatch(rel, `links to ${target}, expected ${want.target}`);
+    }
   }
 
   /** Absolute path on disk, or undefined when missing or escaping the root through a symlink. */
@@ -134,6 +197,7 @@ export class DirFs implements ReadonlyFs {
       // ENOTDIR: the parent is a file.
       return undefined;
     }
+    if (this.expect) this.checkEntry(this.relOf(candidate), st, candidate);
     if (st === undefined) return undefined;
     if (!st.isSymbolicLink()) {
       this.noteStat(candidate, st, t);
@@ -174,14 +238,32 @@ export class DirFs implements ReadonlyFs {
     if (this.cache.has(p)) return this.cache.get(p);
     const abs = this.resolve(p);
     let text: string | undefined;
+    let bytes: Buffer | undefined;
+    // The stat comes first: a fingerprint taken from it can only be older than the content.
+    const st = abs === undefined ? undefined : this.statOf(abs);
     try {
-      // The stat comes first: a fingerprint taken from it can only be older than the content.
-      text = abs !== undefined && this.statOf(abs)?.isFile() ? fs.readFileSync(abs, 'utf8') : undefined;
+      if (abs !== undefined && st?.isFile()) {
+        if (this.expect) bytes = fs.readFileSync(abs);
+        else text = fs.readFileSync(abs, 'utf8');
+      }
     } catch {
       text = undefined;
     }
+    if (bytes !== undefined) {
+      this.checkContent(this.relOf(abs!), st!, bytes);
+      text = bytes.toString('utf8');
+    }
     this.cache.set(p, text);
     return text;
+  }
+
+  /** A file read from a recorded tree: as recorded by size and times, or else by blob id. */
+  private checkContent(rel: string, st: fs.Stats, bytes: Buffer): void {
+    const want = this.expect!.entry(rel);
+    if (want?.kind !== 'file') throw this.expect!.mismatch(rel, want === undefined ? 'is not part of the extracted tree' : `is a file, expected ${kindName(want.kind)}`);
+    if (want.blob === undefined || (st.size === want.size && st.mtimeMs === want.mtimeMs && st.ctimeMs === want.ctimeMs)) return;
+    const blob = gitBlobId(bytes);
+    if (blob !== want.blob) throw this.expect!.mismatch(rel, `differs from what setup extracted (blob ${blob}, expected ${want.blob})`);
   }
 
   /**
@@ -318,26 +400,34 @@ export class DirFs implements ReadonlyFs {
   listDir(p: string): string[] | undefined {
     if (this.listings.has(p)) return this.listings.get(p)?.slice();
     const abs = this.resolve(p);
-    let names: string[] | undefined;
+    let entries: fs.Dirent[] | undefined;
     try {
-      if (abs !== undefined) {
-        const entries = fs.readdirSync(abs, { withFileTypes: true });
-        names = entries.map((e) => e.name).sort();
-        // Entries that are not symlinks resolve to abs/name inside the root:
-        // remember that (and whether they are directories) without more syscalls.
-        const n = normalizeTreePath(p);
-        for (const e of entries) {
-          if (e.isSymbolicLink() || n === undefined) continue;
-          const child = n === '' ? e.name : `${n}/${e.name}`;
-          if (!this.resolved.has(child)) this.resolved.set(child, under(abs, e.name));
-          if (!this.dirs.has(child)) this.dirs.set(child, e.isDirectory());
-        }
-      }
+      entries = abs === undefined ? undefined : fs.readdirSync(abs, { withFileTypes: true });
     } catch {
-      names = undefined;
+      entries = undefined;
+    }
+    let names: string[] | undefined;
+    if (entries !== undefined) {
+      names = entries.map((e) => e.name).sort();
+      if (this.expect) this.checkListing(this.relOf(abs!), entries);
+      // Entries that are not symlinks resolve to abs/name inside the root:
+      // remember that (and whether they are directories) without more syscalls.
+      const n = normalizeTreePath(p);
+      for (const e of entries) {
+        if (e.isSymbolicLink() || n === undefined) continue;
+        const child = n === '' ? e.name : `${n}/${e.name}`;
+        if (!this.resolved.has(child)) this.resolved.set(child, under(abs!, e.name));
+        if (!this.dirs.has(child)) this.dirs.set(child, e.isDirectory());
+      }
     }
     this.listings.set(p, names);
     return names?.slice();
+  }
+
+  /** A directory listed in a recorded tree: the recorded names, each of the recorded kind. */
+  private checkListing(rel: string, entries: fs.Dirent[]): void {
+    const problem = this.expect!.listingProblem(rel, entries.map((e) => ({ name: e.name, kind: entryKind(e) })));
+    if (problem) throw this.expect!.mismatch(problem.path, problem.problem);
   }
 
   describe(p: string): string {

@@ -16,6 +16,7 @@ process.stdout.write(
     workersStarted: sharedKeystone().workersStarted,
     keystoneCalls: encoderStats.keystoneCalls,
     envHits: envCacheStats.envHits,
+    flagsHits: envCacheStats.flagsHits,
     cppHits: envCacheStats.cppHits,
     sections: image.sections.map((s) => [s.name, s.address.toString(16), Buffer.from(s.bytes).toString('hex')]),
     symbols: image.symbols.map((s) => [s.name, s.address.toString(16)]),
