@@ -19,6 +19,7 @@ import { runDocumentSchema } from '../src/report/json-schema.js';
 import { formatTable, runDocument } from '../src/report/run-report.js';
 import { formatSequenceDetails } from '../src/report/sequence-report.js';
 import { jobFailed, runJob } from '../src/run/main-job.js';
+import { prepareRun } from '../src/run/run.js';
 import { openSession, runSequence } from '../src/run/session.js';
 import { BRINGUP_PHYS, builtinScenario } from '../src/seam/builtin-scenarios.js';
 import { SEAMCALL_LEAF } from '../src/seam/codes.js';
@@ -153,6 +154,14 @@ sequence:
     expect(r.steps.map((s) => s.calls[0]!.seamCalls[0]!.regsIn.rcx)).toEqual([0x40001000n, 0x40001000n]);
     // P-SEAMLDR codes: PSEAMLDR_SUCCESS (pseamldr_api_defs.h) names the status of a bit-63 leaf.
     expect(r.steps[0]!.calls[0]!.returnName).toBe('PSEAMLDR_SUCCESS');
+  });
+});
+
+describe('single-call entry into a sequence', () => {
+  it('prepareRun (trace, debug) refuses a sequence and says how to run it', () => {
+    const f = fnOf(L612, '__seamcall_ret');
+    expect(() => prepareRun(testImage(L612, f.sourceFile), f, builtinScenario('bringup-6.12')!, { revision: 'linux-6.12' }))
+      .toThrow(expect.objectContaining({ code: 'RUN_SEQUENCE', hint: expect.stringMatching(/seamlab run REV --fn __seamcall_ret --scenario bringup-6\.12/) }));
   });
 });
 

@@ -6,8 +6,7 @@
  * module session (src/seam/session.ts), so the module's state machine, a
  * script's position and the physical memory the module wrote carry from one
  * call to the next. Sequence scenarios run on this (`runSequence`; what
- * they report is in sequence.ts), and the
- * library gets it as `openSession`:
+ * they report is in sequence.ts), and the library gets it as `openSession`:
  *
  *     const s = await openSession('linux-6.12', { module: { state: 'uninitialized' } });
  *     const r = s.call('__seamcall_ret', { leaf: 'TDH.SYS.INIT' });   // a RunResult, plus the caller's view
