@@ -3,7 +3,7 @@
  * dist/ that `npm test` built) installed with `npm install <tgz>` into an
  * empty directory (dependencies from npm's cache when it has them), then the
  * `seamlab` command, the library, its type declarations, the README's API
- * example and a scenario module that imports 'seamlab', all run from there;
+ * and session examples and a scenario module that imports 'seamlab', all run from there;
  * and `npm link` (what `scripts/setup --link` does) into a scratch prefix.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -94,6 +94,17 @@ describe('the installed package', () => {
     // __seamcall_ret stores the module's R8 into args->r8 (tdx-facts.md, ret=1 outputs RCX, RDX, R8–R11).
     expect(ok(run(process.execPath, ['readme-example.mjs'], app))).toBe(`${m![2]}\n`);
     expect(m![2]).toBe('__seamcall_ret: returned 0, args->r8 = 64, ABI ok');
+  });
+
+  it("runs the README's session example as it is written", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const m = /<!-- session-example:start -->\n```js\n([\s\S]*?)```\n<!-- session-example:end -->\n\nIt prints `([^`]+)`/.exec(readme);
+    expect(m, 'the README has the marked session example and what it prints').not.toBeNull();
+    expect(m![1]!.trim().split('\n').length).toBeLessThanOrEqual(20);
+    writeFileSync(join(app, 'readme-session.mjs'), m![1]!);
+    expect(ok(run(process.execPath, ['readme-session.mjs'], app))).toBe(`${m![2]}\n`);
+    // tdh_sys_init.c: a second TDH.SYS.INIT finds sys_state past SYSINIT_PENDING; tdh_sys_rd.c: MAX_TDMRS = 64 (tdx_global_data.h).
+    expect(m![2]).toBe('TDX_SUCCESS, TDX_SUCCESS, TDX_SYS_INIT_NOT_PENDING; MAX_TDMRS = 64; ABI ok');
   });
 
   it("runs a scenario module that imports 'seamlab', next to the app", () => {

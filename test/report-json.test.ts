@@ -85,7 +85,9 @@ describe('--json documents', () => {
     expect(vmcall).toMatchObject({ abi: 'ok*', inputsNotCarried: ['r10', 'r11', 'r12', 'r13'], ok: true });
     expect(d.runs.filter((r) => r.abi === 'ok*')).toHaveLength(1);
     expect(d.skipped).toContainEqual({ function: '__seamcall', scenario: 'vmcall', reason: 'no host (seamcall) case' });
-    expect(d.summary).toMatchObject({ runs: 18, failed: false });
+    expect(d.summary).toMatchObject({ runs: 18, sequences: 2, failed: false });
+    // The built-in sequences against v3's host entry point, each call a run record.
+    expect(d.sequences.map((s) => [s.function, s.scenario.name, s.calls, s.ok])).toEqual([['__seamcall', 'bringup-6.12', 269, true], ['__seamcall', 'sys-init-retry', 4, true]]);
     expect(d.runs.every((r) => !('revision' in r))).toBe(true);
   });
 

@@ -7,6 +7,9 @@ import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerRun, registerScenarios } from '../src/cli/run.js';
 import { isSeamlabError, type SeamlabError } from '../src/errors.js';
+import { builtinScenario } from '../src/seam/builtin-scenarios.js';
+import { scenarioToYaml } from '../src/seam/inline.js';
+import { scenarioFromText } from '../src/seam/scenario-file.js';
 import { testImage } from './support/images.js';
 import { insertAfter, slsConfig, treePatch } from './support/patches.js';
 
@@ -33,11 +36,12 @@ async function cli(args: string[]): Promise<{ out: string; exitCode: number; err
 afterEach(() => { process.exitCode = undefined; });
 
 describe('seamlab scenarios', () => {
-  it('lists every built-in scenario with one line each', async () => {
+  it('lists every built-in scenario and sequence with one line each', async () => {
     const { out } = await cli(['scenarios']);
     const names = out.split('\n').slice(1).map((l) => l.split(/\s+/)[0]);
-    expect(names).toEqual(['success', 'error', 'no-entropy', 'vmfailinvalid', 'vmfailvalid', 'ud', 'gp', 'null-out', 'seamldr-info', 'vp-info', 'mr-report', 'page-accept', 'vmcall']);
+    expect(names).toEqual(['success', 'error', 'no-entropy', 'vmfailinvalid', 'vmfailvalid', 'ud', 'gp', 'null-out', 'seamldr-info', 'vp-info', 'mr-report', 'page-accept', 'vmcall', 'bringup-6.12', 'sys-init-retry']);
     expect(out).toMatch(/^ud +host\+guest +the instruction raises #UD/m);
+    expect(out).toMatch(/^bringup-6\.12 +host sequence +the 6\.12 host bring-up/m);
   });
 });
 
@@ -48,7 +52,10 @@ describe('seamlab run', () => {
     expect(out).toMatch(/^v3 __tdx_module_call — /m);
     expect(out).toMatch(/^ {2}vmfailinvalid +TDH\.SYS\.INIT +VMfailInvalid \(TDX module not loaded\) +0x8000ff00ffff0000 TDX_SEAMCALL_VMFAILINVALID +out: rcx=0 rdx=0 r8=0 r9=0 r10=canary\(r10\) r11=canary\(r11\) +ok$/m);
     expect(out).toMatch(/^ {2}ud +TDH\.SYS\.INIT +#UD \(not in VMX operation\) +oops \(#UD, no __ex_table entry\) +out: untouched +n\/a \(no return\)$/m);
-    expect(out).toMatch(/^18 runs: 14 returned, 4 oops \(injected fault, no fixup\); ABI checks passed in every run that returned; 1 run ok\* \(inputs the ABI could not carry\)$/m);
+    // The built-in sequences run against v3's host entry point (its *out returns RCX, RDX, R8–R11, so every step is checked).
+    expect(out).toMatch(/^ {2}bringup-6\.12 \(sequence\): 14 steps, 269 calls against one tdx-module state; every step as expected$/m);
+    expect(out).toMatch(/^ {2}__tdx_module_call × bringup-6\.12, sys-init-retry: a host \(seamcall\) sequence$/m);
+    expect(out).toMatch(/^18 runs: 14 returned, 4 oops \(injected fault, no fixup\); ABI checks passed in every run that returned; 1 run ok\* \(inputs the ABI could not carry\); 2 sequences \(273 calls\): every step as expected$/m);
     expect(exitCode).toBe(0);
   });
 
@@ -174,5 +181,70 @@ describe('seamlab run: per-file builds and --config', () => {
     const { out } = await cli(['run', 'linux-6.12', '--fn', '__seamcall', '--scenario', 'success', '--config', slsConfig()]);
     expect(out).toMatch(/\[arch\/x86\/virt\/vmx\/tdx\/seamcall\.S, \.config .*sls\.config\]/);
     await expect(cli(['run', 'linux-6.12', '--config', slsConfig(), '--profile', 'sls'])).rejects.toThrow(/option '--config <file>' cannot be used with option '--profile <name>'/);
+  });
+});
+
+describe('seamlab run: sequences', () => {
+  it('--scenario bringup-6.12 runs the bring-up through the entry point, one row per step; exit 0', async () => {
+    const { out, exitCode } = await cli(['run', 'linux-6.12', '--fn', '__seamcall_ret', '--scenario', 'bringup-6.12']);
+    expect(out).toMatch(/^ {4}14 +TDH\.SYS\.TDMR\.INIT +0 +256 +TDX_SUCCESS +ok \(repeat, status, rdx=0x40000000\) +ok$/m);
+    expect(out).toMatch(/^1 sequence \(269 calls\): every step as expected$/m);
+    expect(exitCode).toBe(0);
+  });
+
+  it('a step whose expectation fails makes the exit status 1', async () => {
+    const { out, exitCode } = await cli(['run', 'linux-6.12', '--fn', '__seamcall', '--scenario', `${FIX}/bad-sequence.yaml`]);
+    // tdh_sys_lp_init.c: LP.INIT before SYS.INIT → TDX_SYS_LP_INIT_NOT_PENDING; then SYS.INIT succeeds.
+    expect(out).toMatch(/^ {4}1 +TDH\.SYS\.LP\.INIT +0 +1 +TDX_SYS_LP_INIT_NOT_PENDING +FAIL status: expected TDX_SUCCESS +ok$/m);
+    expect(out).toMatch(/^ {4}2 +TDH\.SYS\.INIT +0 +1 +TDX_SUCCESS +ok \(status\) +ok$/m);
+    expect(exitCode).toBe(1);
+    const json = await cli(['run', 'linux-6.12', '--fn', '__seamcall', '--scenario', `${FIX}/bad-sequence.yaml`, '--json']);
+    const doc = JSON.parse(json.out) as { sequences: { ok: boolean; steps: { checks: { status: string }[] }[] }[]; summary: { failed: boolean } };
+    expect([doc.sequences[0]!.ok, doc.sequences[0]!.steps[0]!.checks[0]!.status, doc.summary.failed]).toEqual([false, 'fail', true]);
+  });
+});
+
+describe('seamlab run --leaf: one call given on the command line', () => {
+  it('the model answers the registers given with --reg', async () => {
+    const { out, exitCode } = await cli(['run', 'linux-6.12', '--fn', '__seamcall_ret', '--leaf', 'TDH.SYS.RD', '--reg', 'rdx=0x9100000100000008']);
+    // tdh_sys_rd.c: R8 = MAX_TDMRS (64, tdx_global_data.h), RDX = the next field id.
+    expect(out).toMatch(/^ {2}inline +TDH\.SYS\.RD +TDX_SUCCESS \(MAX_TDMRS = 64\) +0x0 TDX_SUCCESS +args: rcx=0 rdx=0x9100000100000009 r8=0x40 /m);
+    expect(exitCode).toBe(0);
+  });
+
+  it('--reg repeats; --answer scripts the answer; a numbered leaf is of the entry point\'s instruction', async () => {
+    const config = await cli(['run', 'linux-6.12', '--fn', '__seamcall_ret', '--leaf', 'TDH.SYS.CONFIG', '--reg', 'rcx=0x40000000', '--reg', 'rdx=1', '--answer', 'success', '--details']);
+    expect(config.out).toMatch(/^ {4}in : rax=0x2d rcx=0x40000000 rdx=0x1 /m);
+    // Leaf 1 of TDCALL is TDG.VP.INFO; TDX_OPERAND_INVALID with operand id RCX (1) in bits 31:0 (tdx_error_codes_defs.h).
+    const vpInfo = await cli(['run', 'linux-6.12', '--fn', '__tdcall_ret', '--leaf', '1', '--answer', 'TDX_OPERAND_INVALID|RCX']);
+    expect(vpInfo.out).toMatch(/^ {2}inline +TDG\.VP\.INFO +TDX_OPERAND_INVALID\|RCX +0xc000010000000001 TDX_OPERAND_INVALID\|RCX /m);
+    // #UD through 6.12's __ex_table: TDX_SW_ERROR | 6 (tdxcall.S).
+    const ud = await cli(['run', 'linux-6.12', '--fn', '__seamcall_saved_ret', '--leaf', 'TDH.SYS.INIT', '--answer', 'ud']);
+    expect(ud.out).toMatch(/0x8000ff0000000006 TDX_SEAMCALL_UD via __ex_table/);
+  });
+
+  it('says what is wrong with an inline call', async () => {
+    expect((await cli(['run', 'linux-6.12', '--reg', 'rdx=1'])).error?.code).toBe('CLI_INLINE_WITHOUT_LEAF');
+    expect((await cli(['run', 'linux-6.12', '--answer', 'ud'])).error?.code).toBe('CLI_INLINE_WITHOUT_LEAF');
+    expect((await cli(['run', 'linux-6.12', '--leaf', 'TDG.VP.INFO', '--answer', 'vmfailinvalid'])).error?.message).toBe('--answer vmfailinvalid: TDCALL has no VMfail outcome');
+    expect((await cli(['run', 'linux-6.12', '--leaf', 'TDH.SYS.RD', '--reg', 'rdx'])).error?.code).toBe('INLINE_BAD_REGISTER');
+    await expect(cli(['run', 'linux-6.12', '--leaf', 'TDH.SYS.RD', '--scenario', 'success'])).rejects.toThrow(/option '--leaf <name\|number>' cannot be used with option '--scenario <name\|file...>'/);
+  });
+});
+
+describe('seamlab scenarios --show', () => {
+  it('prints a built-in scenario or sequence as YAML that loads back to the same scenario', async () => {
+    for (const name of ['success', 'bringup-6.12']) {
+      const { out } = await cli(['scenarios', '--show', name]);
+      expect(`${out}\n`).toBe(scenarioToYaml(builtinScenario(name)!));
+      expect({ ...(await scenarioFromText(out, `${name}.yaml`)), source: 'builtin' }).toEqual(builtinScenario(name));
+    }
+    expect((await cli(['scenarios', '--show', 'bringup-6.12'])).out).toMatch(/^ {6}repeat:\n {8}while: rdx\n {8}below: 0x40000000\n {8}max: 1024$/m);
+  });
+
+  it('names the built-ins when the name is unknown', async () => {
+    const { error } = await cli(['scenarios', '--show', 'nope']);
+    expect(error?.code).toBe('SCENARIO_UNKNOWN');
+    expect(error?.hint).toMatch(/success, error, .*bringup-6\.12, sys-init-retry$/);
   });
 });

@@ -1,9 +1,11 @@
 /**
- * `seamlab run [REV] [--fn NAME]… [--scenario NAME|FILE]… [--profile P | --config FILE] [--json]`
- * and `seamlab scenarios`. With no arguments, `run` is the main job: every
- * entry point of v3 over the built-in scenarios, as a table (fitted to the
- * terminal unless piped or --wide). Exit status: 1 when a run fails its
- * checks, 2 when a file does not build or the command cannot run at all.
+ * `seamlab run [REV] [--fn NAME]… [--scenario NAME|FILE]… [--leaf L [--reg R=V]… [--answer A]]
+ * [--profile P | --config FILE] [--json]` and `seamlab scenarios [--show NAME]`. With no
+ * arguments, `run` is the main job: every entry point of v3 over the built-in
+ * scenarios and sequences, as a table (fitted to the terminal unless piped or
+ * --wide). `--leaf` runs one call given on the command line (inline.ts).
+ * Exit status: 1 when a run fails its checks or a sequence step its
+ * expectation, 2 when a file does not build or the command cannot run at all.
  */
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
@@ -14,8 +16,11 @@ import { documentHeader, jsonText } from '../report/json-schema.js';
 import { formatDetails, formatScenarioList, formatTable, jobFooter, runDocument } from '../report/run-report.js';
 import { outputWidth } from '../report/table.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { BUILTIN_SCENARIOS, builtinScenario } from '../seam/builtin-scenarios.js';
+import { BUILTIN_SCENARIOS, BUILTIN_SEQUENCES, builtinScenario } from '../seam/builtin-scenarios.js';
+import { inlineScenario, scenarioToYaml } from '../seam/inline.js';
+import type { Scenario } from '../seam/scenario.js';
 import { resolveScenario } from '../seam/scenario-file.js';
+import { formatSequenceDetails } from '../report/sequence-report.js';
 import { EXIT } from './exit-codes.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
@@ -40,6 +45,28 @@ interface RunOpts {
   wide?: boolean;
   budget: string;
   timeLimit: string;
+  leaf?: string;
+  reg: string[];
+  answer?: string;
+}
+
+/** The scenarios a run asks for: `--scenario`s, or the one call of `--leaf`/`--reg`/`--answer`. */
+async function scenariosOf(opts: RunOpts, kinds: ReadonlySet<'seamcall' | 'tdcall'>): Promise<Scenario[]> {
+  if (opts.leaf === undefined) {
+    if (opts.reg.length || opts.answer !== undefined) {
+      throw new SeamlabError('CLI_INLINE_WITHOUT_LEAF', `${opts.reg.length ? '--reg' : '--answer'} describes a call given with --leaf`, 'add --leaf NAME|NUMBER, e.g. --leaf TDH.SYS.RD --reg rdx=0x9100000100000008');
+    }
+    const out: Scenario[] = [];
+    for (const s of opts.scenario ?? []) out.push(await resolveScenario(s));
+    return out;
+  }
+  // A numbered leaf is a SEAMCALL or TDCALL as the selected entry points are (all of one kind), else a SEAMCALL.
+  const kind = kinds.size === 1 ? [...kinds][0]! : undefined;
+  return [inlineScenario({ leaf: opts.leaf, regs: opts.reg, ...(opts.answer !== undefined ? { answer: opts.answer } : {}), ...(kind ? { kind } : {}) })];
+}
+
+function collect(v: string, previous: string[]): string[] {
+  return [...previous, v];
 }
 
 function positiveInt(v: string, what: string): number {
@@ -81,7 +108,10 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
     .description('run TDX entry points on Unicorn with SEAMCALL/TDCALL served by a handler, and check the System V ABI (no arguments: every v3 entry point over the built-in scenarios)')
     .argument('[revision]', 'built-in name, tree path, or BASE+PATCH… (give it before --fn/--scenario)', MAIN_JOB_REVISION)
     .option('--fn <name...>', 'only these entry points (several values)')
-    .option('--scenario <name|file...>', 'built-in scenario name or a .yaml/.json/.ts/.mjs scenario file (several values)')
+    .option('--scenario <name|file...>', 'built-in scenario or sequence name, or a .yaml/.json/.ts/.mjs scenario file (several values)')
+    .addOption(new Option('--leaf <name|number>', 'run one call given here instead of a scenario: TDH.SYS.RD, "TDG.VM.RD v1", SEAMLDR.INFO, 0x22').conflicts('scenario'))
+    .option('--reg <r=v>', 'an input register of the --leaf call, e.g. rdx=0x9100000100000008 (repeatable)', collect, [])
+    .option('--answer <answer>', 'who answers the --leaf call: success, vmfailinvalid, vmfailvalid, ud, gp, interrupted or a status (name or number); default the model')
     .option('--profile <name>', 'kconfig profile', 'default')
     .addOption(new Option('--config <file>', 'use this kernel .config instead of a profile').conflicts('profile'))
     .addOption(noFuzzOption())
@@ -96,20 +126,21 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       const budget = positiveInt(opts.budget, '--budget');
       const timeLimitMs = positiveInt(opts.timeLimit, '--time-limit');
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
-      const scenarios = [];
-      for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s));
+      const kinds = new Set(rev.functions.filter((f) => !opts.fn || opts.fn.includes(f.name)).map((f) => f.kind));
+      const scenarios = await scenariosOf(opts, kinds);
       const job = runJob(rev, {
         ...(opts.fn ? { functions: opts.fn } : {}), scenarios, profile: opts.profile, budget, timeLimitMs,
         ...(opts.config !== undefined ? { config: opts.config } : {}),
         ...(deps.buildImage ? { buildImage: deps.buildImage } : {}),
       });
-      const failed = jobFailed(job.results, opts.strict);
+      const failed = jobFailed(job.results, opts.strict, job.sequences);
+      const report = { skipped: job.skipped, failed: job.failed, sequences: job.sequences, ...widthOf(deps, opts.wide) };
       if (opts.json) {
-        print(jsonText(runDocument({ revision: rev, profile: opts.profile, ...(opts.config !== undefined ? { config: opts.config } : {}), results: job.results, skipped: job.skipped, failed: job.failed, jobFailed: failed })));
+        print(jsonText(runDocument({ revision: rev, profile: opts.profile, ...(opts.config !== undefined ? { config: opts.config } : {}), results: job.results, sequences: job.sequences, skipped: job.skipped, failed: job.failed, jobFailed: failed })));
       } else if (opts.details) {
-        print([...job.results.map(formatDetails), jobFooter(job.results, { skipped: job.skipped, failed: job.failed, ...widthOf(deps, opts.wide) }).join('\n')].join('\n\n'));
+        print([...job.results.map(formatDetails), ...job.sequences.map(formatSequenceDetails), jobFooter(job.results, report).join('\n')].join('\n\n'));
       } else {
-        print(formatTable(job.results, { skipped: job.skipped, failed: job.failed, ...widthOf(deps, opts.wide) }));
+        print(formatTable(job.results, report));
       }
       if (job.failed.length) process.exitCode = EXIT.userError;
       else if (failed) process.exitCode = EXIT.checkFailed;
@@ -126,14 +157,28 @@ export function registerScenarios(program: Command, deps: { print?: (line: strin
   const print = deps.print ?? ((l: string) => console.log(l));
   program
     .command('scenarios')
-    .description('list the built-in scenarios (user scenarios: see src/seam/SCENARIOS.md)')
+    .description('list the built-in scenarios and sequences (user scenarios: see src/seam/SCENARIOS.md); --show prints one as a scenario file')
+    .addOption(new Option('--show <name>', 'print this built-in scenario or sequence as YAML, a file to start your own from').conflicts(['json', 'wide']))
     .option('--json', 'a JSON document (format seamlab-scenarios)')
     .option('--wide', 'do not fit the list to the terminal width')
-    .action((opts: { json?: boolean; wide?: boolean }) => {
-      if (opts.json) {
-        print(jsonText({ ...documentHeader('scenarios'), scenarios: BUILTIN_SCENARIOS.map((s) => ({ name: s.name, summary: s.summary, sides: Object.keys(s.cases), requiresOutputPointer: !!s.requiresOutputPointer })) }));
+    .action((opts: { show?: string; json?: boolean; wide?: boolean }) => {
+      const all = [...BUILTIN_SCENARIOS, ...BUILTIN_SEQUENCES];
+      if (opts.show !== undefined) {
+        const s = builtinScenario(opts.show);
+        if (!s) throw new SeamlabError('SCENARIO_UNKNOWN', `no built-in scenario named ${opts.show}`, `pick one of ${all.map((x) => x.name).join(', ')}`);
+        print(scenarioToYaml(s).trimEnd());
         return;
       }
-      print(formatScenarioList(BUILTIN_SCENARIOS, widthOf(deps, opts.wide).width));
+      if (opts.json) {
+        print(jsonText({
+          ...documentHeader('scenarios'),
+          scenarios: all.map((s) => ({
+            name: s.name, summary: s.summary, sides: s.sequence ? [s.sequence.kind] : Object.keys(s.cases), requiresOutputPointer: !!s.requiresOutputPointer,
+            ...(s.sequence ? { steps: s.sequence.steps.length } : {}),
+          })),
+        }));
+        return;
+      }
+      print(formatScenarioList(all, widthOf(deps, opts.wide).width));
     });
 }

@@ -202,11 +202,11 @@ export class Machine {
     });
   }
 
-  /** Clears the stack, caller and physical-memory areas. */
-  reset(): void {
+  /** Clears the stack, caller and (unless `phys: false`, as between the calls of a sequence) physical-memory areas. */
+  reset(opts: { phys?: boolean } = {}): void {
     this.stack.fill(0);
     this.caller.fill(0);
-    this.phys.buffer.fill(0);
+    if (opts.phys !== false) this.phys.buffer.fill(0);
   }
 
   /** Describes an address outside the image (sentinel, driver, data areas) for reports. */

@@ -5,9 +5,11 @@
  */
 import { PhysicalAccessError, type GuestMemory } from '../seam/types.js';
 
+/** One write by the SEAM handler: where, and a copy of the bytes as written (later writes do not change it). */
 export interface MemoryWrite {
   address: bigint;
   length: number;
+  bytes: Uint8Array;
 }
 
 export class PhysMemory implements GuestMemory {
@@ -37,7 +39,7 @@ export class PhysMemory implements GuestMemory {
   write(address: bigint, bytes: Uint8Array): void {
     const o = this.offset(address, bytes.length);
     this.buffer.set(bytes, o);
-    this.recorded?.push({ address, length: bytes.length });
+    this.recorded?.push({ address, length: bytes.length, bytes: Uint8Array.from(bytes) });
   }
 
   readU64(address: bigint): bigint {
@@ -45,7 +47,8 @@ export class PhysMemory implements GuestMemory {
   }
 
   writeU64(address: bigint, value: bigint): void {
-    this.buffer.writeBigUInt64LE(BigInt.asUintN(64, value), this.offset(address, 8));
-    this.recorded?.push({ address, length: 8 });
+    const o = this.offset(address, 8);
+    this.buffer.writeBigUInt64LE(BigInt.asUintN(64, value), o);
+    this.recorded?.push({ address, length: 8, bytes: Uint8Array.prototype.slice.call(this.buffer, o, o + 8) });
   }
 }

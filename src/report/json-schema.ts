@@ -133,7 +133,14 @@ export const buildDocumentSchema = envelope('build', {
 });
 
 export const scenariosDocumentSchema = envelope('scenarios', {
-  scenarios: z.array(z.looseObject({ name: z.string(), summary: z.string(), sides: z.array(z.enum(['seamcall', 'tdcall'])), requiresOutputPointer: z.boolean() })),
+  scenarios: z.array(z.looseObject({
+    name: z.string(),
+    summary: z.string(),
+    sides: z.array(z.enum(['seamcall', 'tdcall'])),
+    requiresOutputPointer: z.boolean(),
+    /** For a sequence scenario: how many steps it has (its side is in `sides`). */
+    steps: z.number().int().min(1).optional(),
+  })),
 });
 
 /** A struct layout, given once per document; nested structs refer to others by name. */
@@ -149,6 +156,25 @@ export const structLayoutSchema = z.looseObject({
 /** The ABI verdict of one run: `ok*` = checks passed but some scenario inputs could not be passed by this ABI. */
 export const ABI_VERDICTS = ['ok', 'ok*', 'FAIL', 'n/a'] as const;
 export type AbiVerdict = (typeof ABI_VERDICTS)[number];
+
+/** A physical-memory write by the SEAM side: where, how many bytes, and the bytes as written (hex, two digits a byte). */
+export const memWriteSchema = z.looseObject({
+  address: hexString,
+  length: z.number().int().min(0),
+  bytes: z.string().regex(/^(?:[0-9a-f]{2})*$/, 'hex bytes'),
+}).refine((w) => w.bytes.length === 2 * w.length, { message: 'bytes must hold `length` bytes' });
+
+/** One SEAMCALL/TDCALL the run served: the leaf, the answer, how execution went on, and what the SEAM side wrote. */
+export const seamCallSchema = z.looseObject({
+  index: z.number().int(),
+  kind: z.enum(['seamcall', 'tdcall']),
+  address: hexString,
+  leafName: z.string().optional(),
+  statusName: z.string().optional(),
+  outcome: z.looseObject({ kind: z.enum(['return', 'vmfailinvalid', 'vmfailvalid', 'fault', 'interrupted']) }),
+  path: z.enum(['resumed', 'exception-table', 'oops']),
+  memWrites: z.array(memWriteSchema),
+});
 
 export const runRecordSchema = z.looseObject({
   function: z.string(),
@@ -169,6 +195,7 @@ export const runRecordSchema = z.looseObject({
     })),
     unpassable: z.array(z.string()),
   }),
+  seamCalls: z.array(seamCallSchema),
   returnValue: hexString.optional(),
   returnName: z.string().optional(),
   end: z.looseObject({ kind: z.string() }),
@@ -180,6 +207,39 @@ export const runRecordSchema = z.looseObject({
   inputsNotCarried: z.array(z.string()),
 });
 
+/** One step of a sequence: every call of the function it made (run records), and its expectations checked against what the caller got. */
+export const sequenceStepSchema = z.looseObject({
+  index: z.number().int().min(0),
+  label: z.string().optional(),
+  leaf: hexString,
+  leafName: z.string().optional(),
+  env: z.looseObject({ lp: z.number().int() }),
+  calls: z.array(runRecordSchema).min(1),
+  checks: z.array(z.looseObject({
+    what: z.string(),
+    expected: z.string(),
+    actual: z.string().optional(),
+    status: z.enum(['pass', 'fail', 'n/a']),
+    detail: z.string().optional(),
+  })),
+  ok: z.boolean(),
+});
+
+/** A sequence scenario run against one entry point: its steps against one module state. */
+export const sequenceRecordSchema = z.looseObject({
+  function: z.string(),
+  kind: z.enum(['seamcall', 'tdcall']),
+  sourceFile: z.string(),
+  prototype: z.string(),
+  scenario: z.looseObject({ name: z.string(), summary: z.string(), source: z.string() }),
+  handler: z.string(),
+  steps: z.array(sequenceStepSchema),
+  /** Steps not run because a call before them did not return. */
+  notRun: z.number().int().min(0),
+  calls: z.number().int().min(0),
+  ok: z.boolean(),
+});
+
 export const runDocumentSchema = envelope('run', {
   revision: z.looseObject({ name: z.string(), provenance: provenanceSchema }),
   profile: z.string(),
@@ -187,9 +247,11 @@ export const runDocumentSchema = envelope('run', {
   /** Every struct layout the runs' parameters use, by name, once. */
   structs: z.record(z.string(), structLayoutSchema),
   runs: z.array(runRecordSchema),
+  /** Sequence scenarios, one record per sequence × entry point. */
+  sequences: z.array(sequenceRecordSchema),
   skipped: z.array(z.looseObject({ function: z.string(), scenario: z.string(), reason: z.string() })),
   failed: z.array(failedFileSchema),
-  summary: z.looseObject({ runs: z.number().int(), failed: z.boolean(), ends: z.record(z.string(), z.number().int()) }),
+  summary: z.looseObject({ runs: z.number().int(), sequences: z.number().int(), failed: z.boolean(), ends: z.record(z.string(), z.number().int()) }),
 });
 
 /** Every document schema by command. */

@@ -10,11 +10,13 @@ import type { RunResult, SeamCallResult } from '../run/run.js';
 import type { Scenario } from '../seam/scenario.js';
 import { type SeamlabError } from '../errors.js';
 import { formatPos } from '../support/source-location.js';
-import { hex } from '../support/format.js';
+import { hex, hexDump } from '../support/format.js';
 import { documentHeader, errorObject, jsonText, type AbiVerdict } from './json-schema.js';
 import type { CType, Revision, StructLayout } from '../intake/types.js';
 import { provenanceJson } from './revision-report.js';
 import { plural, renderTable, wrapCell, type TableColumn } from './table.js';
+import type { SequenceResult } from '../run/sequence.js';
+import { sequenceRecord, sequencesSummary, sequenceTable } from './sequence-report.js';
 
 
 const CANARY_OF = new Map<bigint, GprName>(GPR_NAMES.map((r) => [canary(r), r]));
@@ -105,6 +107,8 @@ export interface TableReportOptions {
   width?: number;
   skipped?: SkippedPair[];
   failed?: FailedFile[];
+  /** Sequence runs, shown under their function after its single-call rows. */
+  sequences?: SequenceResult[];
 }
 
 /** A line wrapped to the width: its own leading spaces kept, continuation lines indented by `indent`. */
@@ -129,9 +133,12 @@ function configText(profile: string): string {
   return profile.startsWith('.config ') ? profile : `profile ${profile}`;
 }
 
-/** `seamlab scenarios`: name, the sides it has a case for, summary. */
+/** `seamlab scenarios`: name, the sides it has a case for (or the side of its sequence), summary. */
 export function formatScenarioList(scenarios: readonly Scenario[], width?: number): string {
-  const rows = scenarios.map((s) => [s.name, [s.cases.seamcall ? 'host' : '', s.cases.tdcall ? 'guest' : ''].filter(Boolean).join('+'), s.summary]);
+  const side = (s: Scenario) => (s.sequence
+    ? `${s.sequence.kind === 'seamcall' ? 'host' : 'guest'} sequence`
+    : [s.cases.seamcall ? 'host' : '', s.cases.tdcall ? 'guest' : ''].filter(Boolean).join('+'));
+  const rows = scenarios.map((s) => [s.name, side(s), s.summary]);
   return renderTable([{ header: 'scenario' }, { header: 'side', minWidth: 10 }, { header: 'summary', minWidth: 20 }], rows, width === undefined ? {} : { width }).join('\n');
 }
 
@@ -139,20 +146,27 @@ export function formatScenarioList(scenarios: readonly Scenario[], width?: numbe
 export function formatTable(results: RunResult[], opts: TableReportOptions = {}): string {
   const { width } = opts;
   const out: string[] = [];
-  const byFn = new Map<string, RunResult[]>();
-  for (const r of results) {
-    const k = `${r.revision}\u0000${r.function}`;
-    byFn.set(k, [...(byFn.get(k) ?? []), r]);
-  }
-  for (const rs of byFn.values()) {
-    const f = rs[0]!;
+  const byFn = new Map<string, { runs: RunResult[]; sequences: SequenceResult[] }>();
+  const block = (x: { revision: string; function: string }) => {
+    const k = `${x.revision}\u0000${x.function}`;
+    let b = byFn.get(k);
+    if (!b) byFn.set(k, b = { runs: [], sequences: [] });
+    return b;
+  };
+  for (const r of results) block(r).runs.push(r);
+  for (const s of opts.sequences ?? []) block(s).sequences.push(s);
+  for (const { runs: rs, sequences } of byFn.values()) {
+    const f = rs[0] ?? sequences[0]!;
     out.push(...fitLine(`${f.revision} ${f.function} — ${f.prototype}  [${f.sourceFile}, ${configText(f.profile)}]`, width, '    '));
-    const rows = rs.map((r) => [r.scenario.name, r.call.leafName ?? hex(r.call.leaf), outcomeText(r.seamCalls[0]), returnText(r), outputsText(r), abiText(r)]);
-    out.push(...renderTable(TABLE_COLUMNS, rows, { indent: '  ', ...(width !== undefined ? { width } : {}) }));
+    if (rs.length) {
+      const rows = rs.map((r) => [r.scenario.name, r.call.leafName ?? hex(r.call.leaf), outcomeText(r.seamCalls[0]), returnText(r), outputsText(r), abiText(r)]);
+      out.push(...renderTable(TABLE_COLUMNS, rows, { indent: '  ', ...(width !== undefined ? { width } : {}) }));
+    }
     for (const r of rs.filter((x) => abiVerdict(x) === 'ok*')) {
       const regs = r.call.unpassable.map((g) => g.toUpperCase()).join(' ');
       out.push(...fitLine(`  * ${r.scenario.name}: this ABI cannot pass the scenario's ${regs}; the ${r.kind === 'seamcall' ? 'TDX module' : 'VMM'} saw the caller's leftover values there, so those inputs were not tested (--details shows them)`, width, '    '));
     }
+    for (const s of sequences) out.push(...sequenceTable(s, (text, indent) => fitLine(text, width, indent), width));
     out.push('');
   }
   out.push(...jobFooter(results, opts));
@@ -182,11 +196,11 @@ export function jobFooter(results: RunResult[], opts: TableReportOptions = {}): 
     out.push(...fitLine(`  hint: ${f.error.hint}`, width, '    '));
   }
   if (opts.failed?.length) out.push('');
-  out.push(...fitLine(summaryLine(results, opts.failed), width, '  '));
+  out.push(...fitLine(summaryLine(results, opts.failed, opts.sequences), width, '  '));
   return out;
 }
 
-export function summaryLine(results: RunResult[], failed: FailedFile[] = []): string {
+export function summaryLine(results: RunResult[], failed: FailedFile[] = [], sequences: readonly SequenceResult[] = []): string {
   const failedChecks = results.filter((r) => r.checks.some((c) => c.status === 'fail')).length;
   const ends = new Map<string, number>();
   for (const r of results) {
@@ -195,9 +209,14 @@ export function summaryLine(results: RunResult[], failed: FailedFile[] = []): st
   }
   const endList = [...ends.entries()].map(([k, n]) => `${n} ${k}`).join(', ');
   const starred = results.filter((r) => abiVerdict(r) === 'ok*').length;
-  const parts = [`${plural(results.length, 'run')}${results.length ? `: ${endList}` : ''}`];
-  parts.push(`ABI checks ${failedChecks ? `FAILED in ${plural(failedChecks, 'run')}` : results.length ? 'passed in every run that returned' : 'not run'}`);
+  const parts: string[] = [];
+  if (results.length || !sequences.length) {
+    parts.push(`${plural(results.length, 'run')}${results.length ? `: ${endList}` : ''}`);
+    parts.push(`ABI checks ${failedChecks ? `FAILED in ${plural(failedChecks, 'run')}` : results.length ? 'passed in every run that returned' : 'not run'}`);
+  }
   if (starred) parts.push(`${plural(starred, 'run')} ok* (inputs the ABI could not carry)`);
+  const seq = sequencesSummary(sequences);
+  if (seq) parts.push(seq);
   if (failed.length) parts.push(`${plural(failed.length, 'file')} did not build`);
   return parts.join('; ');
 }
@@ -230,7 +249,10 @@ export function formatDetails(r: RunResult): string {
     }
     const changed = REG_ORDER.filter((g) => c.regsOut[g] !== c.regsIn[g]);
     out.push(`    out: ${changed.length ? changed.map((g) => `${g}=${showValue(c.regsOut[g])}`).join(' ') : 'no register changed'}; flags ${flagsText(c.rflagsOut)}; rip → ${hex(c.ripOut)}`);
-    for (const w of c.memWrites) out.push(`    handler wrote ${w.length} bytes of physical memory at ${hex(w.address)}`);
+    for (const w of c.memWrites) {
+      out.push(`    handler wrote ${w.length} bytes of physical memory at ${hex(w.address)}:`);
+      for (const l of hexDump(w.bytes)) out.push(`      ${l}`);
+    }
   }
   out.push(`  end         ${endText(r.end)}${r.expectedOops ? ' (the scenario injected this fault)' : ''}`);
   if (r.end.kind === 'runaway') for (const t of r.end.last) out.push(`    ${formatLocation(t.location, t.address)}`);
@@ -292,9 +314,11 @@ export interface RunDocumentInput {
   profile: string;
   config?: string;
   results: RunResult[];
+  /** Sequence runs (each call a run record). */
+  sequences?: SequenceResult[];
   skipped: SkippedPair[];
   failed: FailedFile[];
-  /** The job's exit status says it failed (an ABI check, a bad end, or with --strict any oops). */
+  /** The job's exit status says it failed (an ABI check, a bad end, a sequence step, or with --strict any oops). */
   jobFailed: boolean;
 }
 
@@ -302,6 +326,7 @@ export interface RunDocumentInput {
 export function runDocument(d: RunDocumentInput): Record<string, unknown> {
   const structs = new Map<string, unknown>();
   const runs = d.results.map((r) => runRecord(r, structs));
+  const sequences = (d.sequences ?? []).map((s) => sequenceRecord(s, (r) => runRecord(r, structs)));
   const ends: Record<string, number> = {};
   for (const r of d.results) {
     const k = r.expectedOops ? 'oops (injected fault, no fixup)' : r.end.kind;
@@ -314,8 +339,9 @@ export function runDocument(d: RunDocumentInput): Record<string, unknown> {
     ...(d.config !== undefined ? { config: d.config } : {}),
     structs: Object.fromEntries([...structs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     runs,
+    sequences,
     skipped: d.skipped,
     failed: d.failed.map((f) => ({ file: f.file, functions: f.functions, error: errorObject(f.error) })),
-    summary: { runs: d.results.length, failed: d.jobFailed, ends },
+    summary: { runs: d.results.length, sequences: sequences.length, failed: d.jobFailed, ends },
   };
 }

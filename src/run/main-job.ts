@@ -4,15 +4,24 @@
  * (the main job). Images are built once per source file; one machine per
  * image serves all its runs. A file that does not build is reported in
  * `failed` and the entry points of the other files still run.
+ *
+ * The built-in sequences are part of the main job, run against every entry
+ * point of their side, as single-call scenarios are: a sequence is the
+ * kernel's own use of the call (the 6.12 bring-up, sc_retry's loop), and
+ * whether an entry point can carry it — inputs, the outputs a step checks or
+ * loops on — is what the job shows (`n/a*` for what the entry point cannot
+ * return, e.g. 6.12 `__seamcall`), rather than a choice made here.
  */
 import { SeamlabError } from '../errors.js';
 import { buildImage } from '../image/build.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
 import { Machine } from '../machine/machine.js';
-import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
+import { BUILTIN_SCENARIOS, BUILTIN_SEQUENCES } from '../seam/builtin-scenarios.js';
 import type { Scenario } from '../seam/scenario.js';
 import { notApplicable, runScenario, type RunResult } from './run.js';
+import type { SequenceResult } from './sequence.js';
+import { runSequence } from './session.js';
 
 /** Builds the image of one source file of a revision (default: seamlab's own pipeline, cached per process). */
 export type ImageBuilder = (revision: Revision, file: string, profile: string) => Image;
@@ -30,6 +39,8 @@ export interface JobOptions {
 
 export interface JobResult {
   results: RunResult[];
+  /** Sequence scenarios run against entry points (one per sequence × entry point). */
+  sequences: SequenceResult[];
   /** Function × scenario pairs skipped because the scenario does not apply. */
   skipped: { function: string; scenario: string; reason: string }[];
   /** Source files that did not build: their entry points were not run (the other files' were). */
@@ -51,10 +62,11 @@ export function selectFunctions(rev: Revision, names: string[] | undefined): Ent
 export function runJob(rev: Revision, opts: JobOptions): JobResult {
   const profile = opts.profile ?? 'default';
   const fns = selectFunctions(rev, opts.functions);
-  const scenarios = opts.scenarios && opts.scenarios.length ? opts.scenarios : BUILTIN_SCENARIOS;
+  const scenarios = opts.scenarios && opts.scenarios.length ? opts.scenarios : [...BUILTIN_SCENARIOS, ...BUILTIN_SEQUENCES];
   const images = new Map<string, Image>();
   const machines = new Map<Image, Machine>();
   const results: RunResult[] = [];
+  const sequences: SequenceResult[] = [];
   const skipped: JobResult['skipped'] = [];
   const failed = new Map<string, JobResult['failed'][number]>();
   // What RunResults call the configuration.
@@ -89,24 +101,31 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
           machine = new Machine(image);
           machines.set(image, machine);
         }
-        results.push(runScenario(image, { ...fn }, sc, {
+        const runOpts = {
           revision: rev.name, profile: label, machine,
           ...(opts.budget !== undefined ? { budget: opts.budget } : {}),
           ...(opts.timeLimitMs !== undefined ? { timeLimitMs: opts.timeLimitMs } : {}),
-        }));
+        };
+        if (sc.sequence) sequences.push(runSequence(image, { ...fn }, sc, runOpts));
+        else results.push(runScenario(image, { ...fn }, sc, runOpts));
       }
     }
   } finally {
     for (const m of machines.values()) m.close();
   }
-  if (results.length === 0 && failed.size === 0) {
+  if (results.length === 0 && sequences.length === 0 && failed.size === 0) {
     throw new SeamlabError('RUN_NOTHING', `none of the selected scenarios applies to the selected functions of ${rev.name}`, 'choose host scenarios for SEAMCALL entry points and guest ones for TDCALL entry points (`seamlab scenarios`)',
       { notes: skipped.slice(0, 8).map((s) => `${s.function} × ${s.scenario}: ${s.reason}`) });
   }
-  return { results, skipped, failed: [...failed.values()] };
+  return { results, sequences, skipped, failed: [...failed.values()] };
 }
 
-/** The exit status rule: an ABI failure or a bad end fails; an oops from the scenario's own injected fault fails only when strict. */
-export function jobFailed(results: RunResult[], strict = false): boolean {
-  return results.some((r) => !r.ok || (strict && r.end.kind !== 'returned'));
+/**
+ * The exit status rule: an ABI failure or a bad end fails, and so does a
+ * sequence step whose expectation failed; an oops from the scenario's own
+ * injected fault fails only when strict.
+ */
+export function jobFailed(results: RunResult[], strict = false, sequences: readonly SequenceResult[] = []): boolean {
+  const bad = (r: RunResult) => !r.ok || (strict && r.end.kind !== 'returned');
+  return results.some(bad) || sequences.some((s) => !s.ok || s.steps.some((st) => st.calls.some(bad)));
 }

@@ -105,18 +105,30 @@ function leafParam(abi: FunctionAbi): AbiParam | undefined {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
+/** How a call of a sequence is planned: physical memory is the sequence's, not cleared. */
+export interface PlanOptions {
+  /**
+   * Keep the physical-memory area as it is (a sequence's memory and what the
+   * SEAM side wrote in earlier calls) and place this call's buffers from
+   * `physStart` (an offset into the area). Default: the area is cleared and
+   * buffers start at its beginning.
+   */
+  keepPhys?: boolean;
+  physStart?: number;
+}
+
 /**
  * Lays the call out in the machine: physical buffers, structs in the caller
  * area, registers (canaries everywhere first), the sentinel return address.
  */
-export function planCall(machine: Machine, abi: FunctionAbi, entry: bigint, call: LogicalCall): CallPlan {
-  machine.reset();
+export function planCall(machine: Machine, abi: FunctionAbi, entry: bigint, call: LogicalCall, opts: PlanOptions = {}): CallPlan {
+  machine.reset({ phys: !opts.keepPhys });
   const regs = {} as Regs;
   for (const r of GPR_NAMES) regs[r] = canary(r);
 
   // Physical buffers first: their addresses are inputs like any other value.
   const phys: PhysPlacement[] = [];
-  let physOff = 0;
+  let physOff = opts.physStart ?? 0;
   const inputs = new Map<GprName, bigint>();
   for (const [reg, v] of Object.entries(call.inputs) as [GprName, InputValue][]) {
     if (typeof v === 'bigint') {

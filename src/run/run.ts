@@ -12,12 +12,12 @@ import type { EntryFunction } from '../intake/types.js';
 import { Machine, type MachineRun, type RunObserver, type SeamCallRecord, type StopReason, type Regs } from '../machine/machine.js';
 import type { Execution } from '../machine/execution.js';
 import type { AddressLocation } from '../image/source-map.js';
-import { leafName, statusName } from '../seam/codes.js';
+import { leafName, SOFTWARE_STATUS, statusName } from '../seam/codes.js';
 import { serveWithEnvironment } from '../seam/env.js';
-import { createHandler, handlerLabel, type Scenario } from '../seam/scenario.js';
-import type { CpuEnv, GprName, SeamKind } from '../seam/types.js';
+import { createHandler, handlerLabel, type LogicalCall, type Scenario } from '../seam/scenario.js';
+import type { CpuEnv, GprName, Outcome, SeamCall, SeamKind } from '../seam/types.js';
 import { checkCall, type AbiCheck, type OutputStruct } from './check.js';
-import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement } from './plan.js';
+import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement, type PlanOptions } from './plan.js';
 
 export const DEFAULT_BUDGET = 1_000_000;
 export const DEFAULT_TIME_LIMIT_MS = 5_000;
@@ -75,9 +75,11 @@ export interface RunResult {
   expectedOops: boolean;
 }
 
-/** Why a scenario does not apply to a function, or undefined when it does. */
+/** Why a scenario does not apply to a function, or undefined when it does. A sequence applies to the entry points of its side. */
 export function notApplicable(scenario: Scenario, fn: RunFunction): string | undefined {
-  if (!scenario.cases[fn.kind]) return `no ${fn.kind === 'seamcall' ? 'host (seamcall)' : 'guest (tdcall)'} case`;
+  const side = (k: SeamKind) => (k === 'seamcall' ? 'host (seamcall)' : 'guest (tdcall)');
+  if (scenario.sequence) return scenario.sequence.kind === fn.kind ? undefined : `a ${side(scenario.sequence.kind)} sequence`;
+  if (!scenario.cases[fn.kind]) return `no ${side(fn.kind)} case`;
   if (scenario.requiresOutputPointer && !hasOutputPointer(fn.abi)) return 'the ABI has no output-only pointer';
   return undefined;
 }
@@ -130,6 +132,10 @@ export interface PrepareOptions extends RunOptions {
 
 /** Plans the scenario's call for `fn` and starts the run (nothing executes yet). */
 export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, opts: PrepareOptions): PreparedRun {
+  if (scenario.sequence) {
+    throw new SeamlabError('RUN_SEQUENCE', `scenario ${scenario.name} is a sequence of ${scenario.sequence.steps.length} calls, not one call`,
+      `run it with \`seamlab run REV --fn ${fn.name} --scenario ${scenario.name}\` (or openSession in the library)`);
+  }
   const reason = notApplicable(scenario, fn);
   if (reason) throw new SeamlabError('RUN_NOT_APPLICABLE', `scenario ${scenario.name} does not apply to ${fn.name}: ${reason}`, 'pick a scenario listed by `seamlab scenarios` for this kind of entry point');
   const c = scenario.cases[fn.kind]!;
@@ -145,7 +151,8 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
       budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
       ...(opts.observers ? { observers: opts.observers } : {}),
     });
-    const result = (): RunResult => checkRun(image, fn, scenario, opts, machine, plan, execution.summary());
+    const spec: CallSpec = { call: c.call, env: c.env, handler: handlerLabel(c.handler) };
+    const result = (): RunResult => checkRun(image, fn, scenarioInfo(scenario), spec, opts, machine, plan, execution.summary());
     return {
       machine, plan, execution, fn, scenario, result,
       complete: () => {
@@ -171,24 +178,71 @@ export function runScenario(image: Image, fn: RunFunction, scenario: Scenario, o
   }
 }
 
+/** The scenario as a RunResult names it. */
+export function scenarioInfo(s: Scenario): RunResult['scenario'] {
+  return { name: s.name, summary: s.summary, source: s.source };
+}
+
+/** One call as a run makes it: the logical call, the CPU environment, and the label of who answers. */
+export interface CallSpec {
+  call: LogicalCall;
+  env: CpuEnv;
+  /** The handler as the result names it (`handlerLabel`). */
+  handler: string;
+}
+
+export interface CallOptions extends RunOptions {
+  /** Who serves the SEAM calls (a session's `serve`, keeping its state from call to call). */
+  serve: (call: SeamCall) => Outcome;
+  handlerName: string;
+  /** How the call is planned (a sequence keeps its physical memory). */
+  plan?: PlanOptions;
+  observers?: RunObserver[];
+}
+
+/**
+ * Plan → execute → check for one call on a machine the caller owns, with
+ * the SEAM side given by the caller: what a sequence or a session does for
+ * each of its calls, against one module state.
+ */
+export function runCall(image: Image, fn: RunFunction, machine: Machine, scenario: RunResult['scenario'], spec: CallSpec, opts: CallOptions): RunResult {
+  const entry = functionAddress(image, fn.name);
+  const plan = planCall(machine, fn.abi, entry, spec.call, opts.plan);
+  const run = machine.run({
+    entry, serve: opts.serve, handlerName: opts.handlerName, env: spec.env,
+    budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+  });
+  return checkRun(image, fn, scenario, spec, opts, machine, plan, run);
+}
+
+/**
+ * A status's name as the caller of `leaf` sees it: the P-SEAMLDR's own codes
+ * for SEAMCALLs with RAX bit 63 (codes.ts statusName), the module's table
+ * otherwise; the kernel's software statuses (VMfailInvalid, #UD/#GP through
+ * __ex_table) whichever side was called.
+ */
+function callerStatusName(value: bigint, kind: SeamKind, leaf: bigint): string | undefined {
+  return statusName(value, { kind, rax: leaf }) ?? SOFTWARE_STATUS_NAME.get(value);
+}
+const SOFTWARE_STATUS_NAME = new Map<bigint, string>(Object.entries(SOFTWARE_STATUS).map(([n, v]) => [v, n]));
+
 /** The check step: what the caller got, the ABI checks, names of leaves and statuses. */
-function checkRun(image: Image, fn: RunFunction, scenario: Scenario, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun): RunResult {
-  const c = scenario.cases[fn.kind]!;
+function checkRun(image: Image, fn: RunFunction, scenario: RunResult['scenario'], c: CallSpec, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun): RunResult {
   const h = checkCall(machine, plan, run);
   const seamCalls: SeamCallResult[] = run.seamCalls.map((r) => {
     const ln = leafName(r.kind, r.regsIn.rax);
-    const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax) : undefined;
+    const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax, { kind: r.kind, rax: r.regsIn.rax }) : undefined;
     return { ...r, ...(ln ? { leafName: ln } : {}), ...(sn ? { statusName: sn } : {}) };
   });
   const expectedOops = isExpectedOops(run.stop, run.seamCalls);
   const badEnd = run.stop.kind !== 'returned' && !expectedOops;
-  const returnName = h.returnValue !== undefined ? statusName(h.returnValue) : undefined;
+  const returnName = h.returnValue !== undefined ? callerStatusName(h.returnValue, fn.kind, c.call.leaf) : undefined;
   const ln = leafName(fn.kind, c.call.leaf);
   return {
     revision: opts.revision, function: fn.name, kind: fn.kind, sourceFile: fn.sourceFile ?? image.sourceFile,
     profile: opts.profile ?? image.profile, prototype: fn.abi.prototype,
-    scenario: { name: scenario.name, summary: scenario.summary, source: scenario.source },
-    env: { ...c.env }, handler: handlerLabel(c.handler),
+    scenario: { ...scenario },
+    env: { ...c.env }, handler: c.handler,
     call: { leaf: c.call.leaf, ...(ln ? { leafName: ln } : {}), params: plan.params, phys: plan.phys, unpassable: plan.unpassable },
     seamCalls,
     ...(h.returnValue !== undefined ? { returnValue: h.returnValue } : {}),

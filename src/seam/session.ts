@@ -5,7 +5,8 @@
  * TD being built — runs against one module. Two ways in:
  * - `serve(call)`: what the machine's trap calls (environment check, then
  *   the handler, applied as the CPU does) — the run layer passes it to
- *   `Machine.run` for every step of a sequence;
+ *   `Machine.run` for every call of a sequence or a kernel session
+ *   (src/run/session.ts `CallSession`, `runSequence`, `openSession`);
  * - `call(…)` / `runSequence(…)`: drive it directly with register values,
  *   no emulator — the outcome applied to a register file by the machine's
  *   own `applyOutcome` (re-executing while the answer is "interrupted"),

@@ -88,7 +88,7 @@ export class TraceRecorder implements RunObserver {
       kind: r.kind, index: r.index, leaf: hexU64(r.regsIn.rax), ...(ln ? { leafName: ln } : {}),
       in: Object.fromEntries(DISPLAY_ORDER.map((n) => [n, hexU64(r.regsIn[n])])),
       handler: r.handler, outcome: outcomeRecord(r.outcome), ...(sn ? { statusName: sn } : {}), path: r.path,
-      memWrites: r.memWrites.map((w) => ({ addr: hexU64(w.address), bytes: hexBytes(this.machine.phys.read(w.address, w.length)) })),
+      memWrites: r.memWrites.map((w) => ({ addr: hexU64(w.address), bytes: hexBytes(w.bytes) })),
     };
     s.seam = event;
   }
