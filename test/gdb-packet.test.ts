@@ -93,7 +93,7 @@ describe('session', () => {
     // No acks from now on.
     expect(await w.raw(framePacket('Hg0'))).toEqual(['OK']);
     const xml = await w.one('qXfer:features:read:target.xml:0,ffb');
-    expect(xml[0]).toBe('l');
+    expect(xml[0]).toBe('m'); // more than 0xffb bytes: gdb asks for the rest
     expect(xml).toContain('<architecture>i386:x86-64</architecture>');
     expect(await w.one('qXfer:features:read:other.xml:0,ffb')).toBe('E00');
     expect(await w.one('?')).toBe('T05thread:1;');
@@ -114,20 +114,26 @@ describe('session', () => {
       if (r[0] === 'l') break;
       expect(r[0]).toBe('m');
     }
-    expect(doc).toMatch(/^<\?xml version="1.0"\?>[\s\S]*<osabi>GNU\/Linux<\/osabi>\n<\/target>\n$/);
+    expect(doc).toMatch(/^<\?xml version="1.0"\?>[\s\S]*<osabi>GNU\/Linux<\/osabi>[\s\S]*<\/target>\n$/);
+    // Every register of the layout, at its packet position.
+    const regs = [...doc.matchAll(/<reg name="(\w+)" bitsize="(\d+)" type="\w+" regnum="(\d+)"/g)];
+    expect(regs.map((m) => [m[1], Number(m[2]) / 8, Number(m[3])])).toEqual(REGISTER_LAYOUT.map((r, i) => [r.name, r.size, i]));
   });
 
   it('g carries gdb\'s amd64 layout; p and P address single registers', async () => {
     const core = new FakeCore(program());
     const w = new WireClient(core);
     const g = await w.one('g');
-    expect(REGISTER_BYTES).toBe(16 * 8 + 8 + 4 + 6 * 4 + 8 * 10 + 8 * 4 + 16 * 16 + 4 + 8 + 8 + 8);
+    // gdb's amd64 GNU/Linux set, then seamlab's 64-bit rflags.
+    expect(REGISTER_BYTES).toBe(16 * 8 + 8 + 4 + 6 * 4 + 8 * 10 + 8 * 4 + 16 * 16 + 4 + 8 + 8 + 8 + 8);
     expect(g.length).toBe(REGISTER_BYTES * 2);
     // rbx is gdb's register 1 (0x3333 in the fake), rip 16, eflags 17 (32-bit), cs 18.
     expect(g.slice(16, 32)).toBe('3333000000000000');
     expect(await w.one('p10')).toBe('0010000000000000');
     expect(await w.one('p11')).toBe('02020000');
     expect(await w.one('p12')).toBe('10000000');
+    const rflags = REGISTER_LAYOUT.findIndex((r) => r.name === 'rflags');
+    expect(await w.one(`p${rflags.toString(16)}`)).toBe('0202000000000000');
     const origRax = REGISTER_LAYOUT.findIndex((r) => r.name === 'orig_rax');
     expect(await w.one(`p${origRax.toString(16)}`)).toBe('ffffffffffffffff');
     expect(await w.one('p400')).toBe('E16');
@@ -141,8 +147,10 @@ describe('session', () => {
     // G writes back what changed.
     const regs = Buffer.from(g, 'hex');
     regs.writeBigUInt64LE(0x77n, 8 * 3); // rdx
+    regs.writeUInt32LE(0x203, 17 * 8); // eflags, after 17 8-byte registers; rflags is left as it was
     expect(await w.one('G' + regs.toString('hex'))).toBe('OK');
-    expect(core.calls.filter((c) => c.startsWith('writeRegister'))).toEqual(['writeRegister rbx=0x42', 'writeRegister rbx=0x3333', 'writeRegister rdx=0x77']);
+    expect(core.calls.filter((c) => c.startsWith('writeRegister'))).toEqual(['writeRegister rbx=0x42', 'writeRegister rbx=0x3333', 'writeRegister rdx=0x77', 'writeRegister rflags=0x203']);
+    expect(core.rflags).toBe(0x203n);
     expect(await w.one('G00')).toBe('E16');
   });
 

@@ -112,7 +112,7 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
     const target = path.resolve(opts.cwd ?? process.cwd(), opts.elf);
     for (const f of files) {
       const name = elfName(target, f.file, files.length > 1);
-      sources.push(...writeElfWithSources(name, f, rev));
+      sources.push(...writeElfWithSources(name, f.image, rev));
       written.push(name);
     }
   }
@@ -137,11 +137,11 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
  * names under `NAME.src/` (their content in the revision: a patched file as
  * patched). Returns the source paths written.
  */
-export function writeElfWithSources(name: string, f: BuiltFile, rev: Revision): string[] {
+export function writeElfWithSources(name: string, image: Image, rev: Revision): string[] {
   const srcDir = `${name}.src`;
-  const functions = rev.functions.filter((fn) => fn.sourceFile === f.file).map((fn) => ({ name: fn.name, definedAt: fn.definedAt }));
-  const debug = buildDebugInfo(f.image, { compDir: srcDir, functions });
-  writeFileSync(name, writeElf(f.image, { extraSections: debug.sections }));
+  const functions = rev.functions.filter((fn) => fn.sourceFile === image.sourceFile).map((fn) => ({ name: fn.name, definedAt: fn.definedAt }));
+  const debug = buildDebugInfo(image, { compDir: srcDir, functions });
+  writeFileSync(name, writeElf(image, { extraSections: debug.sections }));
   const out: string[] = [];
   for (const p of debug.sourceFiles) {
     const text = rev.files.readFile(p);

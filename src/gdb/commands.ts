@@ -8,9 +8,11 @@
  * longer than one character must end where the payload's name ends (the
  * next character is not a letter), so `qC` does not take `qCRC:…`.
  */
+import type { CpuState } from '../machine/cpu-state.js';
 import type { CoreStopEvent, GdbCore, WatchAccess } from './core.js';
 import { MAX_PACKET } from './packet.js';
 import { REGISTER_LAYOUT, decodeRegisters, encodeRegisters, fromLittleEndian, toLittleEndian } from './registers.js';
+import { TARGET_XML } from './target-xml.js';
 
 /** A reply payload (framed by the session), or undefined for no reply at all. */
 export type Reply = string | Uint8Array | undefined;
@@ -85,14 +87,6 @@ function readPrefix(core: GdbCore, address: bigint, length: number): Uint8Array 
   }
   return Uint8Array.from(out);
 }
-
-/**
- * Architecture and OS ABI only: gdb then uses its own amd64 GNU/Linux
- * register set, which REGISTER_LAYOUT mirrors. (A target description with
- * a core feature but no x87 registers is rejected by gdb 13.) The OS ABI is
- * named so the layout does not depend on the gdb build's default.
- */
-const TARGET_XML = '<?xml version="1.0"?>\n<!DOCTYPE target SYSTEM "gdb-target.dtd">\n<target version="1.0">\n  <architecture>i386:x86-64</architecture>\n  <osabi>GNU/Linux</osabi>\n</target>\n';
 
 /** `qXfer:…:read` reply for offset,length into a document. */
 function xferSlice(doc: string, args: string): Reply {
@@ -198,10 +192,15 @@ function remove(ctx: StubContext, args: string): Reply {
   return OK;
 }
 
-function writeSlot(ctx: StubContext, index: number, value: bigint): Reply {
+/**
+ * Writes one register slot if `value` differs from what it held in `before`
+ * (the registers when the packet arrived: a `G` that changes eflags but
+ * not rflags must not write the old rflags back over it).
+ */
+function writeSlot(ctx: StubContext, index: number, value: bigint, before: CpuState): Reply {
   const slot = REGISTER_LAYOUT[index]!;
-  if (!slot.core) return value === BigInt.asUintN(slot.size * 8, slot.read(ctx.core.registers())) ? OK : E_REG;
-  if (slot.read(ctx.core.registers()) === value) return OK;
+  if (BigInt.asUintN(slot.size * 8, slot.read(before)) === value) return OK;
+  if (!slot.core) return E_REG;
   ctx.core.writeRegister(slot.core, value);
   return OK;
 }
@@ -237,8 +236,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       const bytes = parseHexBytes(args);
       const values = bytes && decodeRegisters(bytes);
       if (!values) return E_ARGS;
+      const before = ctx.core.registers();
       for (let i = 0; i < values.length; i++) {
-        const r = writeSlot(ctx, i, values[i]!);
+        const r = writeSlot(ctx, i, values[i]!, before);
         if (r !== OK) return r;
       }
       return OK;
@@ -263,7 +263,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       if (index === undefined || index >= BigInt(REGISTER_LAYOUT.length)) return E_ARGS;
       const bytes = parseHexBytes(v ?? '');
       if (!bytes || bytes.length !== REGISTER_LAYOUT[Number(index)]!.size) return E_ARGS;
-      return writeSlot(ctx, Number(index), fromLittleEndian(bytes));
+      return writeSlot(ctx, Number(index), fromLittleEndian(bytes), ctx.core.registers());
     },
   },
   {

@@ -2,26 +2,21 @@
  * What the GDB stub needs from the debugger core (src/debug/debugger.ts,
  * contract in DEBUG-CORE-API): run control, breakpoints on addresses,
  * memory watchpoints, registers and memory. The stub is a thin front end:
- * every decision about where a run stops is the core's. Declared as an
- * interface so the stub's tests can drive it with a scripted core.
+ * every decision about where a run stops is the core's. Declared as the
+ * subset of `Debugger` the stub calls, so the stub's tests can drive it
+ * with a scripted core; src/cli/debug-gdb.ts hands it the real one.
  */
 import type { CpuState } from '../machine/cpu-state.js';
-import type { RunEnd } from '../machine/run-types.js';
+import type { RunResult } from '../run/run.js';
+import type { StopEvent, WatchAccess, WatchHit } from '../debug/types.js';
 
-export type CoreStopReason = 'entry' | 'step' | 'breakpoint' | 'watchpoint' | 'seam-call' | 'fixup' | 'interrupted' | 'exited' | 'start-of-run';
+export type { WatchAccess };
 
 /** The parts of the core's StopEvent the stub reports. */
-export interface CoreStopEvent {
-  reason: CoreStopReason;
-  position: number;
-  rip: bigint;
-  breakpointIds?: number[];
-  watch?: { id: number; old: bigint; new: bigint; address?: bigint };
-  end?: RunEnd;
-  result?: { returnValue?: bigint; returnName?: string; function?: string };
-}
-
-export type WatchAccess = 'write' | 'read' | 'access';
+export type CoreStopEvent = Pick<StopEvent, 'reason' | 'position' | 'rip' | 'breakpointIds' | 'end'> & {
+  watch?: Pick<WatchHit, 'id' | 'address'>;
+  result?: Partial<Pick<RunResult, 'returnValue' | 'returnName'>>;
+};
 
 export interface GdbCore {
   stopEvent(): CoreStopEvent;

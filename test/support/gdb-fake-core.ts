@@ -114,13 +114,12 @@ export class FakeCore implements GdbCore {
   private advance(): CoreStopEvent | undefined {
     const w = this.program.writes?.get(this.position);
     if (w) {
-      const old = this.readMemory(w.address, w.bytes.length);
       this.writeMemory(w.address, w.bytes);
       this.calls.pop();
       this.position++;
       for (const [id, x] of this.watches) {
         if (x.access !== 'read' && w.address < x.address + BigInt(x.size) && x.address < w.address + BigInt(w.bytes.length)) {
-          return this.event('watchpoint', { watch: { id, old: old ? BigInt('0x' + (Buffer.from(old).toString('hex') || '0')) : 0n, new: 0n, address: x.address } });
+          return this.event('watchpoint', { watch: { id, address: x.address } });
         }
       }
       return undefined;
