@@ -8,11 +8,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBuild } from '../src/cli/build.js';
+import { plainSource } from '../src/cpp/types.js';
+import { assemble } from '../src/gas/assemble.js';
+import { buildDebugInfo } from '../src/image/dwarf.js';
+import { writeElf } from '../src/image/elf.js';
+import { linkObject } from '../src/image/link.js';
 import { hasCommand, requireOracle } from './support/oracles.js';
 import { treePath } from './support/kernel.js';
 
@@ -37,10 +42,10 @@ function gdb(elf: string, cmds: string[]): string {
   return run('gdb', ['-batch', '-nx', elf, ...cmds.flatMap((c) => ['-ex', c])]);
 }
 
-/** objdump -d: address → instruction text (mnemonic and operands). */
+/** objdump -d (every executable section): address → instruction text (mnemonic and operands). */
 function disassembly(elf: string): Map<bigint, string> {
   const out = new Map<bigint, string>();
-  for (const m of run('objdump', ['-d', '--section=.text', elf]).matchAll(/^([0-9a-f]+):\t(?:[0-9a-f]{2} )+\s*\t(.+)$/gm)) out.set(BigInt('0x' + m[1]), m[2]!.replace(/\s+/g, ' ').trim());
+  for (const m of run('objdump', ['-d', elf]).matchAll(/^([0-9a-f]+):\t(?:[0-9a-f]{2} )+\s*\t(.+)$/gm)) out.set(BigInt('0x' + m[1]), m[2]!.replace(/\s+/g, ' ').trim());
   return out;
 }
 
@@ -163,5 +168,69 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (v3: a fi
     expect([m![2], Number(m![3])]).toEqual([SEAMCALL_S, ret]);
     const text = patched().split('\n');
     expect(out).toContain([ret - 2, ret - 1, ret].map((n) => `${n}\t${text[n - 1]}`).join('\n'));
+  });
+});
+
+describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('DWARF of a snippet: a macro that emits into two sections, expanded twice', () => {
+  // Line numbers are those of this text.
+  const SOURCE = [
+    '.macro TWICE', //             1
+    '\tnop', //                     2
+    '\t.pushsection .text.other, "ax"',
+    '\tinc %eax', //                4
+    '\t.popsection',
+    '.endm',
+    '\t.section .text.other, "ax"',
+    '\t.globl g',
+    '\t.type g, @function',
+    'g:', //                        10
+    '\t.text',
+    '\t.globl f',
+    '\t.type f, @function',
+    'f:',
+    '\tTWICE', //                   15
+    '\tTWICE', //                   16
+    '\tret',
+    '\t.size f, .-f',
+    '\t.section .text.other, "ax"',
+    '\tret',
+    '\t.size g, .-g',
+    '',
+  ].join('\n');
+  let dir: string;
+  let elf: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'seamlab-dwarf-snippet-'));
+    elf = join(dir, 's.elf');
+    const image = linkObject(assemble(plainSource('s.S', SOURCE)), { sourceFile: 's.S', profile: 'test' });
+    const debug = buildDebugInfo(image, { compDir: dir });
+    expect(debug.sourceFiles).toEqual(['s.S']);
+    writeFileSync(join(dir, 's.S'), SOURCE);
+    writeFileSync(elf, writeElf(image, { extraSections: debug.sections }));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the compile unit covers both sections with a range list', () => {
+    const info = run('readelf', ['--debug-dump=info', elf]);
+    expect(info).toMatch(/DW_AT_ranges/);
+    const ranges = run('readelf', ['--debug-dump=Ranges', elf]);
+    const fns = functions(elf);
+    for (const name of ['f', 'g']) expect(ranges).toContain(fns.get(name)![0].toString(16).padStart(16, '0'));
+  });
+
+  it('gdb: each body line resolves once per expansion, in whichever section it went', () => {
+    const out = gdb(elf, ['break s.S:2', 'break s.S:4', 'info breakpoints', 'info line *g']);
+    expect(out).toContain('s.S:2. (2 locations)');
+    expect(out).toContain('s.S:4. (2 locations)');
+    const fns = functions(elf);
+    const asm = disassembly(elf);
+    const locs = [...out.matchAll(/^(\d)\.\d+\s+y\s+0x([0-9a-f]+) in TWICE at s\.S:(\d+)$/gm)].map((m) => [Number(m[1]), BigInt('0x' + m[2]), Number(m[3])] as const);
+    expect(locs.map(([bp, , line]) => [bp, line])).toEqual([[1, 2], [1, 2], [2, 4], [2, 4]]);
+    const [f] = fns.get('f')!;
+    const [g] = fns.get('g')!;
+    expect(locs.map(([, a]) => a)).toEqual([f, f + 1n, g, g + 2n]);
+    expect(locs.map(([, a]) => asm.get(a))).toEqual(['nop', 'nop', 'inc %eax', 'inc %eax']);
+    expect(out).toMatch(/^Line 4 of "s\.S" starts at address 0x[0-9a-f]+ <g> and ends at 0x[0-9a-f]+ <g\+2>\.$/m);
   });
 });
