@@ -130,6 +130,11 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (linux-6.
     expect(out).toContain(`${line}\t${text[line - 1]}\n${line + 1}\t${text[line]}`);
   });
 
+  // An extra check where LLVM is installed (not one of CI's oracles).
+  it.skipIf(!hasCommand('llvm-dwarfdump'))('llvm-dwarfdump --verify finds no errors', () => {
+    expect(run('llvm-dwarfdump', ['--verify', elf])).toMatch(/No errors\.\n$/);
+  });
+
   it('the same inputs and output path give the same bytes', async () => {
     const before = createHash('sha256').update(readFileSync(elf)).digest('hex');
     await runBuild('linux-6.12', { elf, file: SEAMCALL_S });
@@ -210,6 +215,10 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('DWARF of a snippet: a macro that e
     writeFileSync(elf, writeElf(image, { extraSections: debug.sections }));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.skipIf(!hasCommand('llvm-dwarfdump'))('llvm-dwarfdump --verify finds no errors', () => {
+    expect(run('llvm-dwarfdump', ['--verify', elf])).toMatch(/No errors\.\n$/);
+  });
 
   it('the compile unit covers both sections with a range list', () => {
     const info = run('readelf', ['--debug-dump=info', elf]);

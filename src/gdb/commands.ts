@@ -99,7 +99,7 @@ function xferSlice(doc: string, args: string): Reply {
   return Uint8Array.from([last ? 0x6c : 0x6d, ...chunk]); // 'l' last, 'm' more
 }
 
-/** The stop reply for where the core stopped ('T05…', or with an 'O' console line first via `console`). */
+/** The stop reply for where the core stopped: `T05` (SIGTRAP) or `T02` (SIGINT) with the thread and why (swbreak, watch, replaylog). */
 export function stopReply(ctx: Pick<StubContext, 'inserted'>, ev: CoreStopEvent): string {
   const parts = [`thread:${THREAD.toString(16)};`];
   let signal = 5; // SIGTRAP

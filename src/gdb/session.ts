@@ -6,7 +6,7 @@
  * (`continue`), the 0x03 interrupt byte reaches the core at once; other
  * packets wait for the stop reply.
  */
-import { COMMANDS, findCommand, stopMessage, stopReply, type Reply, type ResumeKind, type StubContext } from './commands.js';
+import { findCommand, stopMessage, stopReply, type Reply, type ResumeKind, type StubContext } from './commands.js';
 import type { CoreStopEvent, GdbCore, WatchAccess } from './core.js';
 import { MAX_PACKET, PacketReader, framePacket, type ReaderEvent } from './packet.js';
 
@@ -182,6 +182,3 @@ export class GdbSession implements StubContext {
     this.opts.onEnd?.(how);
   }
 }
-
-/** The packet names the stub answers (for documentation and tests). */
-export const SUPPORTED_PACKETS: readonly string[] = COMMANDS.map((c) => c.name);
