@@ -1,0 +1,127 @@
+/**
+ * `seamlab debug [REV] --fn NAME --scenario NAME|FILE [--profile P] [--batch FILE]`:
+ * the debugger core behind a gdb-like prompt (src/debug/repl.ts), with
+ * history and tab completion from node:readline, Ctrl-C interrupting a
+ * `continue`; or, with `--batch FILE` (or commands piped on stdin), the
+ * commands of a script with no prompt, for tests and scripted sessions.
+ */
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import { Command, Option } from 'commander';
+import { Debugger } from '../debug/debugger.js';
+import { DebugRepl } from '../debug/repl.js';
+import { SeamlabError } from '../errors.js';
+import { resolveRevision } from '../intake/revision.js';
+import type { Revision } from '../intake/types.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
+import { resolveScenario } from '../seam/scenario-file.js';
+
+export interface DebugOpts {
+  fn?: string;
+  scenario: string;
+  profile: string;
+  batch?: string;
+  budget: string;
+  timeLimit: string;
+}
+
+/** The entry point to debug: --fn, or the revision's only one. */
+export function debugFunction(rev: Revision, fn: string | undefined): string {
+  const name = fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
+  if (!name) {
+    throw new SeamlabError('DEBUG_NO_FUNCTION', `${rev.name} has ${rev.functions.length} entry points; say which to debug`, `add --fn NAME (one of ${rev.functions.map((f) => f.name).join(', ')})`);
+  }
+  return name;
+}
+
+/** Opens the debugger for the command line's revision, function and scenario. */
+export async function openDebugger(revision: string, opts: Omit<DebugOpts, 'batch'>): Promise<Debugger> {
+  const rev = resolveRevision(revision);
+  const scenario = await resolveScenario(opts.scenario);
+  return Debugger.open({ revision: rev, fn: debugFunction(rev, opts.fn), scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) });
+}
+
+/** Runs a script's commands; returns the number that failed. */
+export async function runBatch(repl: DebugRepl, script: string): Promise<number> {
+  for (const line of script.split('\n')) if (!(await repl.execute(line))) break;
+  return repl.errors;
+}
+
+function historyFile(): string | undefined {
+  const home = process.env.HOME;
+  return home ? `${home}/.seamlab_debug_history` : undefined;
+}
+
+async function interactive(d: Debugger, repl: DebugRepl): Promise<void> {
+  const file = historyFile();
+  let history: string[] = [];
+  try {
+    if (file) history = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
+  } catch {
+    history = [];
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: '(seamlab) ', completer: (line: string) => repl.complete(line), history, historySize: 1000 });
+  let busy = false;
+  rl.on('SIGINT', () => {
+    if (busy) d.interrupt();
+    else {
+      process.stdout.write('^C\n');
+      rl.prompt();
+    }
+  });
+  repl.showStop();
+  rl.prompt();
+  try {
+    for await (const line of rl) {
+      busy = true;
+      const go = await repl.execute(line);
+      busy = false;
+      if (!go) break;
+      rl.prompt();
+    }
+  } finally {
+    rl.close();
+    if (file) {
+      try {
+        fs.writeFileSync(file, [...(rl as unknown as { history: string[] }).history].reverse().join('\n') + '\n');
+      } catch {
+        // History is a convenience: an unwritable home directory is not an error.
+      }
+    }
+  }
+}
+
+export function registerDebug(program: Command): Command {
+  return program
+    .command('debug')
+    .description('step through an entry point at source level, inside macro expansions, forwards and backwards (gdb commands: break, step, next, finish, reverse-step, watch, print, x, list, bt, info seam …)')
+    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH…', 'v3')
+    .option('--fn <name>', 'the entry point (required when the revision has more than one)')
+    .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
+    .option('--profile <name>', 'kconfig profile', 'default')
+    .option('--batch <file>', 'run the commands in FILE without a prompt, then exit (exit status 1 when a command failed)')
+    .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
+    .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)))
+    .action(async (revision: string, opts: DebugOpts) => {
+      let script: string | undefined;
+      if (opts.batch !== undefined) {
+        try {
+          script = fs.readFileSync(opts.batch, 'utf8');
+        } catch (e) {
+          throw new SeamlabError('DEBUG_BATCH_FILE', `cannot read ${opts.batch}: ${(e as Error).message}`, 'give --batch a readable file of debugger commands, one per line');
+        }
+      }
+      const d = await openDebugger(revision, opts);
+      try {
+        const repl = new DebugRepl(d, (l) => console.log(l));
+        if (script === undefined && !process.stdin.isTTY) script = fs.readFileSync(0, 'utf8');
+        if (script !== undefined) {
+          if (await runBatch(repl, script)) process.exitCode = 1;
+        } else {
+          await interactive(d, repl);
+        }
+      } finally {
+        d.close();
+      }
+    });
+}
