@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import { Command, Option } from 'commander';
+import { runAdapter } from '../debug/dap/run.js';
 import { Debugger } from '../debug/debugger.js';
 import { DebugRepl } from '../debug/repl.js';
 import { SeamlabError } from '../errors.js';
@@ -91,7 +92,22 @@ async function interactive(d: Debugger, repl: DebugRepl): Promise<void> {
   }
 }
 
+/** `seamlab dap`: the Debug Adapter Protocol on stdin/stdout (launch configurations name revision, function, scenario). */
+export function registerDap(program: Command): Command {
+  return program
+    .command('dap')
+    .description('serve the Debug Adapter Protocol on stdin/stdout for VS Code and other DAP clients (see the README for a launch.json)')
+    .action(async () => {
+      await runAdapter(process.stdin, process.stdout, (c) => openDebugger(c.revision, {
+        ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile,
+        budget: String(c.budget ?? DEFAULT_BUDGET), timeLimit: String(c.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS),
+      }));
+    });
+}
+
+/** Registers `debug` (and `dap`, its DAP front end); returns the `debug` command for further options. */
 export function registerDebug(program: Command): Command {
+  registerDap(program);
   return program
     .command('debug')
     .description('step through an entry point at source level, inside macro expansions, forwards and backwards (gdb commands: break, step, next, finish, reverse-step, watch, print, x, list, bt, info seam …)')
