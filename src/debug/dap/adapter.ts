@@ -584,6 +584,7 @@ export class SeamlabDebugSession extends DebugSession {
       } catch (e) {
         // In the debug console, gdb commands run through the terminal front end (`info seam`, `x/6gx out`, `bt`).
         if (args?.context !== 'repl' || !(e instanceof ExpressionError) || !this.repl) throw e;
+        if (this.running) throw new SeamlabError('DAP_RUNNING', 'the run is going', 'pause it first');
         const before = d.position;
         const beforeRip = d.registers().rip;
         this.replOutput = [];
