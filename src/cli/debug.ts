@@ -129,8 +129,8 @@ export function registerDebug(program: Command): Command {
       }
       const d = await openDebugger(revision, opts);
       try {
-        const repl = new DebugRepl(d, (l) => console.log(l));
         if (script === undefined && !process.stdin.isTTY) script = fs.readFileSync(0, 'utf8');
+        const repl = new DebugRepl(d, (l) => console.log(l), { interactive: script === undefined });
         if (script !== undefined) {
           if (await runBatch(repl, script)) process.exitCode = 1;
         } else {

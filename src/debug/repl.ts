@@ -68,8 +68,13 @@ export class DebugRepl {
   private listNext: { file: string; line: number } | undefined;
   private listFirst: { file: string; line: number } | undefined;
 
-  constructor(private readonly d: Debugger, private readonly print: (line: string) => void) {
+  /**
+   * `interactive`: an empty line repeats the last command, as at gdb's
+   * prompt (not in scripts, where an empty line is nothing).
+   */
+  constructor(private readonly d: Debugger, private readonly print: (line: string) => void, private readonly opts: { interactive?: boolean } = {}) {
     this.commands = this.table();
+    this.lastStopFile = d.backtrace()[0]!.location?.pos.file;
   }
 
   /** Prints where the debugger stands now (the entry, when just opened). */
@@ -99,7 +104,7 @@ export class DebugRepl {
     let line = input.trim();
     if (line.startsWith('#')) return true;
     if (line === '') {
-      line = this.lastCommand;
+      line = this.opts.interactive ? this.lastCommand : '';
       if (!line) return true;
     } else this.lastCommand = line;
     const m = /^([A-Za-z-]+)(\/\S*)?\s*(.*)$/.exec(line);
