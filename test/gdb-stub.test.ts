@@ -17,13 +17,14 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenWarning, runDebugGdb } from '../src/cli/debug-gdb.js';
+import { openDebugger } from '../src/cli/debug.js';
+import { listenWarning, runGdbStub, type GdbStubOptions } from '../src/cli/debug-gdb.js';
 import { serveGdb, type GdbServer } from '../src/gdb/server.js';
 import { FakeCore } from './support/gdb-fake-core.js';
 import { hasCommand, requireOracle } from './support/oracles.js';
 import { treePath } from './support/kernel.js';
 import { framePacket } from '../src/gdb/packet.js';
-import { CLI } from './support/cli.js';
+import { CLI, seamlab } from './support/cli.js';
 
 const HAVE_GDB = requireOracle('gdb', hasCommand('gdb', ['-batch', '-nx', '-ex', 'show version']), 'apt-get install gdb');
 
@@ -76,7 +77,7 @@ describe('gdb stub server', () => {
     expect(listenWarning('0.0.0.0')).toMatch(/^warning: the gdb stub listens on 0\.0\.0\.0: anyone who can reach this address can connect/);
     const printed: string[] = [];
     const warned: string[] = [];
-    const { server, done } = await startStub({ fn: '__seamcall', scenario: 'success', profile: 'default', gdb: '0', listen: '127.0.0.2' }, printed, warned);
+    const { server, done } = await startStub({ gdb: '0', listen: '127.0.0.2' }, printed, warned);
     expect(warned).toEqual([listenWarning('127.0.0.2')]);
     expect(printed[0]).toBe(`__seamcall (v3, scenario success) stopped at its entry; gdb stub listening on 127.0.0.2:${server.port}`);
     await expect(probe('127.0.0.1', server.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
@@ -85,16 +86,25 @@ describe('gdb stub server', () => {
     expect(printed.at(-1)).toBe('gdb disconnected');
   });
 
-  it('a port that is not a number is a user error', async () => {
-    await expect(runDebugGdb('v3', { fn: '__seamcall', scenario: 'success', profile: 'default', gdb: 'http' }, { print: () => {}, warn: () => {} })).rejects.toMatchObject({ code: 'GDB_BAD_PORT' });
+  it('a port that is not a number is a user error', () => {
+    const r = seamlab(['debug', 'v3', '--fn', '__seamcall', '--gdb', 'http']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--gdb http: not a TCP port/);
   });
 });
 
-/** Starts `seamlab debug --gdb` in-process; resolves once it listens (or rejects with its error). */
-async function startStub(opts: Parameters<typeof runDebugGdb>[1], printed: string[], warned: string[] = printed): Promise<{ server: GdbServer; done: Promise<void> }> {
+/** What `seamlab debug v3 --fn __seamcall --scenario success --gdb …` does, in-process; resolves once the stub listens. */
+async function startStub(opts: GdbStubOptions, printed: string[], warned: string[] = printed): Promise<{ server: GdbServer; done: Promise<void> }> {
+  const d = await openDebugger('v3', { fn: '__seamcall', scenario: 'success', profile: 'default', budget: '1000000', timeLimit: '60000' });
   let listening!: (s: GdbServer) => void;
   const ready = new Promise<GdbServer>((r) => (listening = r));
-  const done = runDebugGdb('v3', opts, { print: (l) => printed.push(l), warn: (l) => warned.push(l), onListening: listening });
+  const done = runGdbStub(d, opts, { print: (l) => printed.push(l), warn: (l) => warned.push(l), onListening: listening }).then(
+    () => d.close(),
+    (e) => {
+      d.close();
+      throw e;
+    },
+  );
   const server = await Promise.race([ready, done.then(() => Promise.reject(new Error('the stub ended before listening')))]);
   return { server, done };
 }
@@ -130,7 +140,7 @@ describe.skipIf(!HAVE_GDB)('real gdb against seamlab debug --gdb (v3 __seamcall,
     const elf = join(dir, 'seamcall.elf');
     const [seamcallLine] = linesMatching(tdxcall(), /^\tseamcall$/);
     const [retLine] = linesMatching(seamcallS(), /^\s+ret$/);
-    const { server, done } = await startStub({ fn: '__seamcall', scenario: 'success', profile: 'default', gdb: '0', elf }, printed);
+    const { server, done } = await startStub({ gdb: '0', elf }, printed);
     out = await gdbBatch([
       elf,
       '-ex', `target remote 127.0.0.1:${server.port}`,
@@ -225,7 +235,7 @@ describe.skipIf(!HAVE_GDB)('real gdb: a memory watchpoint on out->r8, reverse-co
     dir = mkdtempSync(join(tmpdir(), 'seamlab-gdb-watch-'));
     const elf = join(dir, 'seamcall.elf');
     const [seamcallLine] = linesMatching(tdxcall(), /^\tseamcall$/);
-    const { server, done } = await startStub({ fn: '__seamcall', scenario: 'success', profile: 'default', gdb: '0', elf }, []);
+    const { server, done } = await startStub({ gdb: '0', elf }, []);
     out = await gdbBatch([
       elf,
       '-ex', `target remote 127.0.0.1:${server.port}`,

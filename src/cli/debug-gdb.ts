@@ -9,20 +9,14 @@
  * the run's registers and memory. `--listen ADDR` chooses another address
  * and prints a warning.
  *
- * `registerDebugGdb` is the `debug` subcommand until the terminal REPL's
- * src/cli/debug.ts is merged; that file then calls `runGdbStub` for
- * `--gdb`.
+ * src/cli/debug.ts adds these options to `seamlab debug` (`addGdbOptions`)
+ * and hands the opened debugger to `runGdbStub` when `--gdb` is given.
  */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { Debugger } from '../debug/debugger.js';
-import { SeamlabError } from '../errors.js';
+import type { Debugger } from '../debug/debugger.js';
 import { DEFAULT_GDB_HOST, isLoopback, parsePort, serveGdb, type GdbServer } from '../gdb/server.js';
-import { resolveRevision } from '../intake/revision.js';
-import type { Revision } from '../intake/types.js';
-import { resolveScenario } from '../seam/scenario-file.js';
 import { writeElfWithSources } from './build.js';
-import { MAIN_JOB_REVISION } from './run.js';
 
 export interface GdbStubOptions {
   /** TCP port ("0" picks a free one). */
@@ -48,13 +42,6 @@ export function listenWarning(host: string): string | undefined {
   return `warning: the gdb stub listens on ${host}: ${who} can connect and read and write the run's registers and memory`;
 }
 
-/** The entry point to debug: --fn, or the revision's only one. */
-export function pickFunction(rev: Revision, fn: string | undefined): string {
-  if (fn) return fn;
-  if (rev.functions.length === 1) return rev.functions[0]!.name;
-  throw new SeamlabError('DEBUG_NO_FUNCTION', `${rev.name} has ${rev.functions.length} entry points`, `choose one with --fn: ${rev.functions.map((f) => f.name).join(', ')}`);
-}
-
 /** Serves an open debugger to gdb until gdb detaches, kills or hangs up. */
 export async function runGdbStub(dbg: Debugger, opts: GdbStubOptions, io: GdbStubIo): Promise<'detach' | 'kill' | 'closed'> {
   const port = parsePort(opts.gdb);
@@ -76,41 +63,11 @@ export async function runGdbStub(dbg: Debugger, opts: GdbStubOptions, io: GdbStu
   return how;
 }
 
-export interface DebugGdbCliOptions extends Partial<GdbStubOptions> {
-  fn?: string;
-  scenario: string;
-  profile: string;
-}
-
-/** `seamlab debug … --gdb PORT`: resolve, open, serve, close. */
-export async function runDebugGdb(revSpec: string, opts: DebugGdbCliOptions, io: GdbStubIo): Promise<void> {
-  if (opts.gdb === undefined) {
-    throw new SeamlabError('DEBUG_NO_FRONT_END', 'this build of seamlab debug serves gdb only', 'add --gdb PORT and connect with gdb (see README "Debugging with gdb")');
-  }
-  const port = opts.gdb;
-  const revision = resolveRevision(revSpec, { cwd: opts.cwd });
-  const scenario = await resolveScenario(opts.scenario);
-  const dbg = await Debugger.open({ revision, fn: pickFunction(revision, opts.fn), scenario, profile: opts.profile });
-  try {
-    await runGdbStub(dbg, { ...opts, gdb: port }, io);
-  } finally {
-    dbg.close();
-  }
-}
-
-export function registerDebugGdb(program: Command): void {
-  program
-    .command('debug')
-    .description('debug an entry point instruction by instruction from gdb (--gdb PORT), forwards and backwards')
-    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH…', MAIN_JOB_REVISION)
-    .option('--fn <name>', 'the entry point (default: the only one)')
-    .option('--scenario <name|file>', 'built-in scenario name or a .yaml/.json/.ts scenario file', 'success')
-    .option('--profile <name>', 'kconfig profile', 'default')
-    .option('--gdb <port>', 'serve the GDB remote protocol on this TCP port (0: a free one)')
+/** The `--gdb`, `--listen`, `--elf` and `--gdb-log` options of `seamlab debug` (src/cli/debug.ts). */
+export function addGdbOptions(cmd: Command): Command {
+  return cmd
+    .option('--gdb <port>', 'serve the run to gdb over the remote protocol on this TCP port (0: a free one) instead of the prompt')
     .option('--listen <addr>', `address for --gdb (default ${DEFAULT_GDB_HOST}; another one prints a warning)`)
-    .option('--elf <file>', 'also write the image as an ELF with DWARF line info for gdb (sources in FILE.src/)')
-    .option('--gdb-log', 'print every gdb packet on stderr')
-    .action(async (rev: string, opts: DebugGdbCliOptions) => {
-      await runDebugGdb(rev, opts, { print: (l) => console.log(l), warn: (l) => console.error(l) });
-    });
+    .option('--elf <file>', 'with --gdb: also write the image as an ELF with DWARF line info for gdb (sources in FILE.src/)')
+    .option('--gdb-log', 'with --gdb: print every packet on stderr');
 }

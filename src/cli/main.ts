@@ -13,7 +13,7 @@ import { registerCpp, registerProfiles } from './cpp.js';
 import { registerBuild } from './build.js';
 import { registerRun, registerScenarios } from './run.js';
 import { registerGolden, registerTrace } from './trace.js';
-import { registerDebugGdb } from './debug-gdb.js';
+import { registerDebug } from './debug.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -49,7 +49,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTrace(program);
   registerGolden(program);
-  registerDebugGdb(program);
+  registerDebug(program);
 
   return program;
 }
