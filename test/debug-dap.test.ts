@@ -201,3 +201,42 @@ describe('seamlab dap', () => {
     expect(await client.close()).toBe(0);
   });
 });
+
+describe('seamlab dap --port', () => {
+  it('serves one session per TCP connection on 127.0.0.1', async () => {
+    const { spawn } = await import('node:child_process');
+    const net = await import('node:net');
+    const proc = spawn(process.execPath, [path.resolve(import.meta.dirname, '../dist/seamlab.js'), 'dap', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let err = '';
+        proc.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+          const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+          if (m) resolve(Number(m[1]));
+        });
+        proc.on('exit', () => reject(new Error(`exited: ${err}`)));
+      });
+      const reply = await new Promise<string>((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.1', () => {
+          const json = JSON.stringify({ seq: 1, type: 'request', command: 'initialize', arguments: { adapterID: 'seamlab', pathFormat: 'path' } });
+          sock.write(`Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
+        });
+        let got = '';
+        sock.on('data', (d: Buffer) => {
+          got += d.toString();
+          const len = Number(/Content-Length: (\d+)/.exec(got)?.[1]);
+          const body = got.split('\r\n\r\n')[1];
+          if (body !== undefined && Buffer.byteLength(body) >= len) {
+            sock.end();
+            resolve(body);
+          }
+        });
+        sock.on('error', reject);
+      });
+      expect(JSON.parse(reply)).toMatchObject({ type: 'response', command: 'initialize', success: true, body: { supportsStepBack: true } });
+    } finally {
+      proc.kill();
+    }
+  });
+});

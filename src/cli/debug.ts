@@ -7,6 +7,7 @@
  * or, with `--gdb PORT`, the same debugger served to gdb (src/cli/debug-gdb.ts).
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as readline from 'node:readline';
 import { Command, Option } from 'commander';
 import { runAdapter } from '../debug/dap/run.js';
@@ -100,16 +101,33 @@ async function interactive(d: Debugger, repl: DebugRepl): Promise<void> {
   }
 }
 
-/** `seamlab dap`: the Debug Adapter Protocol on stdin/stdout (launch configurations name revision, function, scenario). */
+/** `seamlab dap`: the Debug Adapter Protocol on stdin/stdout, or with --port as a TCP server on 127.0.0.1 (VS Code's "debugServer"). */
 export function registerDap(program: Command): Command {
   return program
     .command('dap')
-    .description('serve the Debug Adapter Protocol on stdin/stdout for VS Code and other DAP clients (see the README for a launch.json)')
-    .action(async () => {
-      await runAdapter(process.stdin, process.stdout, (c) => openDebugger(c.revision, {
+    .description('serve the Debug Adapter Protocol on stdin/stdout (or --port: on 127.0.0.1, one session per connection) for VS Code and other DAP clients; see the README for launch configurations')
+    .option('--port <n>', 'listen on 127.0.0.1:PORT instead of stdin/stdout (0: any free port, printed on stderr)')
+    .action(async (opts: { port?: string }) => {
+      const open = (c: Parameters<Parameters<typeof runAdapter>[2]>[0]) => openDebugger(c.revision, {
         ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile,
         budget: String(c.budget ?? DEFAULT_BUDGET), timeLimit: String(c.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS),
-      }));
+      });
+      if (opts.port === undefined) {
+        await runAdapter(process.stdin, process.stdout, open);
+        return;
+      }
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeamlabError('CLI_BAD_NUMBER', `--port must be a port number, not ${opts.port}`, 'e.g. --port 4711');
+      const server = net.createServer((socket) => {
+        void runAdapter(socket, socket, open).then(() => socket.destroy());
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (e) => reject(new SeamlabError('DAP_LISTEN', `cannot listen on 127.0.0.1:${port}: ${e.message}`, 'pick another --port')));
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
+      const addr = server.address() as net.AddressInfo;
+      process.stderr.write(`seamlab dap: listening on 127.0.0.1:${addr.port}\n`);
+      await new Promise<void>((resolve) => server.on('close', resolve));
     });
 }
 
