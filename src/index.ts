@@ -17,6 +17,7 @@ export * from './cpp/types.js';
 export * from './image/types.js';
 export * from './image/build.js';
 export * from './image/elf.js';
+export * from './image/dwarf.js';
 export * from './image/listing.js';
 export * from './image/source-map.js';
 export * from './report/listing.js';

@@ -6,9 +6,12 @@
  * the images: sections, functions, exception table and stubs; `--listing`
  * the statements with addresses and bytes (macro expansions indented under
  * their invocation, code with the instruction it encodes); `--json`
- * everything including the source map; `--elf` writes ELF64 executables.
+ * everything including the source map; `--elf` writes ELF64 executables with DWARF
+ * line information and, next to each, the sources it names
+ * (`FILE.src/<tree-relative path>`, the revision's content — patched files
+ * included — which DW_AT_comp_dir points at, so gdb and objdump find them).
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { isSeamlabError, SeamlabError } from '../errors.js';
@@ -16,6 +19,7 @@ import { formatPos } from '../support/source-location.js';
 import { loadDisassembler } from '../encode/capstone.js';
 import { buildImage, type BuiltFile } from '../image/build.js';
 import { writeElf } from '../image/elf.js';
+import { buildDebugInfo } from '../image/dwarf.js';
 import { formatListing } from '../report/listing.js';
 import type { Image } from '../image/types.js';
 import { resolveRevision } from '../intake/revision.js';
@@ -45,6 +49,8 @@ export interface BuildCliResult {
   exitCode: number;
   /** ELF files written. */
   written: string[];
+  /** Source files written next to them (FILE.src/…). */
+  sources: string[];
 }
 
 export function imageJson(image: Image): unknown {
@@ -117,11 +123,12 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
     for (const w of f.warnings) warnings.push(`${formatPos(w.where.pos)}: warning: ${w.message}`);
   }
   const written: string[] = [];
+  const sources: string[] = [];
   if (opts.elf) {
     const target = path.resolve(opts.cwd ?? process.cwd(), opts.elf);
     for (const f of files) {
       const name = elfName(target, f.file, wanted.length > 1);
-      writeFileSync(name, writeElf(f.image));
+      sources.push(...writeElfWithSources(name, f.image, rev));
       written.push(name);
     }
   }
@@ -144,7 +151,29 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
     for (const w of written) lines.push(`wrote ${w}`);
     text = lines.join('\n');
   }
-  return { text, warnings, exitCode: failed.length ? EXIT.userError : EXIT.ok, written };
+  return { text, warnings, exitCode: failed.length ? EXIT.userError : EXIT.ok, written, sources };
+}
+
+/**
+ * Writes the ELF of one image with its DWARF, and the sources the DWARF
+ * names under `NAME.src/` (their content in the revision: a patched file as
+ * patched). Returns the source paths written.
+ */
+export function writeElfWithSources(name: string, image: Image, rev: Revision): string[] {
+  const srcDir = `${name}.src`;
+  const functions = rev.functions.filter((fn) => fn.sourceFile === image.sourceFile).map((fn) => ({ name: fn.name, definedAt: fn.definedAt }));
+  const debug = buildDebugInfo(image, { compDir: srcDir, functions });
+  writeFileSync(name, writeElf(image, { extraSections: debug.sections }));
+  const out: string[] = [];
+  for (const p of debug.sourceFiles) {
+    const text = rev.files.readFile(p);
+    if (text === undefined) continue;
+    const dest = path.join(srcDir, ...p.split('/'));
+    mkdirSync(path.dirname(dest), { recursive: true });
+    writeFileSync(dest, text);
+    out.push(dest);
+  }
+  return out;
 }
 
 export function registerBuild(program: Command): void {
@@ -158,7 +187,7 @@ export function registerBuild(program: Command): void {
     .option('--file <path>', 'only this .S (tree-relative)')
     .option('--listing', 'print every statement with its address, bytes and (for code) the instruction they encode, macro expansions indented')
     .option('--json', 'a JSON document (format seamlab-build): images with sections and bytes, symbols, exception table, stubs, source map')
-    .option('--elf <file>', 'write an ELF64 executable per image (FILE, or FILE.<name>.elf for several)')
+    .option('--elf <file>', 'write an ELF64 executable per image (FILE, or FILE.<name>.elf for several) with DWARF line info; its sources go to FILE.src/')
     .action(async (rev: string, opts: BuildCliOptions) => {
       const r = await runBuild(rev, opts);
       for (const w of r.warnings) console.error(w);

@@ -22,6 +22,7 @@ import { registerBuild } from './build.js';
 import { registerRun, registerScenarios } from './run.js';
 import { registerGolden, registerTrace } from './trace.js';
 import { registerOracle } from './oracle.js';
+import { registerDebug } from './debug.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -64,6 +65,7 @@ export function buildProgram(): Command {
   registerTrace(program);
   registerGolden(program);
   registerOracle(program);
+  registerDebug(program);
 
   return program;
 }

@@ -2,7 +2,7 @@
  * An ELF64 x86-64 executable of an `Image` (`seamlab build --elf FILE`): one
  * PT_LOAD per section at its image address, section headers, and a symbol
  * table, so that objdump/gdb/readelf can look at exactly the bytes seamlab
- * runs. No DWARF yet (the debugger issue adds line information).
+ * runs. Non-allocated sections can be added (the DWARF of src/image/dwarf.ts).
  */
 import type { Image, ImageSymbol } from './types.js';
 import { PAGE_SIZE } from '../support/memory.js';
@@ -36,8 +36,14 @@ function isNobits(name: string): boolean {
   return name === '.bss' || name.startsWith('.bss.');
 }
 
-export function writeElf(image: Image): Uint8Array {
+export interface ElfOptions {
+  /** Non-allocated sections written after the image's (e.g. `.debug_line`). */
+  extraSections?: readonly { name: string; bytes: Uint8Array }[];
+}
+
+export function writeElf(image: Image, opts: ElfOptions = {}): Uint8Array {
   const sections = image.sections;
+  const extra = opts.extraSections ?? [];
   const shstr = new StrTab();
   const str = new StrTab();
   // Layout: header + program headers, then each section's bytes at a page-aligned offset.
@@ -57,6 +63,11 @@ export function writeElf(image: Image): Uint8Array {
     off = Math.ceil(off / PAGE) * PAGE + want;
     fileOffsets.set(s.name, off);
     off += s.bytes.length;
+  }
+  const extraOffsets: number[] = [];
+  for (const x of extra) {
+    extraOffsets.push(off);
+    off += x.bytes.length;
   }
   // Symbol table: locals first (ELF requires it), then globals/weak.
   const secIndex = new Map(sections.map((s, i) => [s.name, i + 1]));
@@ -80,6 +91,7 @@ export function writeElf(image: Image): Uint8Array {
   const strOff = off;
   off += strBytes.length;
   const names = sections.map((s) => shstr.add(s.name));
+  const extraNames = extra.map((x) => shstr.add(x.name));
   const symtabName = shstr.add('.symtab');
   const strtabName = shstr.add('.strtab');
   const shstrName = shstr.add('.shstrtab');
@@ -87,7 +99,7 @@ export function writeElf(image: Image): Uint8Array {
   const shstrOff = off;
   off += shstrBytes.length;
   const shoff = Math.ceil(off / 8) * 8;
-  const shnum = sections.length + 4;
+  const shnum = sections.length + extra.length + 4;
   const total = shoff + 64 * shnum;
   const out = Buffer.alloc(total);
   // ELF header.
@@ -121,6 +133,7 @@ export function writeElf(image: Image): Uint8Array {
     out.writeBigUInt64LE(BigInt(PAGE), at + 48);
   });
   for (const s of sections) if (!isNobits(s.name)) out.set(s.bytes, fileOffsets.get(s.name)!);
+  extra.forEach((x, i) => out.set(x.bytes, extraOffsets[i]!));
   symtab.copy(out, symtabOff);
   strBytes.copy(out, strOff);
   shstrBytes.copy(out, shstrOff);
@@ -142,7 +155,8 @@ export function writeElf(image: Image): Uint8Array {
     const flags = (s.flags.alloc ? SHF_ALLOC : 0) | (s.flags.write ? SHF_WRITE : 0) | (s.flags.exec ? SHF_EXECINSTR : 0);
     sh(i + 1, names[i]!, isNobits(s.name) ? SHT_NOBITS : SHT_PROGBITS, flags, s.address, fileOffsets.get(s.name)!, s.bytes.length, 0, 0, s.align, 0);
   });
-  const symIdx = sections.length + 1;
+  extra.forEach((x, i) => sh(sections.length + 1 + i, extraNames[i]!, SHT_PROGBITS, 0, 0n, extraOffsets[i]!, x.bytes.length, 0, 0, 1, 0));
+  const symIdx = sections.length + extra.length + 1;
   sh(symIdx, symtabName, SHT_SYMTAB, 0, 0n, symtabOff, symtab.length, symIdx + 1, firstGlobal, 8, 24);
   sh(symIdx + 1, strtabName, SHT_STRTAB, 0, 0n, strOff, strBytes.length, 0, 0, 1, 0);
   sh(symIdx + 2, shstrName, SHT_STRTAB, 0, 0n, shstrOff, shstrBytes.length, 0, 0, 1, 0);

@@ -46,3 +46,45 @@ export const RFLAGS_STATUS = RFLAGS.CF | RFLAGS.PF | RFLAGS.AF | RFLAGS.ZF | RFL
 export function flagNames(v: bigint): RflagsBit[] {
   return (Object.keys(RFLAGS) as RflagsBit[]).filter((k) => (v & RFLAGS[k]) !== 0n);
 }
+
+/** A register name as a debugger accepts it, as a view of one of the full registers. */
+export interface RegisterView {
+  /** The full register: a GPR, 'rip' or 'rflags'. */
+  base: GprName | 'rip' | 'rflags';
+  /** Bytes of the view (8 for the full register). */
+  size: 1 | 2 | 4 | 8;
+  /** Bit offset of the view in the register (8 for AH, CH, DH, BH). */
+  shift: 0 | 8;
+}
+
+const LEGACY = ['ax', 'cx', 'dx', 'bx', 'sp', 'bp', 'si', 'di'] as const;
+
+/**
+ * Every register name a debugger user may type (without `$`), as views of
+ * the full registers: the GPRs and their 32/16/8-bit parts (eax, r8d, ax,
+ * r8w, al, ah, r8b), rip and gdb's pc/sp/fp aliases, rflags/eflags.
+ */
+export const REGISTER_VIEWS: ReadonlyMap<string, RegisterView> = (() => {
+  const m = new Map<string, RegisterView>();
+  GPR_NAMES.forEach((g, i) => {
+    m.set(g, { base: g, size: 8, shift: 0 });
+    if (i < 8) {
+      const l = LEGACY[i]!;
+      m.set(`e${l}`, { base: g, size: 4, shift: 0 });
+      m.set(l, { base: g, size: 2, shift: 0 });
+      m.set(i < 4 ? `${l[0]}l` : `${l}l`, { base: g, size: 1, shift: 0 });
+      if (i < 4) m.set(`${l[0]}h`, { base: g, size: 1, shift: 8 });
+    } else {
+      m.set(`${g}d`, { base: g, size: 4, shift: 0 });
+      m.set(`${g}w`, { base: g, size: 2, shift: 0 });
+      m.set(`${g}b`, { base: g, size: 1, shift: 0 });
+    }
+  });
+  m.set('rip', { base: 'rip', size: 8, shift: 0 });
+  m.set('pc', { base: 'rip', size: 8, shift: 0 });
+  m.set('sp', { base: 'rsp', size: 8, shift: 0 });
+  m.set('fp', { base: 'rbp', size: 8, shift: 0 });
+  m.set('rflags', { base: 'rflags', size: 8, shift: 0 });
+  m.set('eflags', { base: 'rflags', size: 4, shift: 0 });
+  return m;
+})();

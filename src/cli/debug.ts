@@ -1,0 +1,181 @@
+/**
+ * `seamlab debug [REV] --fn NAME --scenario NAME|FILE [--profile P] [--batch FILE]`:
+ * the debugger core behind a gdb-like prompt (src/debug/repl.ts), with
+ * history and tab completion from node:readline, Ctrl-C interrupting a
+ * `continue`; or, with `--batch FILE` (or commands piped on stdin), the
+ * commands of a script with no prompt, for tests and scripted sessions;
+ * or, with `--gdb PORT`, the same debugger served to gdb (src/cli/debug-gdb.ts).
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as readline from 'node:readline';
+import { Command, Option } from 'commander';
+import { runAdapter } from '../debug/dap/run.js';
+import { Debugger } from '../debug/debugger.js';
+import { DebugRepl } from '../debug/repl.js';
+import { SeamlabError } from '../errors.js';
+import { resolveRevision } from '../intake/revision.js';
+import type { Revision } from '../intake/types.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
+import { resolveScenario } from '../seam/scenario-file.js';
+import { parsePort } from '../gdb/server.js';
+import { addGdbOptions, runGdbStub, type GdbStubOptions } from './debug-gdb.js';
+
+export interface DebugOpts {
+  fn?: string;
+  scenario: string;
+  profile: string;
+  batch?: string;
+  budget: string;
+  timeLimit: string;
+  /** --gdb PORT and its companions (src/cli/debug-gdb.ts). */
+  gdb?: string;
+  listen?: GdbStubOptions['listen'];
+  elf?: GdbStubOptions['elf'];
+  gdbLog?: GdbStubOptions['gdbLog'];
+}
+
+/** The entry point to debug: --fn, or the revision's only one. */
+export function debugFunction(rev: Revision, fn: string | undefined): string {
+  const name = fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
+  if (!name) {
+    throw new SeamlabError('DEBUG_NO_FUNCTION', `${rev.name} has ${rev.functions.length} entry points; say which to debug`, `add --fn NAME (one of ${rev.functions.map((f) => f.name).join(', ')})`);
+  }
+  return name;
+}
+
+/** Opens the debugger for the command line's revision, function and scenario. */
+export async function openDebugger(revision: string, opts: Omit<DebugOpts, 'batch'>): Promise<Debugger> {
+  const rev = resolveRevision(revision);
+  const scenario = await resolveScenario(opts.scenario);
+  return Debugger.open({ revision: rev, fn: debugFunction(rev, opts.fn), scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) });
+}
+
+/** Runs a script's commands; returns the number that failed. */
+export async function runBatch(repl: DebugRepl, script: string): Promise<number> {
+  for (const line of script.split('\n')) if (!(await repl.execute(line))) break;
+  return repl.errors;
+}
+
+function historyFile(): string | undefined {
+  const home = process.env.HOME;
+  return home ? `${home}/.seamlab_debug_history` : undefined;
+}
+
+async function interactive(d: Debugger, repl: DebugRepl): Promise<void> {
+  const file = historyFile();
+  let history: string[] = [];
+  try {
+    if (file) history = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).reverse().slice(0, 1000);
+  } catch {
+    history = [];
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: '(seamlab) ', completer: (line: string) => repl.complete(line), history, historySize: 1000 });
+  let busy = false;
+  rl.on('SIGINT', () => {
+    if (busy) d.interrupt();
+    else {
+      process.stdout.write('^C\n');
+      rl.prompt();
+    }
+  });
+  repl.showStop();
+  rl.prompt();
+  try {
+    for await (const line of rl) {
+      busy = true;
+      const go = await repl.execute(line);
+      busy = false;
+      if (!go) break;
+      rl.prompt();
+    }
+  } finally {
+    rl.close();
+    if (file) {
+      try {
+        fs.writeFileSync(file, [...(rl as unknown as { history: string[] }).history].reverse().join('\n') + '\n');
+      } catch {
+        // History is a convenience: an unwritable home directory is not an error.
+      }
+    }
+  }
+}
+
+/** `seamlab dap`: the Debug Adapter Protocol on stdin/stdout, or with --port as a TCP server on 127.0.0.1 (VS Code's "debugServer"). */
+export function registerDap(program: Command): Command {
+  return program
+    .command('dap')
+    .description('serve the Debug Adapter Protocol on stdin/stdout (or --port: on 127.0.0.1, one session per connection) for VS Code and other DAP clients; see the README for launch configurations')
+    .option('--port <n>', 'listen on 127.0.0.1:PORT instead of stdin/stdout (0: any free port, printed on stderr)')
+    .action(async (opts: { port?: string }) => {
+      const open = (c: Parameters<Parameters<typeof runAdapter>[2]>[0]) => openDebugger(c.revision, {
+        ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile,
+        budget: String(c.budget ?? DEFAULT_BUDGET), timeLimit: String(c.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS),
+      });
+      if (opts.port === undefined) {
+        await runAdapter(process.stdin, process.stdout, open);
+        return;
+      }
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeamlabError('CLI_BAD_NUMBER', `--port must be a port number, not ${opts.port}`, 'e.g. --port 4711');
+      const server = net.createServer((socket) => {
+        void runAdapter(socket, socket, open).then(() => socket.destroy());
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (e) => reject(new SeamlabError('DAP_LISTEN', `cannot listen on 127.0.0.1:${port}: ${e.message}`, 'pick another --port')));
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
+      const addr = server.address() as net.AddressInfo;
+      process.stderr.write(`seamlab dap: listening on 127.0.0.1:${addr.port}\n`);
+      await new Promise<void>((resolve) => server.on('close', resolve));
+    });
+}
+
+/** Registers `debug` (and `dap`, its DAP front end); returns the `debug` command for further options. */
+export function registerDebug(program: Command): Command {
+  registerDap(program);
+  const debug = program
+    .command('debug')
+    .description('step through an entry point at source level, inside macro expansions, forwards and backwards (gdb commands: break, step, next, finish, reverse-step, watch, print, x, list, bt, info seam …)')
+    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH…', 'v3')
+    .option('--fn <name>', 'the entry point (required when the revision has more than one)')
+    .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
+    .option('--profile <name>', 'kconfig profile', 'default')
+    .option('--batch <file>', 'run the commands in FILE without a prompt, then exit (exit status 1 when a command failed)')
+    .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
+    .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)));
+  return addGdbOptions(debug)
+    .action(async (revision: string, opts: DebugOpts) => {
+      if (opts.gdb !== undefined) {
+        parsePort(opts.gdb);
+        if (opts.batch !== undefined) throw new SeamlabError('DEBUG_GDB_AND_BATCH', '--gdb and --batch do not go together', 'script gdb itself (gdb -batch -ex …) against --gdb, or use --batch without it');
+        const d = await openDebugger(revision, opts);
+        try {
+          await runGdbStub(d, { ...opts, gdb: opts.gdb }, { print: (l) => console.log(l), warn: (l) => console.error(l) });
+        } finally {
+          d.close();
+        }
+        return;
+      }
+      let script: string | undefined;
+      if (opts.batch !== undefined) {
+        try {
+          script = fs.readFileSync(opts.batch, 'utf8');
+        } catch (e) {
+          throw new SeamlabError('DEBUG_BATCH_FILE', `cannot read ${opts.batch}: ${(e as Error).message}`, 'give --batch a readable file of debugger commands, one per line');
+        }
+      }
+      const d = await openDebugger(revision, opts);
+      try {
+        if (script === undefined && !process.stdin.isTTY) script = fs.readFileSync(0, 'utf8');
+        const repl = new DebugRepl(d, (l) => console.log(l), { interactive: script === undefined });
+        if (script !== undefined) {
+          if (await runBatch(repl, script)) process.exitCode = 1;
+        } else {
+          await interactive(d, repl);
+        }
+      } finally {
+        d.close();
+      }
+    });
+}
