@@ -88,7 +88,7 @@ describe('gdb stub server', () => {
 
   it('a port that is not a number is a user error', () => {
     const r = seamlab(['debug', 'v3', '--fn', '__seamcall', '--gdb', 'http']);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--gdb http: not a TCP port/);
   });
 });

@@ -83,7 +83,7 @@ export class TraceRecorder implements RunObserver {
     const s = this.current;
     if (!s) return;
     const ln = leafName(r.kind, r.regsIn.rax);
-    const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax) : undefined;
+    const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax, { kind: r.kind, rax: r.regsIn.rax }) : undefined;
     const event: SeamEvent = {
       kind: r.kind, index: r.index, leaf: hexU64(r.regsIn.rax), ...(ln ? { leafName: ln } : {}),
       in: Object.fromEntries(DISPLAY_ORDER.map((n) => [n, hexU64(r.regsIn[n])])),
