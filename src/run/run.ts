@@ -128,6 +128,8 @@ export interface PrepareOptions extends RunOptions {
   observers?: RunObserver[];
   /** Install the memory-read hook (an observer wants loads). Only for a machine created here. */
   observeReads?: boolean;
+  /** For a machine created here: 'recorded' records natively and replays to the observers (no stepping); default 'single'. */
+  mode?: 'single' | 'recorded';
 }
 
 /** Plans the scenario's call for `fn` and starts the run (nothing executes yet). */
@@ -141,7 +143,7 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
   const c = scenario.cases[fn.kind]!;
   const entry = functionAddress(image, fn.name);
   const ownMachine = opts.machine === undefined;
-  const machine = opts.machine ?? new Machine(image, { observeReads: opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
+  const machine = opts.machine ?? new Machine(image, { mode: opts.mode ?? 'single', observeReads: opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
   try {
     const plan = planCall(machine, fn.abi, entry, c.call);
     // A fresh handler per run: an inline handler object carries no state from one run to the next.
