@@ -11,6 +11,7 @@ import { formatDetails, formatTable, toJson } from '../report/run-report.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
 import { resolveScenario } from '../seam/scenario-file.js';
+import { loadDisassembler } from '../encode/capstone.js';
 
 export const MAIN_JOB_REVISION = 'v3';
 
@@ -54,6 +55,8 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       const budget = positiveInt(opts.budget, '--budget');
       const timeLimitMs = positiveInt(opts.timeLimit, '--time-limit');
       const rev = resolveRevision(revision);
+      // The leak check follows register origins with Capstone's regs-access.
+      await loadDisassembler();
       const scenarios = [];
       for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s));
       const job = runJob(rev, {

@@ -16,7 +16,9 @@ import { leafName, statusName } from '../seam/codes.js';
 import { serveWithEnvironment } from '../seam/env.js';
 import { createHandler, handlerLabel, type Scenario } from '../seam/scenario.js';
 import type { CpuEnv, GprName, SeamKind } from '../seam/types.js';
-import { checkCall, type AbiCheck, type OutputStruct } from './check.js';
+import { checkCall, type AbiCheck, type OriginSource, type OutputStruct } from './check.js';
+import { loadedDisassembler, type Disassembler } from '../encode/capstone.js';
+import { OriginTracker, scrubPromise, type LeakReport } from './origins.js';
 import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement } from './plan.js';
 
 export const DEFAULT_BUDGET = 1_000_000;
@@ -65,6 +67,8 @@ export interface RunResult {
   registersOut: Regs;
   rflagsOut: bigint;
   checks: AbiCheck[];
+  /** SEAM-produced values left in caller registers after return, with their origin (absent when the run did not return). */
+  leak?: LeakReport;
   /** Exception-table fixups taken: the faulting instruction, where execution continued, and its source. */
   fixups: { vector: number; address: bigint; fixup: bigint; fixupLocation?: AddressLocation }[];
   instructions: number;
@@ -113,6 +117,8 @@ export interface PreparedRun {
   readonly execution: Execution;
   readonly fn: RunFunction;
   readonly scenario: Scenario;
+  /** Register origins through the run (single mode, Capstone loaded, loads observed); the leak check reads them. */
+  readonly origins?: OriginTracker;
   /** Checks the ended run and returns what the C caller saw. Throws while the run has not ended. */
   result(): RunResult;
   /** Runs to the end (ignoring pause points), then `result()`. */
@@ -126,6 +132,10 @@ export interface PrepareOptions extends RunOptions {
   observers?: RunObserver[];
   /** Install the memory-read hook (an observer wants loads). Only for a machine created here. */
   observeReads?: boolean;
+  /** For the register-origin tracking of the leak check (default: the one `loadDisassembler()` loaded, if any). */
+  disassembler?: Disassembler;
+  /** Track register origins for the leak check (default true; needs Capstone and a machine that observes loads). */
+  trackOrigins?: boolean;
 }
 
 /** Plans the scenario's call for `fn` and starts the run (nothing executes yet). */
@@ -135,19 +145,31 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
   const c = scenario.cases[fn.kind]!;
   const entry = functionAddress(image, fn.name);
   const ownMachine = opts.machine === undefined;
-  const machine = opts.machine ?? new Machine(image, { observeReads: opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
+  const track = opts.trackOrigins !== false;
+  const machine = opts.machine ?? new Machine(image, { observeReads: track || opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
   try {
     const plan = planCall(machine, fn.abi, entry, c.call);
     // A fresh handler per run: an inline handler object carries no state from one run to the next.
     const handler = createHandler(c.handler);
+    const disasm = opts.disassembler ?? loadedDisassembler();
+    let originSource: OriginSource;
+    let origins: OriginTracker | undefined;
+    if (!track) originSource = { untracked: 'register origins not tracked (trackOrigins: false)' };
+    else if (machine.mode !== 'single') originSource = { untracked: 'batch mode tracks no register origins' };
+    else if (!disasm) originSource = { untracked: 'register origins need Capstone: await loadDisassembler() before the run' };
+    else if (!machine.readsObserved) originSource = { untracked: 'register origins need a machine created with observeReads' };
+    else {
+      origins = new OriginTracker(machine, disasm);
+      originSource = { tracker: origins, promise: scrubPromise(image, fn.name, machine.sites.map((s) => s.address), disasm) };
+    }
     const execution = machine.start({
       entry, serve: serveWithEnvironment(handler), handlerName: handler.name, env: c.env,
       budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
-      ...(opts.observers ? { observers: opts.observers } : {}),
+      observers: [...(opts.observers ?? []), ...(origins ? [origins] : [])],
     });
-    const result = (): RunResult => checkRun(image, fn, scenario, opts, machine, plan, execution.summary());
+    const result = (): RunResult => checkRun(image, fn, scenario, opts, machine, plan, execution.summary(), originSource);
     return {
-      machine, plan, execution, fn, scenario, result,
+      machine, plan, execution, fn, scenario, result, ...(origins ? { origins } : {}),
       complete: () => {
         execution.finish();
         return result();
@@ -172,9 +194,9 @@ export function runScenario(image: Image, fn: RunFunction, scenario: Scenario, o
 }
 
 /** The check step: what the caller got, the ABI checks, names of leaves and statuses. */
-function checkRun(image: Image, fn: RunFunction, scenario: Scenario, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun): RunResult {
+function checkRun(image: Image, fn: RunFunction, scenario: Scenario, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun, origins: OriginSource): RunResult {
   const c = scenario.cases[fn.kind]!;
-  const h = checkCall(machine, plan, run);
+  const h = checkCall(machine, plan, run, origins);
   const seamCalls: SeamCallResult[] = run.seamCalls.map((r) => {
     const ln = leafName(r.kind, r.regsIn.rax);
     const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax) : undefined;
@@ -193,7 +215,7 @@ function checkRun(image: Image, fn: RunFunction, scenario: Scenario, opts: RunOp
     seamCalls,
     ...(h.returnValue !== undefined ? { returnValue: h.returnValue } : {}),
     ...(returnName ? { returnName } : {}),
-    outputs: h.outputs, registersOut: h.regsOut, rflagsOut: h.rflagsOut, checks: h.checks,
+    outputs: h.outputs, registersOut: h.regsOut, rflagsOut: h.rflagsOut, checks: h.checks, ...(h.leak ? { leak: h.leak } : {}),
     fixups: run.fixups.map((f) => {
       const loc = machine.map.locate(f.fixup);
       return loc ? { ...f, fixupLocation: loc } : f;
