@@ -22,6 +22,8 @@ await build({
   banner: { js: '#!/usr/bin/env node\n' + common.banner.js },
 });
 await build({ ...common, entryPoints: { lib: 'src/index.ts', vitest: 'src/trace/vitest.ts' }, outdir: 'dist' });
+// The worker thread of `seamlab diff --fuzz --jobs N` (src/diff/workers.ts starts it from dist/).
+await build({ ...common, entryPoints: { 'diff-worker': 'src/diff/worker.ts' }, outdir: 'dist' });
 
 // The JSON Schema of the trace format, generated from its zod schemas (src/trace/format.ts).
 const { traceJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);

@@ -13,6 +13,7 @@ import { registerCpp, registerProfiles } from './cpp.js';
 import { registerBuild } from './build.js';
 import { registerRun, registerScenarios } from './run.js';
 import { registerGolden, registerTrace } from './trace.js';
+import { registerDiff } from './diff.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -48,6 +49,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerTrace(program);
   registerGolden(program);
+  registerDiff(program);
 
   return program;
 }

@@ -16,7 +16,7 @@
  * fixup_exception() (EX_TYPE_FAULT: ex_handler_fault sets regs->ax = trapnr;
  * EX_TYPE_DEFAULT: ex_handler_default only jumps), or end the run in an oops.
  */
-import type { ExtableEntry } from '../image/types.js';
+import type { ExtableEntry, Image } from '../image/types.js';
 import type { CpuEnv, Outcome, SeamCall } from '../seam/types.js';
 import { VECTOR_NUMBER } from '../seam/types.js';
 import { GPR_NAMES, type Regs } from '../support/registers.js';
@@ -467,7 +467,7 @@ export class Execution {
   }
 
   private fixupFor(address: bigint): ExtableEntry | undefined {
-    return this.machine.image.extable.find((e) => e.insn === address && (e.type === EX_TYPE_FAULT || e.type === EX_TYPE_DEFAULT));
+    return fixupEntry(this.machine.image, address);
   }
 
   private takeFixup(entry: ExtableEntry, vector: number, address: bigint): void {
@@ -496,6 +496,11 @@ export class Execution {
     for (let i = this.count - n; i < this.count; i++) out.push(this.traceEntry(this.ring[i % this.traceDepth]!));
     return out;
   }
+}
+
+/** The exception-table entry a fault at `address` continues through (EX_TYPE_FAULT or EX_TYPE_DEFAULT), if any. */
+export function fixupEntry(image: Image, address: bigint): ExtableEntry | undefined {
+  return image.extable.find((e) => e.insn === address && (e.type === EX_TYPE_FAULT || e.type === EX_TYPE_DEFAULT));
 }
 
 export function snapshot(v: BigUint64Array): Regs {

@@ -23,7 +23,7 @@ import type { MachineRun } from './run-types.js';
 import { readCpuState, type CpuState } from './cpu-state.js';
 
 export * from './run-types.js';
-export { EXCEPTION_NAMES, EX_TYPE_DEFAULT, EX_TYPE_FAULT, MAX_RECORDED_STORES, snapshot, type StopCondition } from './execution.js';
+export { EXCEPTION_NAMES, EX_TYPE_DEFAULT, EX_TYPE_FAULT, MAX_RECORDED_STORES, fixupEntry, snapshot, type StopCondition } from './execution.js';
 export type { Regs } from '../support/registers.js';
 
 /**

@@ -139,7 +139,7 @@ function toOutcome(s: z.infer<typeof step>): Outcome {
   return { kind: 'return', rax: s.return.rax, ...(s.return.regs ? { regs: s.return.regs as Record<string, bigint> } : {}), ...(s.return.note ? { note: s.return.note } : {}) };
 }
 
-interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; errors?: ZodIssueLike[][] }
+export interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; errors?: ZodIssueLike[][] }
 
 /**
  * Zod reports a failed union as "Invalid input" with every branch's issues.
@@ -147,7 +147,7 @@ interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; err
  * about its own shape (wrong type, wrong literal, unknown keys) — and report
  * its issues with full paths.
  */
-function flattenIssues(issues: ZodIssueLike[], base: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+export function flattenIssues(issues: ZodIssueLike[], base: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
   for (const i of issues) {
     const path = [...base, ...i.path];
@@ -217,7 +217,7 @@ export async function scenarioFromObject(
   };
 }
 
-function positionFinder(doc: Document, lc: LineCounter, file: string): (path: PropertyKey[]) => string {
+export function positionFinder(doc: Document, lc: LineCounter, file: string): (path: PropertyKey[]) => string {
   return (path) => {
     // The deepest node that exists on the path (a missing field points at its parent).
     for (let n = path.length; n >= 0; n--) {
@@ -234,7 +234,7 @@ function positionFinder(doc: Document, lc: LineCounter, file: string): (path: Pr
 const MAX_SCENARIO_BYTES = 1 << 20;
 
 /** YAML integers are read as bigints (so 64-bit values survive); small ones become plain numbers again. */
-function smallIntsAsNumbers(v: unknown): unknown {
+export function smallIntsAsNumbers(v: unknown): unknown {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (Array.isArray(v)) return v.map(smallIntsAsNumbers);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, smallIntsAsNumbers(x)]));
