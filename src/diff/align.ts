@@ -57,8 +57,11 @@ function alignStep(s: TraceStep, label: string | undefined): AlignStep {
   };
 }
 
+const text = (s: AlignStep) => (s.stmt ?? s.asm).replace(/\s+/g, ' ').trim();
+
+/** The construct a step ran: the macros it is inside, the label it follows, its statement. */
 function key(s: AlignStep): string {
-  return `${s.macros.join('>')}\u0000${s.label ?? ''}\u0000${(s.stmt ?? s.asm).replace(/\s+/g, ' ').trim()}`;
+  return `${s.macros.join('>')}\u0000${s.label ?? ''}\u0000${text(s)}`;
 }
 
 async function steps(side: DiffSide, scenario: Scenario): Promise<AlignStep[]> {
@@ -67,24 +70,43 @@ async function steps(side: DiffSide, scenario: Scenario): Promise<AlignStep[]> {
   return t.steps.map((s) => alignStep(s, label(s.src)));
 }
 
-/** Aligns two step lists by construct. */
-export function alignSteps(a: AlignStep[], b: AlignStep[]): Alignment['rows'] {
-  const changes = diffArrays(a.map(key), b.map(key));
+function lcs(a: AlignStep[], b: AlignStep[], by: (s: AlignStep) => string, gap: (a: AlignStep[], b: AlignStep[]) => Alignment['rows']): Alignment['rows'] {
+  const changes = diffArrays(a.map(by), b.map(by));
   const rows: Alignment['rows'] = [];
   let i = 0;
   let j = 0;
+  let ga: AlignStep[] = [];
+  let gb: AlignStep[] = [];
+  const flush = () => {
+    if (ga.length || gb.length) rows.push(...gap(ga, gb));
+    ga = [];
+    gb = [];
+  };
   for (const c of changes) {
     for (let k = 0; k < (c.count ?? c.value.length); k++) {
-      if (c.removed) rows.push({ mark: '<', a: a[i++]! });
-      else if (c.added) rows.push({ mark: '>', b: b[j++]! });
+      if (c.removed) ga.push(a[i++]!);
+      else if (c.added) gb.push(b[j++]!);
       else {
+        flush();
         const x = a[i++]!;
         const y = b[j++]!;
         rows.push({ mark: x.effects === y.effects ? '=' : '!', a: x, b: y });
       }
     }
   }
+  flush();
   return rows;
+}
+
+const unmatched = (a: AlignStep[], b: AlignStep[]): Alignment['rows'] => [...a.map((x) => ({ mark: '<' as const, a: x })), ...b.map((y) => ({ mark: '>' as const, b: y }))];
+
+/**
+ * Aligns two step lists by construct (macros, label, statement); where a
+ * stretch does not match (a macro reorganised, a label renamed), by
+ * statement text alone inside that stretch.
+ */
+export function alignSteps(a: AlignStep[], b: AlignStep[]): Alignment['rows'] {
+  return lcs(a, b, key, (ga, gb) => (ga.length && gb.length ? lcs(ga, gb, text, unmatched) : unmatched(ga, gb)));
 }
 
 export async function alignPair(pair: DiffPair, scenario: Scenario, _opts: object = {}): Promise<Alignment | undefined> {

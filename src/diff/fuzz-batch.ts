@@ -24,7 +24,6 @@ import { EXCEPTION_NAMES, fixupEntry, Machine, type RunEnd } from '../machine/ma
 import { SLOT } from '../machine/register-file.js';
 import { ENTRY_RFLAGS, OUTPUT_POISON, canary, planCall, type ParamPlan } from '../run/plan.js';
 import { functionAddress } from '../run/run.js';
-import { environmentFault } from '../seam/env.js';
 import { VECTOR_NUMBER, type CpuEnv, type Outcome, type SeamCall } from '../seam/types.js';
 import { PAGE_SIZE, pageAlignUp } from '../support/memory.js';
 import { GPR_NAMES, RFLAGS, isGprName, type GprName } from '../support/registers.js';
@@ -73,6 +72,8 @@ export interface RowCall {
   call: LogicalInputs;
   script: readonly Outcome[];
   env: CpuEnv;
+  /** What the CPU environment raises before any handler (src/seam/env.ts `environmentFault(kind, env)`), decided once. */
+  envFault: Outcome | undefined;
 }
 
 interface StructSlot {
@@ -94,12 +95,18 @@ interface ParamSlot {
 
 const endCache = new Map<string, EndInfo>();
 function cachedEnd(kind: string, opts: Parameters<typeof endInfo>[1] = {}): EndInfo {
-  const k = `${kind}\u0000${JSON.stringify(opts)}`;
+  const k = `${kind}\u0000${opts.vector ?? ''}\u0000${opts.fixupVector ?? ''}\u0000${opts.access ?? ''}\u0000${opts.stub ?? ''}`;
   let e = endCache.get(k);
   if (!e) endCache.set(k, (e = endInfo(kind, opts)));
   return e;
 }
 const RETURNED = cachedEnd('returned');
+const OOPS: EndInfo[] = [];
+const FIXED: EndInfo[] = [];
+for (let v = 0; v < 32; v++) {
+  OOPS[v] = cachedEnd('oops', { vector: EXCEPTION_NAMES[v] ?? String(v) });
+  FIXED[v] = cachedEnd('returned', { fixupVector: EXCEPTION_NAMES[v] ?? String(v) });
+}
 
 /** One side's batch machine, table layout and per-row results. */
 export class SideBatch {
@@ -107,6 +114,9 @@ export class SideBatch {
   readonly stride: number;
   readonly capacity: number;
   private readonly q: BigUint64Array;
+  /** The caller memory as 32-bit words: the row pointer's low half without BigInt arithmetic (caller memory is below 4 GiB). */
+  private readonly u32: Uint32Array;
+  private readonly table32: number;
   private readonly bytes: Buffer;
   private readonly base: bigint;
   private readonly table: bigint;
@@ -194,6 +204,9 @@ export class SideBatch {
     this.q = new BigUint64Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length / 8);
     this.base = this.machine.layout.callerBase;
     this.table = this.base + BigInt(TABLE);
+    this.u32 = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length / 4);
+    this.table32 = Number(this.table);
+    if (this.base + BigInt(this.bytes.length) > 0xffffffffn) throw new Error('the diff batch needs caller memory below 4 GiB');
     this.entry = functionAddress(side.image, side.fn.name);
     this.driverStart = this.machine.layout.driver + BigInt(driver.entry);
     this.calls = new Int32Array(capacity);
@@ -257,13 +270,12 @@ export class SideBatch {
 
   /** The SEAM side of row `row`'s next call: the CPU environment, then the row's script. */
   private serve(call: SeamCall): Outcome {
-    const q = this.q;
-    const row = Number(q[CTL_ROW]! - this.table) / this.stride;
+    const row = (this.u32[CTL_ROW * 2]! - this.table32) / this.stride;
     // After an oops the row's results are not used: further calls are not counted (a single run ends at the oops).
     if (this.oops[row]) return ABORTED;
     const k = this.calls[row]!++;
     const rc = this.scripts[row]!;
-    const o = environmentFault(call.kind, rc.env) ?? rc.script[Math.min(k, rc.script.length - 1)]!;
+    const o = rc.envFault ?? rc.script[Math.min(k, rc.script.length - 1)]!;
     if (k < RECORDED_CALLS) {
       this.seamInBytes.set(this.regBytes, (row * RECORDED_CALLS + k) * 128);
       this.served[row * RECORDED_CALLS + k] = o;
@@ -326,11 +338,11 @@ export class SideBatch {
 
   endOf(row: number): EndInfo {
     const o = this.oops[row]!;
-    if (o) return cachedEnd('oops', { vector: EXCEPTION_NAMES[o] ?? String(o) });
+    if (o) return OOPS[o]!;
     const e = this.ends[row];
     if (e) return e;
     const f = this.fixup[row]!;
-    return f ? cachedEnd('returned', { fixupVector: EXCEPTION_NAMES[f] ?? String(f) }) : RETURNED;
+    return f ? FIXED[f]! : RETURNED;
   }
 
   regIn(row: number, call: number, slot: number): bigint {

@@ -15,6 +15,7 @@ import type { SeamKind } from '../seam/types.js';
 import { GPR_NAMES } from '../support/registers.js';
 import { caseArbitrary, variantPlan, variantsFor, type FuzzCase, type Variant } from './fuzz-gen.js';
 import { BatchRowView, SideBatch, type BatchSide, type RowCall } from './fuzz-batch.js';
+import { environmentFault } from '../seam/env.js';
 import { compareRuns, type CompareSpec, type LogicalInputs, type ObsValue, type RawDifference } from './observe.js';
 
 /** Cases per fast-check run (and per batch). */
@@ -114,9 +115,10 @@ export class DiffEngine {
     for (const c of cases) {
       const call = logical(c, { leaf: 0n, inputs: new Array<bigint | undefined>(16) });
       calls.push(call);
+      const regs = c.outputs.length ? Object.fromEntries(c.outputs) : undefined;
       for (const v of variants) {
-        const { script, env } = variantPlan(c, v, this.config.kind);
-        const rc: RowCall = { call, script, env };
+        const { script, env } = variantPlan(c, v, this.config.kind, regs);
+        const rc: RowCall = { call, script, env, envFault: environmentFault(this.config.kind, env) };
         this.a.fill(row, rc);
         this.b.fill(row, rc);
         row++;

@@ -102,36 +102,47 @@ export function caseArbitrary(kind: SeamKind, extended: boolean): fc.Arbitrary<F
   });
 }
 
-/** The first SEAM call's answer and the CPU environment of a case run as `variant`. */
-export function variantPlan(c: FuzzCase, variant: Variant, kind: SeamKind): { script: Outcome[]; env: CpuEnv } {
-  const base = kind === 'seamcall' ? HOST_ENV : GUEST_ENV;
-  const regs = c.outputs.length ? { regs: Object.fromEntries(c.outputs) } : {};
+/** The environments a variant runs in (shared, never modified). */
+const ENVS: Readonly<Record<SeamKind, Readonly<Record<'base' | 'ud' | 'gp', CpuEnv>>>> = {
+  seamcall: { base: { ...HOST_ENV }, ud: { ...HOST_ENV, vmx: false }, gp: { ...HOST_ENV, seamrr: false } },
+  tdcall: { base: { ...GUEST_ENV }, ud: { ...GUEST_ENV, inTd: false }, gp: { ...GUEST_ENV, cpl: 3 } },
+};
+const VMFAILINVALID: Outcome = { kind: 'vmfailinvalid' };
+const VMFAILVALID: Outcome = { kind: 'vmfailvalid' };
+const FAULT: Readonly<Record<'UD' | 'GP', Outcome>> = { UD: { kind: 'fault', vector: 'UD' }, GP: { kind: 'fault', vector: 'GP' } };
+const UNUSED: Outcome = { kind: 'return', rax: 0n };
+
+/**
+ * The first SEAM call's answer and the CPU environment of a case run as
+ * `variant`. `regs` (the case's outputs as an object) may be passed in when
+ * the caller runs many variants of one case.
+ */
+export function variantPlan(c: FuzzCase, variant: Variant, kind: SeamKind, regs = c.outputs.length ? Object.fromEntries(c.outputs) : undefined): { script: Outcome[]; env: CpuEnv } {
+  const envs = ENVS[kind];
   let first: Outcome;
-  let env: CpuEnv = { ...base };
+  let env = envs.base;
   switch (variant) {
-    case 'success': first = { kind: 'return', rax: c.status & ~BIT63, ...regs }; break;
-    case 'error': first = { kind: 'return', rax: c.status | BIT63, ...regs }; break;
-    case 'vmfailinvalid': first = { kind: 'vmfailinvalid' }; break;
-    case 'vmfailvalid': first = { kind: 'vmfailvalid' }; break;
+    case 'success': first = regs ? { kind: 'return', rax: c.status & ~BIT63, regs } : { kind: 'return', rax: c.status & ~BIT63 }; break;
+    case 'error': first = regs ? { kind: 'return', rax: c.status | BIT63, regs } : { kind: 'return', rax: c.status | BIT63 }; break;
+    case 'vmfailinvalid': first = VMFAILINVALID; break;
+    case 'vmfailvalid': first = VMFAILVALID; break;
     case 'ud':
-    case 'gp': {
-      const vector = variant === 'ud' ? 'UD' : 'GP';
-      if (c.faultVia === 'handler') first = { kind: 'fault', vector };
+    case 'gp':
+      if (c.faultVia === 'handler') first = FAULT[variant === 'ud' ? 'UD' : 'GP'];
       else {
         // The CPU faults before the SEAM side is asked (src/seam/env.ts); the handler's answer is never used.
-        first = { kind: 'return', rax: 0n };
-        env = variant === 'ud' ? (kind === 'seamcall' ? { ...base, vmx: false } : { ...base, inTd: false }) : (kind === 'seamcall' ? { ...base, seamrr: false } : { ...base, cpl: 3 });
+        first = UNUSED;
+        env = envs[variant];
       }
       break;
-    }
   }
-  return { script: [first, ...c.tail], env };
+  return { script: c.tail.length ? [first, ...c.tail] : [first], env };
 }
 
 /** A case run as `variant`, as a scenario (what the counterexample file says). */
 export function caseScenario(c: FuzzCase, variant: Variant, kind: SeamKind, name: string, summary: string): Scenario {
   const { script, env } = variantPlan(c, variant, kind);
-  const sc: ScenarioCase = { call: { leaf: c.leaf, inputs: Object.fromEntries(c.inputs) }, env, handler: { script } };
+  const sc: ScenarioCase = { call: { leaf: c.leaf, inputs: Object.fromEntries(c.inputs) }, env: { ...env }, handler: { script } };
   return { name, summary, source: 'fuzz', cases: { [kind]: sc } };
 }
 

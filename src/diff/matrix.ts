@@ -59,9 +59,8 @@ function sideInfo(side: DiffSide): SideInfo {
 export function preparePair(pair: DiffPair): PreparedPair {
   const a = sideInfo(pair.a);
   const b = sideInfo(pair.b);
-  const delivered = [...new Set([...a.delivers, ...b.delivers])] as GprName[];
   const outputs = [...new Set([...a.returns, ...b.returns])] as GprName[];
-  return { pair, label: `${pair.a.label}=${pair.b.label}`, spec: compareSpec(delivered, outputs), a, b };
+  return { pair, label: `${pair.a.label}=${pair.b.label}`, spec: compareSpec(a.delivers as GprName[], b.delivers as GprName[], outputs), a, b };
 }
 
 /** Runs each scenario on both sides (single mode) and collects the differences. */

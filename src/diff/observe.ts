@@ -105,8 +105,15 @@ export interface RunView {
 
 /** What a pair compares, fixed for the pair (from both sides' ABIs and a probe run). */
 export interface CompareSpec {
-  /** SEAM input registers compared on every call (others only when the logical call gives them). */
+  /**
+   * SEAM input registers compared: RAX and every register at least one side
+   * delivers (a register neither side passes to the SEAM side holds the
+   * caller's junk on both: not an input, not compared).
+   */
   seamIn: readonly number[];
+  /** Per side, by slot: the side's function delivers an input in this register (found by a probe call). */
+  deliversA: readonly boolean[];
+  deliversB: readonly boolean[];
   /** Output registers either side has a field for. */
   outputs: readonly number[];
   after: readonly number[];
@@ -193,10 +200,7 @@ export function compareRuns(a: RunView, b: RunView, call: LogicalInputs, spec: C
   }
   if (a.calls !== b.calls) out.push({ kind: 'seam.calls', group: 'seam.calls', a: { cls: String(a.calls), text: String(a.calls) }, b: { cls: String(b.calls), text: String(b.calls) } });
   const calls = Math.min(a.calls, b.calls);
-  for (let c = 0; c < calls; c++) {
-    for (const slot of spec.seamIn) compareIn(a, b, call, c, slot, out);
-    for (let slot = 0; slot < 16; slot++) if (call.inputs[slot] !== undefined && !spec.seamIn.includes(slot)) compareIn(a, b, call, c, slot, out);
-  }
+  for (let c = 0; c < calls; c++) for (const slot of spec.seamIn) compareIn(a, b, call, c, slot, spec, out);
   if (!a.end.returned || !b.end.returned) return;
   for (const slot of spec.outputs) {
     const pa = a.outputPresent(slot) && a.outputWritten(slot);
@@ -232,18 +236,24 @@ function savedValue(s: string): ObsValue {
   return s ? { cls: `clobbered: ${s}`, text: `clobbered: ${s}` } : { cls: 'preserved', text: 'preserved' };
 }
 
-function compareIn(a: RunView, b: RunView, call: LogicalInputs, c: number, slot: number, out: RawDifference[]): void {
+function compareIn(a: RunView, b: RunView, call: LogicalInputs, c: number, slot: number, spec: CompareSpec, out: RawDifference[]): void {
   const va = a.regIn(c, slot);
   const vb = b.regIn(c, slot);
-  if (va === vb && a.notPassable(slot) === b.notPassable(slot)) return;
-  const x = inputValue(a, va, slot, call);
-  const y = inputValue(b, vb, slot, call);
+  const da = slot === 0 || spec.deliversA[slot]!;
+  const db = slot === 0 || spec.deliversB[slot]!;
+  if (va === vb && da === db) return;
+  const x = inputValue(a, va, slot, call, da);
+  const y = inputValue(b, vb, slot, call, db);
   if (x.cls !== y.cls) out.push({ kind: `seam.in.${GPR_NAMES[slot]}`, group: 'seam.in', call: c, a: x, b: y });
 }
 
-function inputValue(view: RunView, v: bigint, slot: number, call: LogicalInputs): ObsValue {
-  const x = classifyInput(v, slot, call, view);
-  return view.notPassable(slot) && call.inputs[slot] !== undefined ? { cls: x.cls, text: `not passable by this ABI; the module got ${x.text}` } : x;
+function inputValue(view: RunView, v: bigint, slot: number, call: LogicalInputs, delivers: boolean): ObsValue {
+  if (delivers) return classifyInput(v, slot, call, view);
+  // The function does not pass this register: whatever the module got is not the input (an equal value is a coincidence).
+  const x = classifyOther(v, { ...call, inputs: call.inputs.map((i, k) => (k === slot ? undefined : i)) }, view);
+  if (call.inputs[slot] === undefined) return x;
+  const why = view.notPassable(slot) ? 'not passable by this ABI' : 'not loaded by this function (its struct has the field)';
+  return { cls: x.cls, text: `${why}; the module got ${x.text}` };
 }
 
 /** The `end` observation from how a run ended. */
@@ -261,9 +271,13 @@ export function endInfo(kind: string, opts: { vector?: string; fixupVector?: str
 }
 
 /** The compared register sets for a pair: inputs either side delivers, outputs either side has a field for. */
-export function compareSpec(delivered: readonly GprName[], outputs: readonly GprName[]): CompareSpec {
-  const seamIn = SEAM_INPUT_REGS.filter((r) => r === 'rax' || delivered.includes(r)).map((r) => SLOT_OF[r]);
-  return { seamIn, outputs: SEAM_OUTPUT_REGS.filter((r) => outputs.includes(r)).map((r) => SLOT_OF[r]), after: CALLER_CLOBBERED.map((r) => SLOT_OF[r]) };
+export function compareSpec(deliversA: readonly GprName[], deliversB: readonly GprName[], outputs: readonly GprName[]): CompareSpec {
+  const seamIn = SEAM_INPUT_REGS.filter((r) => r === 'rax' || deliversA.includes(r) || deliversB.includes(r)).map((r) => SLOT_OF[r]);
+  return {
+    seamIn,
+    deliversA: GPR_NAMES.map((r) => deliversA.includes(r)), deliversB: GPR_NAMES.map((r) => deliversB.includes(r)),
+    outputs: SEAM_OUTPUT_REGS.filter((r) => outputs.includes(r)).map((r) => SLOT_OF[r]), after: CALLER_CLOBBERED.map((r) => SLOT_OF[r]),
+  };
 }
 
 /** The group of an observation kind (`seam.in.r10` → `seam.in`). */

@@ -148,7 +148,7 @@ export class SingleView implements RunView {
       const reg = kind.slice('seam.in.'.length) as GprName;
       const ev = this.writerOf(reg, this.origins?.atCall(call), 'before the call');
       const site = r.seamCalls[call];
-      const passNote = r.call.unpassable.includes(reg) ? `${reg.toUpperCase()} is not passable by ${this.side.fn.abi.prototype}` : undefined;
+      const passNote = r.call.unpassable.includes(reg) ? `${reg.toUpperCase()} is not passable by ${this.side.fn.abi.prototype.replace(/;$/, '')}` : undefined;
       return { lines: [...ev.lines, ...(site ? lines([site.address]) : [])], ...(passNote || ev.note ? { note: [passNote, ev.note].filter(Boolean).join('; ') } : {}) };
     }
     if (kind.startsWith('output.')) {
