@@ -63,12 +63,17 @@ export class DifferenceCollector {
     return this.byId.get(id);
   }
 
-  /** Differences ordered by class (as `classes` orders them), then observation (group order, then kind order), then call. */
+  /** Differences in report order (`differenceOrder`). */
   list(classes: readonly string[]): Difference[] {
-    const ci = (c: string) => { const i = classes.indexOf(c); return i < 0 ? classes.length : i; };
-    const ki = (k: string) => { const i = ALL_KINDS.indexOf(k); return i < 0 ? ALL_KINDS.length : i; };
-    const gi = (g: string) => OBSERVATION_GROUPS.indexOf(g as (typeof OBSERVATION_GROUPS)[number]);
-    return [...this.byId.values()].sort((x, y) => ci(x.class) - ci(y.class) || (x.class < y.class ? -1 : x.class > y.class ? 1 : 0)
-      || gi(x.group) - gi(y.group) || ki(x.observation) - ki(y.observation) || (x.call ?? 0) - (y.call ?? 0));
+    return [...this.byId.values()].sort(differenceOrder(classes));
   }
+}
+
+/** Report order: by class (as `classes` orders them), then observation (group order, then kind order), then call. */
+export function differenceOrder(classes: readonly string[]): (x: Difference, y: Difference) => number {
+  const ci = (c: string) => { const i = classes.indexOf(c); return i < 0 ? classes.length : i; };
+  const ki = (k: string) => { const i = ALL_KINDS.indexOf(k); return i < 0 ? ALL_KINDS.length : i; };
+  const gi = (g: string) => OBSERVATION_GROUPS.indexOf(g as (typeof OBSERVATION_GROUPS)[number]);
+  return (x, y) => ci(x.class) - ci(y.class) || (x.class < y.class ? -1 : x.class > y.class ? 1 : 0)
+    || gi(x.group) - gi(y.group) || ki(x.observation) - ki(y.observation) || (x.call ?? 0) - (y.call ?? 0);
 }

@@ -5,8 +5,8 @@
  * zod; an error names the field with file:line:col.
  *
  *   expect:
- *     - observation: seam.in.r10      # an observation kind; "*" matches any characters ("output.*")
- *       class: "*"                    # a scenario class: built-in scenario name or fuzz class (default "*")
+ *     - observation: seam.in.r10      # an observation kind, or a list; "*" matches any characters ("output.*")
+ *       class: "*"                    # a scenario class (built-in scenario name or fuzz class), or a list (default "*")
  *       pair: v3:__seamcall=linux-6.12:__seamcall_ret   # optional
  *       reason: 6.7 passes R10/R11 from struct tdx_module_args
  */
@@ -35,18 +35,20 @@ const patternOf = (what: string, known?: readonly string[]) => z.string().min(1)
   { message: `matches no ${what}` },
 );
 
+const oneOrMore = <T extends z.ZodType>(t: T) => z.union([t, z.array(t).min(1)]);
+
 export const expectFileSchema = z.strictObject({
   expect: z.array(z.strictObject({
-    observation: patternOf(`observation (one of ${OBSERVATION_GROUPS.join(', ')}, with .<register> for seam.in, output and after)`, ALL_KINDS),
-    class: patternOf('class').optional(),
+    observation: oneOrMore(patternOf(`observation (one of ${OBSERVATION_GROUPS.join(', ')}, with .<register> for seam.in, output and after)`, ALL_KINDS)),
+    class: oneOrMore(patternOf('class')).optional(),
     pair: z.string().regex(/^[^=]+:[^=:]+=[^=]+:[^=:]+$/, 'write the pair as REV_A:FN_A=REV_B:FN_B').optional(),
     reason: z.string().min(1, 'say why this difference is intended'),
   })).min(1),
 });
 
 export interface ExpectRule {
-  observation: string;
-  class: string;
+  observation: string[];
+  class: string[];
   pair?: string;
   reason: string;
   /** "file:line" of the rule. */
@@ -60,7 +62,7 @@ export interface Expectations {
 
 /** The rule that mutes a difference, if any. */
 export function matchRule(e: Expectations | undefined, d: { observation: string; class: string }, pair: string): ExpectRule | undefined {
-  return e?.rules.find((r) => globRegex(r.observation).test(d.observation) && globRegex(r.class).test(d.class) && (r.pair === undefined || r.pair === pair));
+  return e?.rules.find((r) => r.observation.some((o) => globRegex(o).test(d.observation)) && r.class.some((c) => globRegex(c).test(d.class)) && (r.pair === undefined || r.pair === pair));
 }
 
 const MAX_BYTES = 1 << 20;
@@ -89,7 +91,7 @@ export function loadExpectations(file: string): Expectations {
   return {
     file,
     rules: parsed.data.expect.map((r, i) => ({
-      observation: r.observation, class: r.class ?? '*', ...(r.pair ? { pair: r.pair } : {}), reason: r.reason,
+      observation: [r.observation].flat(), class: r.class === undefined ? ['*'] : [r.class].flat(), ...(r.pair ? { pair: r.pair } : {}), reason: r.reason,
       at: where(['expect', i]).replace(/:\d+$/, ''),
     })),
   };

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { SeamlabError } from '../errors.js';
+import { differenceOrder } from './collect.js';
 import { DiffReportSchema, buildMatrix, finishReport, type DiffReport, type Difference, type PairReport } from './report.js';
 
 export function readReport(file: string): DiffReport {
@@ -43,12 +44,13 @@ function mergePair(ps: PairReport[]): PairReport {
       else byId.set(d.id, { ...better(seen, d), occurrences: seen.occurrences + d.occurrences });
     }
   }
-  const differences = [...byId.values()].sort((x, y) => classes.indexOf(x.class) - classes.indexOf(y.class) || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const differences = [...byId.values()].sort(differenceOrder(classes));
   const scenarios = ps.flatMap((p) => p.scenarios).filter((s, i, all) => all.findIndex((t) => t.name === s.name) === i);
   const fuzzes = ps.flatMap((p) => (p.fuzz ? [p.fuzz] : []));
   const fuzz = fuzzes.length ? {
-    seed: fuzzes[0]!.seed, variants: fuzzes[0]!.variants,
+    seed: fuzzes[0]!.seed,
     cases: fuzzes.reduce((n, f) => n + f.cases, 0), first: Math.min(...fuzzes.map((f) => f.first)),
+    variants: fuzzes[0]!.variants,
     pairs: fuzzes.reduce((n, f) => n + f.pairs, 0), failingPairs: fuzzes.reduce((n, f) => n + f.failingPairs, 0),
   } : undefined;
   const alignment = ps.find((p) => p.alignment)?.alignment;

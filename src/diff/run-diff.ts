@@ -62,7 +62,7 @@ export async function runDiff(opts: DiffOptions): Promise<DiffReport> {
   return finishReport({
     format: DIFF_FORMAT, version: DIFF_VERSION, a: opts.a, b: opts.b,
     ...(opts.expect ? { expectFile: opts.expect.file } : {}),
-    unusedRules: (opts.expect?.rules ?? []).filter((r) => !used.has(r.at)).map((r) => `${r.at} (${r.observation} × ${r.class})`),
+    unusedRules: (opts.expect?.rules ?? []).filter((r) => !used.has(r.at)).map((r) => `${r.at} (${r.observation.join(' ')} × ${r.class.join(' ')})`),
     pairs: reports,
   });
 }
