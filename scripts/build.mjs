@@ -26,6 +26,8 @@ await build({ ...common, entryPoints: { lib: 'src/index.ts', vitest: 'src/trace/
 await build({ ...common, entryPoints: { 'diff-worker': 'src/diff/worker.ts' }, outdir: 'dist' });
 
 // The JSON Schema of the trace format, generated from its zod schemas (src/trace/format.ts).
-const { traceJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);
+const { traceJsonSchema, diffJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);
 const { writeFileSync } = await import('node:fs');
 writeFileSync(new URL('../dist/seamlab-trace.schema.json', import.meta.url), JSON.stringify(traceJsonSchema(), null, 2) + '\n');
+// … and of the seamlab diff report (src/diff/report.ts).
+writeFileSync(new URL('../dist/seamlab-diff.schema.json', import.meta.url), JSON.stringify(diffJsonSchema(), null, 2) + '\n');

@@ -38,3 +38,8 @@ export { parseTrace, serializeTrace } from './trace/jsonl.js';
 export { compareTraces, type TraceComparison, type Divergence } from './trace/compare.js';
 export { checkGoldens, updateGoldens, goldenCases, type GoldenCase, type GoldenResult } from './trace/golden.js';
 export { BUILTIN_SCENARIOS } from './seam/builtin-scenarios.js';
+export { runDiff, type DiffOptions } from './diff/run-diff.js';
+export * from './diff/report.js';
+export { loadExpectations, type Expectations, type ExpectRule } from './diff/expect.js';
+export { mergeReports } from './diff/merge.js';
+export { OriginTracker, scrubPromise, type LeakReport, type LeftoverValue, type ScrubPromise, type ValueOrigin } from './run/origins.js';
