@@ -294,11 +294,22 @@ function codeBytes(image: Image, address: bigint): Uint8Array | undefined {
   return undefined;
 }
 
+const promises = new WeakMap<Image, Map<string, ScrubPromise>>();
+
 /**
  * Reads the function's own code (its symbol's extent) for zeroing idioms
- * after its first SEAMCALL/TDCALL: the registers it scrubs.
+ * after its first SEAMCALL/TDCALL: the registers it scrubs. Cached per image
+ * and function (the main job asks once per run).
  */
 export function scrubPromise(image: Image, fnName: string, trapSites: readonly bigint[], disasm: Disassembler): ScrubPromise {
+  let perImage = promises.get(image);
+  if (!perImage) promises.set(image, (perImage = new Map()));
+  let p = perImage.get(fnName);
+  if (!p) perImage.set(fnName, (p = readScrubs(image, fnName, trapSites, disasm)));
+  return p;
+}
+
+function readScrubs(image: Image, fnName: string, trapSites: readonly bigint[], disasm: Disassembler): ScrubPromise {
   const sym = image.symbols.find((s) => s.name === fnName && s.section !== null);
   const sec = sym && image.sections.find((s) => s.name === sym.section);
   if (!sym || !sec || sym.size === 0n) return { scrubs: false, zeroed: [] };
