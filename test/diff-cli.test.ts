@@ -53,6 +53,10 @@ describe('exit status', () => {
     const r = seamlab(['diff', 'linux-6.12', `linux-6.12+${patch}`, '--pair', `linux-6.12:__seamcall_saved_ret=linux-6.12+${patch}:__seamcall_saved_ret`, '--scenario', 'success', '--fuzz', '300', '--jobs', '1']);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/\] after\.r11/);
+    // The fuzzer alone finds it too (no scenario matrix).
+    const fuzzOnly = seamlab(['diff', 'linux-6.12', `linux-6.12+${patch}`, '--pair', `linux-6.12:__seamcall_saved_ret=linux-6.12+${patch}:__seamcall_saved_ret`, '--fuzz', '300', '--fuzz-only', '--jobs', '1']);
+    expect(fuzzOnly.status).toBe(1);
+    expect(fuzzOnly.stdout).toMatch(/\] after\.r11 .*\n(.*\n)*?\s+found by fuzz case \d+/);
     const same = seamlab(['diff', 'linux-6.12', 'linux-6.12', '--pair', 'linux-6.12:__seamcall_saved_ret=linux-6.12:__seamcall_saved_ret', '--scenario', 'success', '--fuzz', '300', '--jobs', '1']);
     expect(same.status).toBe(0);
   });

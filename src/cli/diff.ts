@@ -25,6 +25,7 @@ interface DiffOpts {
   pair?: string[];
   scenario?: string[];
   fuzz?: string;
+  fuzzOnly?: boolean;
   seed: string;
   jobs?: string;
   shard?: string;
@@ -95,6 +96,7 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .option('--pair <A:fnA=B:fnB...>', 'compare these entry points (repeatable; default: same names in both)')
     .option('--scenario <name|file...>', 'scenarios of the matrix (default: every built-in that applies)')
     .option('--fuzz <n>', 'also run N generated cases, each under every outcome class, in batch mode')
+    .option('--fuzz-only', 'skip the scenario matrix (only the fuzz campaign)')
     .option('--seed <s>', 'fuzz seed (the campaign is reproducible from it)', '1')
     .option('--jobs <n>', 'fuzz worker threads (default: the number of cores)')
     .option('--shard <i/n>', 'run only part i of n of the fuzz cases (merge the --json reports with `seamlab diff-merge`)')
@@ -107,7 +109,8 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .addOption(new Option('--time-limit <ms>', 'wall-clock limit per single run').default(String(DEFAULT_TIME_LIMIT_MS)))
     .action((revA: string, revB: string, opts: DiffOpts) => usage(async () => {
       const pairs = (opts.pair ?? []).map(parsePairOption);
-      const scenarios = opts.scenario ? await Promise.all(opts.scenario.map((s) => resolveScenario(s))) : undefined;
+      if (opts.fuzzOnly && (!opts.fuzz || opts.scenario)) throw new SeamlabError('DIFF_FUZZ_ONLY', '--fuzz-only needs --fuzz N and no --scenario', 'drop --fuzz-only, or give --fuzz N without --scenario');
+      const scenarios = opts.fuzzOnly ? [] : opts.scenario ? await Promise.all(opts.scenario.map((s) => resolveScenario(s))) : undefined;
       const expect = opts.expect ? loadExpectations(opts.expect) : undefined;
       const align = opts.align ? await resolveScenario(opts.align) : undefined;
       const bar = progressBar();

@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { scenarioFromObject } from '../seam/scenario-file.js';
-import { caseScenarioFile, variantsFor, type FuzzCase, type Variant } from './fuzz-gen.js';
+import { caseScenarioFile, variantsFor, type FuzzCase } from './fuzz-gen.js';
 import { CHUNK, chunkSeed, DiffEngine, mergeRanges, type EngineConfig, type RangeResult, type Signature } from './fuzz-engine.js';
 import type { DifferenceCollector } from './collect.js';
 import { compareRuns, groupOf, type RawDifference } from './observe.js';
