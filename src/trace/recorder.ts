@@ -26,6 +26,7 @@ import { leafName, statusName } from '../seam/codes.js';
 import { hexBytes, hexU64 } from '../support/format.js';
 import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type RflagsBit } from '../support/registers.js';
 import type { SeamEvent, TraceStep } from './format.js';
+import { imageBytes } from '../image/bytes.js';
 
 /** The registers a step's changes are computed over, in display order, RFLAGS last. */
 const TRACKED = [...DISPLAY_ORDER, 'rflags'] as const;
@@ -144,7 +145,7 @@ export class TraceRecorder implements RunObserver {
   private staticAt(address: bigint): StaticStep {
     let st = this.statics.get(address);
     if (st) return st;
-    const code = bytesAt(this.machine.image, address) ?? this.machine.readMemory(address, 15) ?? new Uint8Array(0);
+    const code = imageBytes(this.machine.image, address) ?? this.machine.readMemory(address, 15) ?? new Uint8Array(0);
     const insn = code.length ? this.disasm.decodeOne(code, 0, address) : undefined;
     const loc = this.machine.map.locate(address);
     st = {
@@ -169,16 +170,6 @@ function sourceFields(loc: AddressLocation | undefined): Pick<StaticStep, 'src' 
   };
 }
 
-/** The bytes of the image from `address` to the end of its section (at most 15, an instruction's limit). */
-function bytesAt(image: Image, address: bigint): Uint8Array | undefined {
-  for (const s of image.sections) {
-    if (address >= s.address && address < s.address + BigInt(s.bytes.length)) {
-      const o = Number(address - s.address);
-      return s.bytes.subarray(o, Math.min(s.bytes.length, o + 15));
-    }
-  }
-  return undefined;
-}
 
 function outcomeRecord(o: SeamCallRecord['outcome']): SeamEvent['outcome'] {
   const out: SeamEvent['outcome'] = { kind: o.kind };
