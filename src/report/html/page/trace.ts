@@ -65,7 +65,7 @@ function goTo(k: number): void {
   source.update(k);
   list.update(k);
   state.update(k);
-  if (stepFromHash() !== k) {
+  if (location.hash !== `#step=${k}`) {
     try {
       history.replaceState(null, '', `#step=${k}`);
     } catch {
