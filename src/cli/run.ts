@@ -23,6 +23,7 @@ import { resolveScenario } from '../seam/scenario-file.js';
 import { formatSequenceDetails } from '../report/sequence-report.js';
 import { EXIT } from './exit-codes.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
+import { loadDisassembler } from '../encode/capstone.js';
 
 export const MAIN_JOB_REVISION = 'v3';
 
@@ -128,6 +129,8 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const kinds = new Set(rev.functions.filter((f) => !opts.fn || opts.fn.includes(f.name)).map((f) => f.kind));
       const scenarios = await scenariosOf(opts, kinds);
+      // The leak check follows register origins with Capstone's regs-access.
+      await loadDisassembler();
       const job = runJob(rev, {
         ...(opts.fn ? { functions: opts.fn } : {}), scenarios, profile: opts.profile, budget, timeLimitMs,
         ...(opts.config !== undefined ? { config: opts.config } : {}),

@@ -8,7 +8,7 @@
  * same order, at emulator speed.
  */
 import koffi from 'koffi';
-import { buildNative, type NativeBuild } from '../support/native-build.js';
+import { buildNative, type NativeTarget } from '../support/native-build.js';
 import { GPR_NAMES } from '../support/registers.js';
 import type { Unicorn } from './unicorn.js';
 import { unicornLibraryPath } from './unicorn.js';
@@ -36,6 +36,11 @@ interface NativeLib {
 let lib: NativeLib | undefined;
 let unavailable: string | undefined;
 
+/** The step recorder's build, linked against the libunicorn in use. */
+export function stepRecorderTarget(libunicorn: string): NativeTarget {
+  return { name: 'step-recorder', source: 'src/machine/native/step-recorder.c', kind: 'shared', cflags: ['-O2', '-Wall', '-Wextra'], link: [libunicorn] };
+}
+
 /** Builds (if needed) and loads the step recorder; undefined with the reason when it cannot. */
 export function loadStepRecorder(): { ok: true } | { ok: false; reason: string } {
   if (lib) return { ok: true };
@@ -45,9 +50,9 @@ export function loadStepRecorder(): { ok: true } | { ok: false; reason: string }
     unavailable = 'the loaded libunicorn was not found in /proc/self/maps';
     return { ok: false, reason: unavailable };
   }
-  const b: NativeBuild = buildNative({ name: 'step-recorder', source: 'src/machine/native/step-recorder.c', kind: 'shared', link: () => [libunicorn] });
+  const b = buildNative(stepRecorderTarget(libunicorn));
   if (!b.ok) {
-    unavailable = b.reason;
+    unavailable = `${b.message}${b.notes.length ? `: ${b.notes.join(' / ')}` : ''}`;
     return { ok: false, reason: unavailable };
   }
   const h = koffi.load(b.path);
@@ -104,9 +109,23 @@ export class NativeStepLog {
     return this.steps[i * STEP_WORDS]!;
   }
 
+  stepSize(i: number): number {
+    return Number(this.steps[i * STEP_WORDS + 1]!);
+  }
+
+  /** RIP of the buffered step `back` steps before the newest one, if it is still buffered. */
+  lastBufferedRip(back = 0): bigint | undefined {
+    const i = Number(this.ctl[CTL.steps]) - 1 - back;
+    return i >= 0 ? this.stepRip(i) : undefined;
+  }
+
   /** The registers before buffered step `i` (STEP_REGISTERS order), a view into the buffer. */
   stepRegisters(i: number): BigUint64Array {
     return this.steps.subarray(i * STEP_WORDS + 2, (i + 1) * STEP_WORDS);
+  }
+
+  accessStep(i: number): number {
+    return Number(this.accesses[i * ACCESS_WORDS]! & ~READ_BIT);
   }
 
   access(i: number): { step: number; read: boolean; address: bigint; size: number; value: bigint } {

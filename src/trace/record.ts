@@ -21,6 +21,8 @@ import { hexU64 } from '../support/format.js';
 import { packageRoot } from '../support/package-root.js';
 import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceHeader, type TraceStep, type TraceSummary } from './format.js';
 import { TraceRecorder } from './recorder.js';
+import { loadStepRecorder } from '../machine/native-steps.js';
+import { SeamlabError } from '../errors.js';
 
 export interface TraceRequest {
   revision: Revision;
@@ -32,6 +34,21 @@ export interface TraceRequest {
   image?: Image;
   budget?: number;
   timeLimitMs?: number;
+  /**
+   * How instructions are captured: 'native' (C hooks, src/machine/native-steps.ts),
+   * 'js' (JavaScript hooks), or 'auto' (native when it can be built and
+   * loaded — it needs a C compiler — else JavaScript). Both give the same trace.
+   */
+  recorder?: 'native' | 'js' | 'auto';
+}
+
+/** Which recorder `recordTrace` uses for `choice` (and why not the native one, when it cannot). */
+export function traceRecorder(choice: TraceRequest['recorder'] = 'auto'): { recorder: 'native' | 'js'; reason?: string } {
+  if (choice === 'js') return { recorder: 'js' };
+  const r = loadStepRecorder();
+  if (r.ok) return { recorder: 'native' };
+  if (choice === 'native') throw new SeamlabError('TRACE_NO_NATIVE_RECORDER', `the native step recorder is not available: ${r.reason}`, 'install a C compiler (Debian: apt-get install gcc), or record with --recorder js');
+  return { recorder: 'js', reason: r.reason };
 }
 
 /** Streaming: the header before the first instruction runs, then each step as it completes. */
@@ -48,8 +65,9 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
   // The build (cached per process) also says which files it read; a given image is what runs.
   const built = buildImage(req.revision.files, fn.sourceFile, { profile });
   const image = req.image ?? built.image;
+  const mode = traceRecorder(req.recorder).recorder === 'native' ? 'recorded' : 'single';
   const prepared = prepareRun(image, fn, req.scenario, {
-    revision: req.revision.name, profile, observeReads: true,
+    revision: req.revision.name, profile, observeReads: true, mode,
     ...(req.budget !== undefined ? { budget: req.budget } : {}),
     ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
   });

@@ -20,6 +20,7 @@ import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } 
 import type { AddressLocation } from '../image/source-map.js';
 import type { RegisterBlock } from '../machine/unicorn.js';
 import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
+import { STEP_REGISTERS } from '../machine/native-steps.js';
 import { labelAddress, type CallPlan } from '../run/plan.js';
 import { leafName, statusName } from '../seam/codes.js';
 import { hexBytes, hexU64 } from '../support/format.js';
@@ -31,6 +32,8 @@ const TRACKED = [...DISPLAY_ORDER, 'rflags'] as const;
 type Tracked = (typeof TRACKED)[number];
 const TRACKED_IDS = TRACKED.map((r) => (r === 'rflags' ? X86_REG.RFLAGS : GPR_IDS[r]));
 const RSP_SLOT = TRACKED.indexOf('rsp');
+/** Where each TRACKED register sits in a recorded step's registers (STEP_REGISTERS order). */
+const FROM_STEP = TRACKED.map((r) => (STEP_REGISTERS as readonly string[]).indexOf(r));
 const FLAG_BITS = Object.entries(RFLAGS) as [RflagsBit, bigint][];
 
 /** What a step shows about its address, the same every time the address runs. */
@@ -52,6 +55,7 @@ export class TraceRecorder implements RunObserver {
   private readonly before: BigUint64Array;
   private current: TraceStep | undefined;
   private readonly statics = new Map<bigint, StaticStep>();
+  private readonly scratch = new BigUint64Array(TRACKED.length);
   /** Register values at the first instruction. */
   readonly entry: Record<Tracked, bigint>;
 
@@ -67,8 +71,8 @@ export class TraceRecorder implements RunObserver {
     this.entry = Object.fromEntries(TRACKED.map((r, i) => [r, this.before[i]!])) as Record<Tracked, bigint>;
   }
 
-  instruction(step: number, address: bigint): void {
-    this.complete();
+  instruction(step: number, address: bigint, _size: number, registers?: BigUint64Array): void {
+    this.complete(registers);
     this.current = { type: 'step', step, rip: hexU64(address), ...this.staticAt(address) };
   }
 
@@ -104,13 +108,19 @@ export class TraceRecorder implements RunObserver {
     this.complete();
   }
 
-  /** Finishes the step in progress with the registers it left behind. */
-  private complete(): void {
+  /** Finishes the step in progress with the registers it left behind (recorded, or read now). */
+  private complete(recorded?: BigUint64Array): void {
     const s = this.current;
     if (!s) return;
     this.current = undefined;
-    this.block.read();
-    const now = this.block.values;
+    let now: BigUint64Array;
+    if (recorded) {
+      now = this.scratch;
+      for (let i = 0; i < FROM_STEP.length; i++) now[i] = recorded[FROM_STEP[i]!]!;
+    } else {
+      this.block.read();
+      now = this.block.values;
+    }
     const before = this.before;
     let regs: TraceStep['regs'];
     for (let i = 0; i < TRACKED.length; i++) {
