@@ -32,7 +32,10 @@ await build({
 
 // Minified, no source map, no legal comments: the file is embedded byte for byte in every report (deterministic).
 const pages = await build({
-  entryPoints: { trace: 'src/report/html/page/trace.ts', 'trace.css': 'src/report/html/page/trace.css' },
+  entryPoints: {
+    trace: 'src/report/html/page/trace.ts', 'trace.css': 'src/report/html/page/trace.css',
+    diff: 'src/report/html/page/diff.ts', 'diff.css': 'src/report/html/page/diff.css',
+  },
   outdir: 'dist/html',
   bundle: true,
   platform: 'browser',

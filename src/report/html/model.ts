@@ -5,10 +5,11 @@
  * draws it (src/report/html/page/): types only, nothing that needs Node or
  * a DOM.
  */
+import type { DiffReport } from '../../diff/report.js';
 import type { Trace } from '../../trace/format.js';
 
 /** Which page script draws the data. */
-export type PageKind = 'trace';
+export type PageKind = 'trace' | 'diff';
 
 /**
  * One row of the source view: a line of a file, or — under a line that
@@ -57,4 +58,16 @@ export interface TraceExplorerData {
   stepRow: number[];
   /** For each step: the row of the function file's line it belongs to (its outermost invocation), -1 when none. */
   stepLine: number[];
+}
+
+export interface DiffPageData {
+  page: 'diff';
+  /** The report, exactly as `seamlab diff --json` prints it (format seamlab-diff). */
+  report: DiffReport;
+  /**
+   * Per pair: its differences shown together (same observation and value
+   * classes on both sides, as the text report groups them), as indexes into
+   * `pairs[i].differences`, unexpected groups first.
+   */
+  groups: number[][][];
 }
