@@ -185,6 +185,15 @@ describe.skipIf(!chromiumAvailable())('the trace explorer in chromium', () => {
     expect(await stepOf(page)).toBe(start + 1);
     expect(await cls(row)).toMatch(/at-line/);
     expect(await page.locator('.row.sub').filter({ hasText: 'tdxcall.S', visible: true }).count()).toBe(0);
+    // From the keyboard: unfold and fold again with Enter; the list's one Tab stop is then the invocation line, not a hidden row.
+    await row.locator('.fold').focus();
+    await page.keyboard.press('Enter');
+    expect(await row.locator('.fold').getAttribute('aria-expanded')).toBe('true');
+    await page.locator('.row.sub .jump').filter({ hasText: 'push %r9' }).focus();
+    await row.locator('.fold').focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(`document.activeElement.dataset.row`)).toBe(await row.locator('.jump').getAttribute('data-row'));
     await page.close();
   });
 

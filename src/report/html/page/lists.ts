@@ -43,6 +43,11 @@ class RovingList {
     if (this.active) this.active.tabIndex = 0;
   }
 
+  /** After folding: a tab stop inside a folded expansion moves to `fallback` (the invocation's own row). */
+  keepVisible(fallback: HTMLButtonElement): void {
+    if (this.active?.closest('[hidden]')) this.setActive(fallback);
+  }
+
   hasFocus(): boolean {
     return this.root.contains(document.activeElement);
   }
@@ -80,6 +85,7 @@ export function sourceView(data: TraceExplorerData, jumpToRow: (row: number) => 
 
   const panel = h('section', { id: 'source-panel', class: 'panel', 'aria-labelledby': 'source-h' },
     h('h2', { id: 'source-h' }, 'Source ', h('span', { class: 'muted' }, '(count: instructions run from the line)')));
+  const roving = new RovingList(panel);
   for (const f of data.files) {
     const list = h('ol', { class: 'rows', 'aria-label': `Source of ${f.path}` });
     for (let i = f.first; i < f.first + f.count; i++) {
@@ -98,6 +104,7 @@ export function sourceView(data: TraceExplorerData, jumpToRow: (row: number) => 
             if (folded.has(i)) folded.delete(i);
             else folded.add(i);
             applyFolds();
+            roving.keepVisible(jump);
           },
         });
         foldButtons.set(i, fold);
@@ -112,7 +119,6 @@ export function sourceView(data: TraceExplorerData, jumpToRow: (row: number) => 
     panel.append(h('div', { class: 'file' }, h('p', { class: 'file-path' }, f.path), list));
   }
   applyFolds();
-  const roving = new RovingList(panel);
 
   let marked: number[] = [];
   return {
