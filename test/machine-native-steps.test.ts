@@ -82,6 +82,18 @@ describe('the native step recorder', () => {
     expect((recorded.run.stop as { last: { address: bigint }[] }).last.map((t) => t.address)).toEqual((single.run.stop as { last: { address: bigint }[] }).last.map((t) => t.address));
   });
 
+  it.runIf(available.ok)('the wall-clock limit ends an endless loop (the C hook reads the clock; Unicorn has no watchdog thread)', () => {
+    const m = new Machine(miniImage([{ label: 'f', ...X.nop }, X.jmpSelf]), { mode: 'recorded' });
+    try {
+      planCall(m, VOID_ABI, MINI_BASE, { leaf: 0n, inputs: {} });
+      const run = m.start({ entry: MINI_BASE, serve: () => ({ kind: 'return', rax: 0n }), handlerName: 't', env: HOST_ENV, budget: 0, timeLimitMs: 100 }).finish();
+      expect(run.stop).toMatchObject({ kind: 'runaway', limit: 'time', timeLimitMs: 100 });
+      expect(run.instructions).toBeGreaterThan(10_000);
+    } finally {
+      m.close();
+    }
+  });
+
   it.runIf(available.ok)('refuses stepping: pauses are decided by the JavaScript hook', () => {
     const m = new Machine(miniImage([{ label: 'f', ...X.nop }, X.ret]), { mode: 'recorded' });
     try {

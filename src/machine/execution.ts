@@ -27,7 +27,7 @@ import type {
 } from './run-types.js';
 import { applyOutcome, type TrapSite } from './trap.js';
 import { UC_ERR } from './unicorn-consts.js';
-import { CTL, FLAG_BUDGET, FLAG_FULL } from './native-steps.js';
+import { CTL, FLAG_BUDGET, FLAG_FULL, FLAG_TIME } from './native-steps.js';
 
 export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
   0: 'DE', 1: 'DB', 3: 'BP', 4: 'OF', 5: 'BR', 6: 'UD', 7: 'NM', 8: 'DF', 10: 'TS', 11: 'NP', 12: 'SS', 13: 'GP', 14: 'PF', 16: 'MF', 17: 'AC', 18: 'MC', 19: 'XM',
@@ -116,6 +116,8 @@ export class Execution {
   private memFault: MemFault | undefined;
   private elapsedMs = 0;
   private sliceDeadline = Infinity;
+  /** When the run's emulation time is up (performance.now() clock), for the hooks that check it. */
+  private timeDeadline = Infinity;
   private stepTarget = Infinity;
   private temporary: StopCondition | undefined;
   private ignorePauses = false;
@@ -275,7 +277,13 @@ export class Execution {
         this.memFault = undefined;
         let err: number;
         try {
-          err = uc.emuStart(begin, this.until, Math.ceil(remainingMs * 1000), m.mode === 'batch' && opts.budget > 0 ? opts.budget : 0);
+          // Only batch mode, which has no per-instruction hook, asks Unicorn to time the run: its
+          // watchdog is a thread per uc_emu_start that polls every 2 µs and is joined at the end —
+          // a millisecond or more per call when the other core is busy. The per-instruction hooks
+          // of single and recorded modes check the clock themselves.
+          this.timeDeadline = performance.now() + remainingMs;
+          if (m.steps) m.steps.setDeadline(remainingMs);
+          err = uc.emuStart(begin, this.until, m.mode === 'batch' ? Math.ceil(remainingMs * 1000) : 0, m.mode === 'batch' && opts.budget > 0 ? opts.budget : 0);
         } catch (e) {
           if (m.steps) this.drainNative();
           return this.finishWith(this.end ?? { kind: 'handler-error', message: e instanceof Error ? e.message : String(e), error: e });
@@ -285,6 +293,7 @@ export class Execution {
           const flags = m.steps.ctl[CTL.flags]!;
           this.drainNative();
           if ((flags & FLAG_BUDGET) !== 0n) this.end ??= { kind: 'runaway', limit: 'instructions', budget: opts.budget, timeLimitMs: opts.timeLimitMs, last: this.lastTrace() };
+          else if ((flags & FLAG_TIME) !== 0n) this.end ??= { kind: 'runaway', limit: 'time', budget: opts.budget, timeLimitMs: opts.timeLimitMs, last: this.lastTrace() };
           else if ((flags & FLAG_FULL) !== 0n && !this.end && this.resumeAt === undefined && !this.memFault) {
             begin = uc.rip;
             continue;
@@ -370,8 +379,20 @@ export class Execution {
       this.machine.uc.emuStop();
       return;
     }
+    // The clock, every CLOCK_EVERY instructions: the run's time limit, and the slice of a continueAsync.
+    if (this.count % CLOCK_EVERY === 0 && this.count > 0) {
+      const now = performance.now();
+      if (now >= this.timeDeadline) {
+        this.end = { kind: 'runaway', limit: 'time', budget, timeLimitMs: this.options.timeLimitMs, last: this.lastTrace() };
+        this.machine.uc.emuStop();
+        return;
+      }
+      if (now >= this.sliceDeadline && !this.ignorePauses) {
+        this.pauseHere({ kind: 'slice' });
+        return;
+      }
+    }
     this.recordInstruction(address, size);
-    if (this.count % CLOCK_EVERY === 0 && this.sliceDeadline !== Infinity && performance.now() >= this.sliceDeadline) this.pending ??= { kind: 'slice' };
   }
 
   /** An instruction executes: count it, remember it, tell the observers (with the registers before it, when recorded). */

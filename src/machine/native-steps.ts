@@ -24,9 +24,10 @@ export const STEP_WORDS = 2 + STEP_REGISTERS.length;
 export const ACCESS_WORDS = 4;
 const READ_BIT = 1n << 63n;
 
-export const CTL = { steps: 0, accesses: 1, total: 2, budget: 3, flags: 4 } as const;
+export const CTL = { steps: 0, accesses: 1, total: 2, budget: 3, flags: 4, deadline: 5 } as const;
 export const FLAG_FULL = 1n;
 export const FLAG_BUDGET = 2n;
+export const FLAG_TIME = 4n;
 
 interface NativeLib {
   attach: (...a: unknown[]) => unknown;
@@ -92,13 +93,18 @@ export class NativeStepLog {
   drained(): void {
     this.ctl[CTL.steps] = 0n;
     this.ctl[CTL.accesses] = 0n;
-    this.ctl[CTL.flags] = 0n;
+    this.ctl[CTL.flags] &= ~FLAG_FULL;
   }
 
   /** Starts a new run: counts from zero, stops before instruction `budget` + 1 (0: no budget). */
   reset(budget: number): void {
     this.ctl.fill(0n);
     this.ctl[CTL.budget] = BigInt(budget);
+  }
+
+  /** Ends the run (flag FLAG_TIME) once `ms` from now have passed. process.hrtime is CLOCK_MONOTONIC, the clock the C side reads. */
+  setDeadline(ms: number): void {
+    this.ctl[CTL.deadline] = process.hrtime.bigint() + BigInt(Math.max(1, Math.ceil(ms * 1e6)));
   }
 
   get total(): number {

@@ -30,6 +30,7 @@ import type { AddressLocation } from '../image/source-map.js';
 import { EX_TYPE_FAULT, type Machine } from '../machine/machine.js';
 import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } from '../machine/run-types.js';
 import { GPR_NAMES, type GprName } from '../support/registers.js';
+import { imageBytes } from '../image/bytes.js';
 
 /** A value the SEAM side produced. */
 export interface ValueOrigin {
@@ -229,7 +230,7 @@ export class OriginTracker implements RunObserver {
   private decode(address: bigint): Decoded | undefined {
     let d = this.decoded.get(address);
     if (d) return d;
-    const bytes = this.machine.readMemory(address, 15) ?? codeBytes(this.machine.image, address);
+    const bytes = this.machine.readMemory(address, 15) ?? imageBytes(this.machine.image, address);
     if (!bytes || bytes.length === 0) return undefined;
     d = decodeAccess(this.disasm.access(bytes, 0, address));
     this.decoded.set(address, d);
@@ -283,16 +284,6 @@ export class OriginTracker implements RunObserver {
   }
 }
 
-/** The image's bytes at `address` (at most 15), for an address the machine cannot read. */
-function codeBytes(image: Image, address: bigint): Uint8Array | undefined {
-  for (const s of image.sections) {
-    if (address >= s.address && address < s.address + BigInt(s.bytes.length)) {
-      const o = Number(address - s.address);
-      return s.bytes.subarray(o, Math.min(s.bytes.length, o + 15));
-    }
-  }
-  return undefined;
-}
 
 const promises = new WeakMap<Image, Map<string, ScrubPromise>>();
 

@@ -42,7 +42,8 @@ export interface SeamCallResult extends SeamCallRecord {
   statusName?: string;
 }
 
-export interface RunResult {
+/** What was run: the entry point of which revision, built how, under which scenario (a single run or a sequence). */
+export interface RunSubject {
   revision: string;
   function: string;
   kind: SeamKind;
@@ -50,6 +51,9 @@ export interface RunResult {
   profile: string;
   prototype: string;
   scenario: { name: string; summary: string; source: string };
+}
+
+export interface RunResult extends RunSubject {
   env: CpuEnv;
   handler: string;
   call: {

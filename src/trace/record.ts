@@ -14,6 +14,7 @@ import type { AddressLocation } from '../image/source-map.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
 import { prepareRun } from '../run/run.js';
+import { Machine } from '../machine/machine.js';
 import type { RunResult } from '../run/run.js';
 import type { Scenario, ScenarioCase } from '../seam/scenario.js';
 import { gitBlobId } from '../support/cache.js';
@@ -40,6 +41,12 @@ export interface TraceRequest {
    * loaded — it needs a C compiler — else JavaScript). Both give the same trace.
    */
   recorder?: 'native' | 'js' | 'auto';
+  /**
+   * Machines to reuse, one per image (many traces of one image — goldens —
+   * pay for a Unicorn engine and its translation cache once). Filled here;
+   * the caller closes them.
+   */
+  machines?: Map<Image, Machine>;
 }
 
 /** Which recorder `recordTrace` uses for `choice` (and why not the native one, when it cannot). */
@@ -66,8 +73,14 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
   const built = buildImage(req.revision.files, fn.sourceFile, { profile });
   const image = req.image ?? built.image;
   const mode = traceRecorder(req.recorder).recorder === 'native' ? 'recorded' : 'single';
+  let machine = req.machines?.get(image);
+  if (req.machines && (!machine || machine.mode !== mode)) {
+    machine?.close();
+    machine = new Machine(image, { mode, observeReads: true });
+    req.machines.set(image, machine);
+  }
   const prepared = prepareRun(image, fn, req.scenario, {
-    revision: req.revision.name, profile, observeReads: true, mode,
+    revision: req.revision.name, profile, observeReads: true, mode, ...(machine ? { machine } : {}),
     ...(req.budget !== undefined ? { budget: req.budget } : {}),
     ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
   });
