@@ -42,6 +42,8 @@ export { recordTrace, type TraceRequest, type TraceStream } from './trace/record
 export { parseTrace, serializeTrace } from './trace/jsonl.js';
 export { compareTraces, type TraceComparison, type Divergence } from './trace/compare.js';
 export { checkGoldens, updateGoldens, goldenCases, type GoldenCase, type GoldenResult } from './trace/golden.js';
+export { renderTraceExplorer, traceExplorerModel, type TraceSourceContext } from './report/trace-explorer.js';
+export { renderDiffHtml } from './report/diff-html.js';
 export { BUILTIN_SCENARIOS, BUILTIN_SEQUENCES, builtinScenario } from './seam/builtin-scenarios.js';
 export { formatSequenceDetails, sequenceHeadline } from './report/sequence-report.js';
 export * from './report/json-schema.js';

@@ -1,7 +1,7 @@
 /**
  * `seamlab diff REV_A REV_B [--pair A:fnA=B:fnB]… [--scenario NAME|FILE]…
- *  [--fuzz N --seed S [--jobs N] [--shard i/n]] [--expect FILE] [--align SCENARIO] [--json] [-o FILE]`
- * and `seamlab diff-merge FILE…`.
+ *  [--fuzz N --seed S [--jobs N] [--shard i/n]] [--expect FILE] [--align SCENARIO] [--json] [-o FILE] [--html FILE]`
+ * and `seamlab diff-merge FILE… [--html FILE]`.
  *
  * Exit status: 0 no unexpected difference, 1 unexpected differences, 2 the
  * comparison could not be made (a usage error: bad option, revision, pair,
@@ -15,6 +15,7 @@ import { loadExpectations } from '../diff/expect.js';
 import { mergeReports, readReport } from '../diff/merge.js';
 import { parsePairOption } from '../diff/pairing.js';
 import { runDiff } from '../diff/run-diff.js';
+import { renderDiffHtml } from '../report/diff-html.js';
 import { diffText } from '../report/diff-text.js';
 import { toJson } from '../report/run-report.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
@@ -33,6 +34,7 @@ interface DiffOpts {
   align?: string;
   json?: boolean;
   output?: string;
+  html?: string;
   profile: string;
   budget: string;
   timeLimit: string;
@@ -68,9 +70,10 @@ function progressBar(): { update: (done: number, total: number) => void; stop: (
   };
 }
 
-function emit(report: DiffReport, opts: { json?: boolean; output?: string }, print: (s: string) => void): void {
+function emit(report: DiffReport, opts: { json?: boolean; output?: string; html?: string }, print: (s: string) => void): void {
   const json = toJson(report);
   if (opts.output) writeFileSync(opts.output, json + '\n');
+  if (opts.html) writeFileSync(opts.html, renderDiffHtml(report));
   print(opts.json ? json : diffText(report));
   process.exitCode = report.exitStatus;
 }
@@ -104,6 +107,7 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .option('--align <scenario>', 'also print both traces of this scenario aligned by source construct')
     .option('--json', 'print the report as JSON (format seamlab-diff, version 1)')
     .option('-o, --output <file>', 'also write the JSON report to FILE')
+    .option('--html <file>', 'also write the report as one self-contained HTML page (with the success scenario\'s traces aligned, unless --align names another)')
     .option('--profile <name>', 'kconfig profile', 'default')
     .addOption(new Option('--budget <n>', 'instruction budget per single run').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'wall-clock limit per single run').default(String(DEFAULT_TIME_LIMIT_MS)))
@@ -112,7 +116,8 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
       if (opts.fuzzOnly && (!opts.fuzz || opts.scenario)) throw new SeamlabError('DIFF_FUZZ_ONLY', '--fuzz-only needs --fuzz N and no --scenario', 'drop --fuzz-only, or give --fuzz N without --scenario');
       const scenarios = opts.fuzzOnly ? [] : opts.scenario ? await Promise.all(opts.scenario.map((s) => resolveScenario(s))) : undefined;
       const expect = opts.expect ? loadExpectations(opts.expect) : undefined;
-      const align = opts.align ? await resolveScenario(opts.align) : undefined;
+      // The HTML page shows aligned traces: those of the success scenario when --align names none.
+      const align = opts.align || opts.html ? await resolveScenario(opts.align ?? 'success') : undefined;
       const bar = progressBar();
       const fuzz = opts.fuzz !== undefined ? {
         cases: count(opts.fuzz, '--fuzz'), seed: count(opts.seed, '--seed', 0),
@@ -139,7 +144,8 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .argument('<files...>', 'shard reports (seamlab diff --json -o FILE)')
     .option('--json', 'print the merged report as JSON')
     .option('-o, --output <file>', 'also write the merged JSON report to FILE')
-    .action((files: string[], opts: { json?: boolean; output?: string }) => usage(async () => {
+    .option('--html <file>', 'also write the merged report as one self-contained HTML page')
+    .action((files: string[], opts: { json?: boolean; output?: string; html?: string }) => usage(async () => {
       emit(mergeReports(files.map(readReport)), opts, print);
     }));
 }

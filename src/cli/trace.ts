@@ -1,5 +1,5 @@
 /**
- * `seamlab trace [REV] --fn NAME --scenario NAME|FILE [--profile P] [--format jsonl|text] [-o FILE]`
+ * `seamlab trace [REV] --fn NAME --scenario NAME|FILE [--profile P] [--format jsonl|text|html] [-o FILE]`
  * and `seamlab golden check|update [FILTER]`.
  */
 import * as fs from 'node:fs';
@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
 import { resolveRevision } from '../intake/revision.js';
+import { buildImage } from '../image/build.js';
 import { renderDivergence } from '../report/golden-text.js';
+import { renderTraceExplorer } from '../report/trace-explorer.js';
 import { columnsFor, renderHeader, renderStep, renderSummary, type TextStyle } from '../report/trace-text.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { resolveScenario } from '../seam/scenario-file.js';
@@ -22,7 +24,7 @@ interface TraceOpts {
   fn?: string;
   scenario: string;
   profile: string;
-  format?: 'jsonl' | 'text';
+  format?: 'jsonl' | 'text' | 'html';
   output?: string;
   color: boolean;
   budget: string;
@@ -57,7 +59,7 @@ export function registerTrace(program: Command): void {
     .option('--fn <name>', 'the entry point (required when the revision has more than one)')
     .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
     .option('--profile <name>', 'kconfig profile', 'default')
-    .addOption(new Option('--format <format>', 'jsonl (the seamlab-trace format) or text (default: text on a terminal, jsonl otherwise)').choices(['jsonl', 'text']))
+    .addOption(new Option('--format <format>', 'jsonl (the seamlab-trace format), text, or html (one self-contained page to explore in a browser; default: text on a terminal, jsonl otherwise)').choices(['jsonl', 'text', 'html']))
     .option('-o, --output <file>', 'write to a file (written to a temporary file and renamed into place)')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
     .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
@@ -90,11 +92,15 @@ export function registerTrace(program: Command): void {
           { revision: rev, fn, scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) },
           format === 'jsonl'
             ? { header: (h) => out.line(traceLine(h)), step: (s) => out.line(traceLine(s)) }
-            // Text aligns its columns over all steps, so it collects them first.
+            // Text aligns its columns over all steps, and a page embeds them all: both collect them first.
             : { step: (s) => steps.push(s) },
         );
         if (format === 'jsonl') {
           out.line(traceLine(trace.summary));
+        } else if (format === 'html') {
+          // The source view is drawn from the listing of the build that ran (cached in this process by recordTrace).
+          const { listing } = buildImage(rev.files, fn.sourceFile, { profile: opts.profile });
+          out.line(renderTraceExplorer({ ...trace, steps }, { listing, readFile: (p) => rev.files.readFile(p) }).replace(/\n$/, ''));
         } else {
           const cols = columnsFor(steps);
           for (const l of renderHeader(trace.header)) out.line(l);

@@ -72,8 +72,8 @@ function differenceLines(p: PairReport, group: Difference[]): string[] {
   return out;
 }
 
-/** Differences with the same observation and value classes on both sides, together (in first-seen order). */
-function grouped(ds: Difference[]): Difference[][] {
+/** Differences with the same observation and value classes on both sides, together (in first-seen order); the HTML report groups them the same way. */
+export function grouped(ds: Difference[]): Difference[][] {
   const groups = new Map<string, Difference[]>();
   for (const d of ds) {
     const k = `${d.observation}\u0000${d.call ?? 0}\u0000${d.a.class}\u0000${d.b.class}\u0000${d.reason ?? ''}\u0000${d.example.source}`;
