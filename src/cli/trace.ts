@@ -14,11 +14,13 @@ import { resolveScenario } from '../seam/scenario-file.js';
 import { checkGoldens, updateGoldens } from '../trace/golden.js';
 import { traceLine } from '../trace/jsonl.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
+import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 import { recordTrace } from '../trace/record.js';
 import type { TraceStep } from '../trace/format.js';
 
 interface TraceOpts {
   fuzz?: boolean;
+  allowCode?: boolean;
   fn?: string;
   scenario: string;
   profile: string;
@@ -63,6 +65,7 @@ export function registerTrace(program: Command): void {
     .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)))
     .addOption(noFuzzOption())
+    .addOption(allowCodeOption())
     .action(async (revision: string, opts: TraceOpts) => {
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const fnName = opts.fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
@@ -71,7 +74,7 @@ export function registerTrace(program: Command): void {
       }
       const fn = rev.functions.find((f) => f.name === fnName);
       if (!fn) throw new SeamlabError('RUN_UNKNOWN_FUNCTION', `${rev.name} has no TDX entry point named ${fnName}`, `pick one of ${rev.functions.map((f) => f.name).join(', ')}`);
-      const scenario = await resolveScenario(opts.scenario);
+      const scenario = await resolveScenario(opts.scenario, scenarioLoadOptionsOf(opts));
       const toFile = opts.output !== undefined;
       const format = opts.format ?? (!toFile && process.stdout.isTTY ? 'text' : 'jsonl');
       const style = terminalStyle(opts.color, toFile);

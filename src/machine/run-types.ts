@@ -63,6 +63,12 @@ export type RunEnd =
   | { kind: 'handler-error'; message: string; error: unknown }
   | { kind: 'stopped'; rip: bigint; ucErr: number; location?: AddressLocation };
 
+/**
+ * Wall-clock time one run may take by default (`--time-limit`); also the
+ * time the user's handler code may take for one answer (src/seam/user-code.ts).
+ */
+export const DEFAULT_TIME_LIMIT_MS = 5_000;
+
 /** Kept for the many places that say "stop" for the end of a run. */
 export type StopReason = RunEnd;
 

@@ -18,9 +18,11 @@ import { createHandler, handlerLabel, type LogicalCall, type Scenario } from '..
 import type { CpuEnv, GprName, Outcome, SeamCall, SeamKind } from '../seam/types.js';
 import { checkCall, type AbiCheck, type OutputStruct } from './check.js';
 import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement, type PlanOptions } from './plan.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../machine/run-types.js';
 
 export const DEFAULT_BUDGET = 1_000_000;
-export const DEFAULT_TIME_LIMIT_MS = 5_000;
+/** The default --time-limit (defined with the machine's run types: user handler code is held to it too). */
+export { DEFAULT_TIME_LIMIT_MS };
 
 /** The entry point to run: what intake discovered (name, kind, ABI). */
 export type RunFunction = Pick<EntryFunction, 'name' | 'kind' | 'abi'> & { sourceFile?: string };
@@ -145,7 +147,7 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
   try {
     const plan = planCall(machine, fn.abi, entry, c.call);
     // A fresh handler per run: an inline handler object carries no state from one run to the next.
-    const handler = createHandler(c.handler);
+    const handler = createHandler(c.handler, { timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS });
     const execution = machine.start({
       entry, serve: serveWithEnvironment(handler), handlerName: handler.name, env: c.env,
       budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
