@@ -13,6 +13,8 @@ import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { resolveScenario } from '../seam/scenario-file.js';
 import { checkGoldens, updateGoldens } from '../trace/golden.js';
 import { traceLine } from '../trace/jsonl.js';
+import { stdoutWriteError } from './stdout-errors.js';
+import { outputError } from '../support/user-files.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 import { recordTrace } from '../trace/record.js';
@@ -40,13 +42,18 @@ export function terminalStyle(color: boolean, toFile: boolean): TextStyle {
 /** Buffered synchronous writes to a file descriptor (a long trace streams without piling up in memory). */
 class LineWriter {
   private buf = '';
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number, private readonly target?: string) {}
   line(s: string): void {
     this.buf += s + '\n';
     if (this.buf.length >= 1 << 16) this.flush();
   }
   flush(): void {
-    if (this.buf) fs.writeSync(this.fd, this.buf);
+    try {
+      if (this.buf) fs.writeSync(this.fd, this.buf);
+    } catch (e) {
+      // A full disk or a closed pipe is the user's to fix, not a seamlab bug.
+      throw this.fd === 1 ? stdoutWriteError(e) : outputError(this.target ?? 'output', 'trace output', e);
+    }
     this.buf = '';
   }
 }
@@ -86,7 +93,7 @@ export function registerTrace(program: Command): void {
       } catch (e) {
         throw new SeamlabError('TRACE_OUTPUT', `cannot write ${opts.output}: ${(e as Error).message}`, 'give -o a path in an existing, writable directory');
       }
-      const out = new LineWriter(fd);
+      const out = new LineWriter(fd, opts.output);
       const steps: TraceStep[] = [];
       try {
         const trace = await recordTrace(

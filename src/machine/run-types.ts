@@ -61,6 +61,8 @@ export type RunEnd =
   /** A call into a kernel function that does not return (a harness stub such as __tdx_hypercall_failed). */
   | { kind: 'panic'; stub: string; caller?: TraceEntry }
   | { kind: 'handler-error'; message: string; error: unknown }
+  /** An instruction the machine does not model (syscall, hlt, wrmsr, cli, in …: src/machine/code-scan.ts), not executed. */
+  | { kind: 'unmodelled'; mnemonic: string; why: string; address: bigint; location?: AddressLocation }
   | { kind: 'stopped'; rip: bigint; ucErr: number; location?: AddressLocation };
 
 /**
