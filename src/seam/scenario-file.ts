@@ -16,6 +16,7 @@ import { parseNumber, scenarioSchema, toOutcome, type HandlerInput, type Scenari
 import { GUEST_ENV, HOST_ENV, type CpuEnv, type GprName, type OutcomeKind, type OutputReg, type SeamHandler, type SeamKind } from './types.js';
 import { freshCopies } from './handler-copy.js';
 import { thrownMessage } from './user-code.js';
+import { startLoadWatchdog } from './load-watchdog.js';
 import { packageRoot } from '../support/package-root.js';
 import { readUserFile } from '../support/user-files.js';
 
@@ -197,6 +198,12 @@ export interface ScenarioLoadOptions {
    * name and needs no flag.
    */
   allowCode?: boolean;
+  /**
+   * How long a module's top-level code may run when it is loaded (the
+   * run's --time-limit). Set by the CLI only: past it, load-watchdog.ts
+   * ends the process with a user error (a library must not be ended so).
+   */
+  timeLimitMs?: number;
 }
 
 const SCENARIO_FILE_HINT = 'give a .yaml/.json/.ts/.mjs scenario file (src/seam/SCENARIOS.md), or a name from `seamlab scenarios`';
@@ -210,7 +217,7 @@ export async function loadScenarioFile(file: string, opts: ScenarioLoadOptions =
   const ext = extname(path).toLowerCase();
   // Regular files of a bounded size only: a FIFO or /dev/zero would hang the read (or esbuild's).
   const bytes = readUserFile(path, { what: 'scenario file', code: 'SCENARIO', maxBytes: MAX_SCENARIO_BYTES, hint: SCENARIO_FILE_HINT });
-  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) return scenarioFromModule(path);
+  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) return scenarioFromModule(path, opts);
   return scenarioFromText(bytes.toString('utf8'), file, ext === '.json' ? 'JSON' : 'YAML', opts);
 }
 
@@ -293,7 +300,7 @@ export async function scenarioFromText(text: string, file: string, syntax: 'YAML
         'read the module; if you trust it, pass --allow-code (a scenario file from elsewhere should be data only)');
     }
   }
-  return scenarioFromObject(smallIntsAsNumbers(data), file, where);
+  return scenarioFromObject(smallIntsAsNumbers(data), file, where, (p, e) => loadHandlerModule(p, e, opts));
 }
 
 /**
@@ -314,7 +321,7 @@ export function libraryEntry(): string {
  * imports bundled, `seamlab` and native packages left to the running
  * package) and imports it.
  */
-async function importModule(path: string): Promise<Record<string, unknown>> {
+async function importModule(path: string, opts: ScenarioLoadOptions): Promise<Record<string, unknown>> {
   const name = 'esbuild';
   let esbuild: { build: (o: object) => Promise<{ outputFiles: { text: string }[] }> };
   try {
@@ -347,13 +354,18 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
     process.stderr.write(`${formatError(e)}\n`);
     process.exitCode = 2; // EXIT.userError (src/cli/exit-codes.ts)
   };
-  process.once('exit', neverSettled);
+  process.prependOnceListener('exit', neverSettled);
+  // Top-level code that never returns (a loop) cannot be interrupted here: a watchdog thread ends the process.
+  const watchdog = opts.timeLimitMs === undefined ? undefined : startLoadWatchdog(opts.timeLimitMs,
+    `${formatError(new SeamlabError('SCENARIO_MODULE_HANGS', `${path} did not finish loading within ${opts.timeLimitMs} ms (the time limit): its top-level code does not return`,
+      'fix the module (its top-level code runs once, when the scenario is loaded)'))}\n`, dir, 2);
   try {
     return await import(pathToFileURL(out).href) as Record<string, unknown>;
   } catch (e) {
     // The module's own top-level code failed: the user's error, not seamlab's.
     throw new SeamlabError('SCENARIO_MODULE_ERROR', `${path} failed while loading: ${thrownMessage(e)}`, 'fix the module (it runs once when the scenario is loaded)', { cause: e });
   } finally {
+    await watchdog?.stop();
     process.removeListener('exit', neverSettled);
     rmSync(dir, { recursive: true, force: true });
   }
@@ -372,9 +384,9 @@ function asHandlerFactory(value: unknown, what: string): () => SeamHandler {
   throw new SeamlabError('SCENARIO_BAD_HANDLER', `${what} is not a handler`, 'export a class or object with handle(call), or a function (call) => outcome');
 }
 
-export async function loadHandlerModule(path: string, exportName: string | undefined): Promise<() => SeamHandler> {
+export async function loadHandlerModule(path: string, exportName: string | undefined, opts: ScenarioLoadOptions = {}): Promise<() => SeamHandler> {
   if (!existsSync(path)) throw new SeamlabError('SCENARIO_NOT_FOUND', `handler module ${path} does not exist`, 'give handler.module relative to the scenario file');
-  const mod = await importModule(path);
+  const mod = await importModule(path, opts);
   const key = exportName ?? ('handler' in mod ? 'handler' : 'default');
   if (!(key in mod)) throw new SeamlabError('SCENARIO_BAD_HANDLER', `${path} has no export ${key}`, 'export const handler = { name, handle(call) { … } }');
   return asHandlerFactory(mod[key], `${basename(path)}#${key}`);
@@ -385,8 +397,8 @@ export async function loadHandlerModule(path: string, exportName: string | undef
  * the file format, whose handler may be `{ handler: obj }`; or only
  * `export const handler`, which then answers the built-in success calls.
  */
-export async function scenarioFromModule(path: string): Promise<Scenario> {
-  const mod = await importModule(path);
+export async function scenarioFromModule(path: string, opts: ScenarioLoadOptions = {}): Promise<Scenario> {
+  const mod = await importModule(path, opts);
   let sc: unknown;
   try {
     sc = mod.scenario ?? (mod.default && typeof mod.default === 'object' && 'name' in (mod.default as object) ? mod.default : undefined);
