@@ -71,13 +71,25 @@ export function readDotConfig(config: string): string {
   return text;
 }
 
+function isJsonString(v: string): boolean {
+  try {
+    return typeof JSON.parse(v) === 'string';
+  } catch {
+    return false;
+  }
+}
+
 /** The line syntax of a .config, checked with positions in `file` (parseDotConfig reads the values). */
 function checkDotConfigLines(text: string, file: string): void {
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!.trim();
     const binary = looksBinary(l);
-    if (!binary && (l === '' || l.startsWith('#') || /^CONFIG_[A-Za-z0-9_]+=/.test(l))) continue;
+    const value = /^CONFIG_[A-Za-z0-9_]+=(.*)$/.exec(l)?.[1];
+    if (!binary && value?.startsWith('"') && !isJsonString(value)) {
+      throw new SeamlabError('CONFIG_SYNTAX', `line ${i + 1}: bad string value ${quotedLine(value)}`, 'write CONFIG_X="text" (quotes and backslashes escaped with \\)', { where: locationAt({ file, line: i + 1 }) });
+    }
+    if (!binary && (l === '' || l.startsWith('#') || value !== undefined)) continue;
     throw new SeamlabError('CONFIG_SYNTAX',
       binary ? `${file} is not a kernel .config: line ${i + 1} holds binary data (NUL or bytes that are not UTF-8)` : `line ${i + 1} is not a .config line: "${quotedLine(l)}"`,
       'a .config has lines CONFIG_X=y, CONFIG_X="text" and # CONFIG_X is not set (the kernel build writes one)',

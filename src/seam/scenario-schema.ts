@@ -18,7 +18,8 @@ export function parseNumber(v: bigint | number | string, leaf = false): bigint |
   // One range for every spelling (YAML integers arrive as bigints, quoted ones as strings): 64 bits, unsigned or
   // two's complement. Wider values are refused, never wrapped: 2^64 is not 0.
   const fit = (n: bigint, shown: string): bigint | string => (n >= 1n << 64n || n < -(1n << 63n) ? `${shown} does not fit in 64 bits` : BigInt.asUintN(64, n));
-  if (typeof v === 'bigint') return fit(v, String(v));
+  // A YAML integer arrives as a bigint, whatever its spelling: show it both ways.
+  if (typeof v === 'bigint') return fit(v, `${v} (${v < 0n ? '-' : ''}0x${(v < 0n ? -v : v).toString(16)})`);
   if (typeof v === 'number') {
     if (!Number.isFinite(v) || !Number.isInteger(v)) return `${v} is not an integer`;
     if (!Number.isSafeInteger(v)) return 'numbers above 2^53 lose precision in JSON/YAML; write them as a "0x…" string';

@@ -51,6 +51,11 @@ export function readUserFile(file: string, opts: ReadUserFileOptions): Buffer {
     throw new SeamlabError(`${opts.code}_NOT_FOUND`, `cannot read the ${opts.what} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, opts.hint);
   }
   const st = fs.fstatSync(fd);
+  // /dev/null reads as an empty file (what `--batch /dev/null` means); other devices could be endless.
+  if (st.isCharacterDevice() && st.rdev === fs.statSync('/dev/null', { throwIfNoEntry: false } as fs.StatSyncOptions)?.rdev) {
+    fs.closeSync(fd);
+    return Buffer.alloc(0);
+  }
   if (!st.isFile()) {
     fs.closeSync(fd);
     throw new SeamlabError(`${opts.code}_NOT_A_FILE`, `the ${opts.what} ${file} is ${fileKind(st)}, not a regular file`, opts.hint);
@@ -88,7 +93,8 @@ export function readUserFile(file: string, opts: ReadUserFileOptions): Buffer {
  */
 export function quotedLine(line: string, max = 80): string {
   const cut = line.length > max ? `${line.slice(0, max)}…` : line;
-  return JSON.stringify(cut).slice(1, -1).replace(/[\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // JSON's escapes for control characters and backslashes; a double quote is shown as it is.
+  return JSON.stringify(cut).slice(1, -1).replace(/\\"/g, '"').replace(/[\u007f-\u009f\ufffd]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** True when text read as UTF-8 is evidently not text: NUL bytes, or bytes that are not UTF-8. */
