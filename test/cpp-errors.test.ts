@@ -87,11 +87,24 @@ describe('cpp errors', () => {
     expect(e.code).toBe('CPP_UNTERMINATED_ARGS');
   });
 
-  it('include recursion stops at the depth limit (200, like gcc) with the innermost frames', () => {
+  it('include recursion stops at the depth limit (200, like gcc), reported at the #include that closes the cycle', () => {
+    // gcc says "#include nested depth 200 exceeds maximum of 200" at the innermost #include; the cycle starts at self.h:1.
     const e = fail({ 'main.S': '#include "self.h"\n', 'self.h': '#include "self.h"\n' });
+    expect(e.code).toBe('CPP_INCLUDE_CYCLE');
+    expect(e.message).toBe('#include cycle: self.h → self.h (#include nested depth 200 exceeds maximum of 200)');
+    expect(e.where).toMatchObject({ pos: { file: 'self.h', line: 1 }, includeStack: [{ file: 'main.S', line: 1 }], text: '#include "self.h"' });
+    const two = fail({ 'main.S': '#include "a.h"\n', 'a.h': '\n#include "b.h"\n', 'b.h': '#include "a.h"\n' });
+    expect(two.message).toBe('#include cycle: a.h → b.h → a.h (#include nested depth 200 exceeds maximum of 200)');
+    expect(two.where).toMatchObject({ pos: { file: 'a.h', line: 2 }, includeStack: [{ file: 'main.S', line: 1 }] });
+  });
+
+  it('an include chain 200 deep without a cycle still stops at the depth limit, at the innermost #include', () => {
+    const files: Record<string, string> = { 'main.S': '#include "h0.h"\n' };
+    for (let i = 0; i < 205; i++) files[`h${i}.h`] = `#include "h${i + 1}.h"\n`;
+    files['h205.h'] = '\n';
+    const e = fail(files);
     expect(e.code).toBe('CPP_INCLUDE_DEPTH');
     expect(e.message).toBe('#include nested depth 200 exceeds maximum of 200');
-    expect(e.where!.cppStack.length + e.where!.includeStack.length).toBe(12);
     expect(e.notes).toEqual(['187 outer frames not shown']);
   });
 

@@ -1,7 +1,8 @@
 /**
  * Fuzzing the DAP message reader and the adapter behind it (fast-check; the
  * seed is fixed so a failure reproduces — SEAMLAB_FUZZ_SEED and
- * SEAMLAB_FUZZ_RUNS override it):
+ * SEAMLAB_FUZZ_RUNS override it, SEAMLAB_FUZZ_LONG=1 runs 100,000 inputs
+ * per reader property, test/support/fuzz-runs.ts):
  *
  * - the reader never throws and holds at most a header's and a body's worth
  *   of bytes, whatever it is fed and however the bytes are chunked;
@@ -20,9 +21,10 @@ import { Debugger } from '../src/debug/debugger.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { builtinScenario } from '../src/seam/builtin-scenarios.js';
 import { DapClient } from './support/dap-client.js';
+import { FUZZ_TIMEOUT_MS, fuzzRuns, fuzzSeed } from './support/fuzz-runs.js';
 
-const seed = Number(process.env.SEAMLAB_FUZZ_SEED ?? 20250611);
-const numRuns = Number(process.env.SEAMLAB_FUZZ_RUNS ?? 300);
+const seed = fuzzSeed(20250611);
+const numRuns = fuzzRuns(300);
 
 /** Splits bytes at the given cut points. */
 function chunked(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -55,7 +57,7 @@ describe('DAP message reader', () => {
         expect(r.buffered).toBeLessThanOrEqual(256 + 1024 + c.length);
       }
     }), { seed, numRuns });
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('decodes well-framed messages whole and in order under any chunking', () => {
     const json = fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), fc.integer(), fc.boolean()), { maxKeys: 5 });
@@ -71,7 +73,7 @@ describe('DAP message reader', () => {
       expect(got).toEqual(msgs.map((m) => JSON.parse(JSON.stringify(m))));
       expect(r.buffered).toBe(0);
     }), { seed, numRuns });
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('resynchronises after garbage and after an oversized message', () => {
     const r = new DapMessageReader(64, 60);
@@ -126,7 +128,7 @@ describe('DAP session under random requests', () => {
       await new Promise((r) => setImmediate(r));
       if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'request') expect(sent.length).toBeGreaterThan(before);
     }), { seed, numRuns });
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('launched on v3 __seamcall: random stepping, breakpoints, memory and evaluation requests', async () => {
     const d = await Debugger.open({ revision: resolveRevision('v3'), fn: '__seamcall', scenario: builtinScenario('success')! });

@@ -235,6 +235,32 @@ describe('seamlab dap --port', () => {
         sock.on('error', reject);
       });
       expect(JSON.parse(reply)).toMatchObject({ type: 'response', command: 'initialize', success: true, body: { supportsStepBack: true } });
+      // Loopback only (issue 18 item 12): the same port on 127.0.0.2, another loopback address, is refused.
+      await expect(new Promise<void>((resolve, reject) => {
+        const sock = net.connect(port, '127.0.0.2', () => {
+          sock.destroy();
+          resolve();
+        });
+        sock.on('error', reject);
+      })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      proc.kill();
+    }
+  });
+
+  it('--listen ADDR listens there instead, with a warning', async () => {
+    const { spawn } = await import('node:child_process');
+    const proc = spawn(process.execPath, [path.resolve(import.meta.dirname, '../dist/seamlab.js'), 'dap', '--port', '0', '--listen', '127.0.0.2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      const err = await new Promise<string>((resolve, reject) => {
+        let got = '';
+        proc.stderr.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (/listening on 127\.0\.0\.2:\d+/.test(got)) resolve(got);
+        });
+        proc.on('exit', () => reject(new Error(`exited: ${got}`)));
+      });
+      expect(err.split('\n')[0]).toBe('warning: the DAP server listens on 127.0.0.2: other users of this machine can connect and read and write the run\'s registers and memory');
     } finally {
       proc.kill();
     }

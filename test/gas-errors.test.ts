@@ -28,6 +28,19 @@ describe('assembler errors', () => {
     expect(e.where?.gasStack.map((f) => [f.kind, f.name, f.invokedAt.line])).toEqual([['macro', 'M', 6]]);
   });
 
+  it('a lone `.` is an unknown pseudo-op, as GNU as says (found by the robustness fuzzer: it was a TypeError)', () => {
+    expect(fail('1:.\n')).toMatchObject({ code: 'GAS_UNKNOWN_DIRECTIVE', message: 'unknown pseudo-op: `.\'', where: { pos: { line: 1 } } });
+    expect(fail('nop\n.+\n')).toMatchObject({ code: 'GAS_UNKNOWN_DIRECTIVE', where: { pos: { line: 2 } } });
+  });
+
+  it('alignment padding past the output limit, and a section placed past 2^64, at the statement that asks for it', () => {
+    const pad = fail('.text\nnop\n.balign 0x40000000\nnop\n');
+    expect(pad).toMatchObject({ code: 'GAS_OUTPUT_LIMIT', where: { pos: { line: 3 } } });
+    expect(pad.message).toBe('alignment to 1073741824 bytes pads section .text to 1073741825 bytes, over the output limit of 16777216 bytes');
+    // .p2align 31 (the largest GNU as takes) puts the section at 2^64: ld says "section .foo VMA wraps around address space".
+    expect(fail('.text\nnop\n.section .foo, "ax"\n.p2align 31\nnop\n')).toMatchObject({ code: 'IMAGE_WRAPS_AROUND', message: 'section .foo placed at 0x10000000000000000 with 1 bytes wraps around the 64-bit address space', where: { pos: { line: 4 } } });
+  });
+
   it('bad operand', () => {
     const e = fail('.text\nmovq %rax, %xyz\n');
     expect(e.where?.pos.line).toBe(2);

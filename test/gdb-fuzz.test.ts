@@ -7,7 +7,8 @@
  * more than its limit.
  *
  * The seed is fixed so a failure reproduces; SEAMLAB_FUZZ_SEED and
- * SEAMLAB_FUZZ_RUNS change them, SEAMLAB_FUZZ_LONG=1 runs 100 times more.
+ * SEAMLAB_FUZZ_RUNS change them, SEAMLAB_FUZZ_LONG=1 runs 100,000 inputs
+ * per property (test/support/fuzz-runs.ts, issue 18 item 11).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,9 +16,10 @@ import { COMMANDS, findCommand } from '../src/gdb/commands.js';
 import { PacketReader, framePacket, checksum } from '../src/gdb/packet.js';
 import { FakeCore } from './support/gdb-fake-core.js';
 import { WireClient } from './support/gdb-wire.js';
+import { FUZZ_LONG, FUZZ_TIMEOUT_MS, fuzzRuns, fuzzSeed } from './support/fuzz-runs.js';
 
-const seed = Number(process.env.SEAMLAB_FUZZ_SEED ?? 20250214);
-const numRuns = Number(process.env.SEAMLAB_FUZZ_RUNS ?? 300) * (process.env.SEAMLAB_FUZZ_LONG ? 100 : 1);
+const seed = fuzzSeed(20250214);
+const numRuns = fuzzRuns(300);
 
 const newCore = () =>
   new FakeCore({
@@ -71,10 +73,10 @@ describe('gdb packet layer fuzz', () => {
           }
         }
       }),
-      { seed, numRuns: numRuns * 3 },
+      { seed, numRuns: FUZZ_LONG ? numRuns : numRuns * 3 },
     );
     expect(checksum(new Uint8Array(0))).toBe(0);
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('a session survives random bytes in random pieces', async () => {
     await fc.assert(
@@ -84,7 +86,7 @@ describe('gdb packet layer fuzz', () => {
       }),
       { seed, numRuns },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('a session survives random valid-looking packets, answering each one it accepts', async () => {
     await fc.assert(
@@ -109,5 +111,5 @@ describe('gdb packet layer fuzz', () => {
       }),
       { seed, numRuns },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 });

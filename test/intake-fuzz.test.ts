@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseDiff } from '../src/intake/diff-parse.js';
 import { applyHunksLikePatch } from '../src/intake/hunks.js';
+import { referenceApplyHunks } from './support/hunks-reference.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { formatError, isSeamlabError } from '../src/errors.js';
 import { runRevisions } from '../src/cli/revisions.js';
@@ -143,5 +144,60 @@ describe.skipIf(!havePatch)('differential: random files, edits and drift vs GNU 
     }), { seed, numRuns: IN_CI ? 400 : 250 });
     console.log(`patch fuzz differential: ${cases} patches, ${fuzzed} with a fuzzed hunk`);
     expect(fuzzed).toBeGreaterThan(0);
+  });
+});
+
+describe('the indexed hunk search is the search it replaced (test/support/hunks-reference.ts)', () => {
+  it('same hunk results and text on random files with many repeated lines, exact and whitespace-insensitive', () => {
+    // Few distinct lines (some differing only in whitespace) give the index many candidates per hunk.
+    const line = fc.constantFrom('a', 'b', ' a', 'a  b', 'a b', '', '}', 'x');
+    const edit = fc.record({ at: fc.nat(), kind: fc.constantFrom('insert', 'delete', 'change'), text: line });
+    const scenario = fc.record({
+      base: fc.array(line, { minLength: 0, maxLength: 40 }),
+      edits: fc.array(edit, { minLength: 1, maxLength: 8 }),
+      drift: fc.array(edit, { minLength: 0, maxLength: 8 }),
+      eol: fc.boolean(),
+      context: fc.constantFrom(0, 1, 2, 3),
+      maxFuzz: fc.constantFrom(0, 1, 2, 3),
+      loose: fc.boolean(),
+    });
+    const applyEdits = (lines: string[], edits: { at: number; kind: string; text: string }[]) => {
+      const out = [...lines];
+      for (const e of edits) {
+        const i = e.at % (out.length + 1);
+        if (e.kind === 'insert') out.splice(i, 0, e.text);
+        else if (out.length > 0 && i < out.length) {
+          if (e.kind === 'delete') out.splice(i, 1);
+          else out[i] = `${out[i]} `;
+        }
+      }
+      return out;
+    };
+    fc.assert(fc.property(scenario, (s) => {
+      const text = (ls: string[]) => ls.join('\n') + (s.eol && ls.length ? '\n' : '');
+      const old = text(s.base);
+      const changed = text(applyEdits(s.base, s.edits));
+      if (old === changed) return;
+      const hunks = hunksOf(createTwoFilesPatch('a/f.txt', 'b/f.txt', old, changed, undefined, undefined, { context: s.context }));
+      const target = text(applyEdits(s.base, s.drift));
+      const opts = { maxFuzz: s.maxFuzz, looseWhitespace: s.loose };
+      expect(applyHunksLikePatch(target, hunks, opts)).toEqual(referenceApplyHunks(target, hunks, opts));
+    }), { seed: CI_SEED, numRuns: 3000 });
+  });
+
+  it('2,000 hunks whose context is not in a 200,000-line file are refused without scanning the file for each', () => {
+    const file = Array.from({ length: 200_000 }, (_, i) => `line ${i}\n`).join('');
+    const hunks = Array.from({ length: 2000 }, (_, k) => ({
+      oldStart: k * 100 + 1, oldLines: 7, newStart: k * 100 + 1, newLines: 7,
+      lines: [' context a', ' context b', ' context c', `-line ${k * 100 + 3}`, `+changed ${k}`, ' context d', ' context e', ' context f'],
+    }));
+    const r = applyHunksLikePatch(file, hunks);
+    expect(r.hunks.every((h) => h.result === 'not-applied')).toBe(true);
+    expect(r.text).toBe(file);
+    // The same hunks with their context present apply at their lines (the index finds them where GNU's scan would).
+    const good = hunks.map((h, k) => ({ ...h, lines: h.lines.map((l, j) => (j < 3 ? ` line ${k * 100 + j}` : j > 4 ? ` line ${k * 100 + j - 1}` : l)) }));
+    const applied = applyHunksLikePatch(file, good);
+    expect(applied.hunks.every((h) => h.result === 'exact' && h.offset === 0 && h.fuzz === 0)).toBe(true);
+    expect(applied.hunks.map((h) => h.line).slice(0, 3)).toEqual([1, 101, 201]);
   });
 });

@@ -146,8 +146,11 @@ seamcall:
 });
 
 describe('handlers from modules', () => {
-  it('a YAML scenario names a JavaScript handler module relative to itself', async () => {
-    const s = await loadScenarioFile(`${FIX}/own-handler.yaml`);
+  it('a YAML scenario names a JavaScript handler module relative to itself (loaded only with allowCode)', async () => {
+    const refused = await error(loadScenarioFile(`${FIX}/own-handler.yaml`));
+    expect(refused.code).toBe('SCENARIO_CODE_NOT_ALLOWED');
+    expect(refused.message).toBe(`${FIX}/own-handler.yaml:5:22: seamcall.handler.module: this YAML scenario runs the module ./echo-handler.mjs as code, with your privileges`);
+    const s = await loadScenarioFile(`${FIX}/own-handler.yaml`, { allowCode: true });
     const h = createHandler(s.cases.seamcall!.handler);
     expect(h.handle(fakeCall({ rax: 34n, rdx: 5n }))).toEqual({ kind: 'return', rax: 0n, regs: { r8: 5n } });
   });

@@ -11,7 +11,6 @@
  * (`FILE.src/<tree-relative path>`, the revision's content — patched files
  * included — which DW_AT_comp_dir points at, so gdb and objdump find them).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { isSeamlabError, SeamlabError } from '../errors.js';
@@ -23,10 +22,12 @@ import { buildDebugInfo } from '../image/dwarf.js';
 import { formatListing } from '../report/listing.js';
 import type { Image } from '../image/types.js';
 import { resolveRevision } from '../intake/revision.js';
+import { readDotConfig } from '../kbuild/environment.js';
 import type { Revision } from '../intake/types.js';
 import { failedFileLines, flags, hx, summary } from '../report/build-report.js';
 import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
 import { EXIT } from './exit-codes.js';
+import { checkOutputPath, makeOutputDir, writeOutputFile } from '../support/user-files.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export interface BuildCliOptions {
@@ -93,6 +94,8 @@ function entryPointFiles(rev: Revision): Map<string, string[]> {
 
 export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promise<BuildCliResult> {
   const rev = resolveRevision(spec, { cwd: opts.cwd, ...resolveOptionsOf(opts) });
+  // A bad --config is refused once, here, not once per file that would build with it.
+  if (opts.config !== undefined) readDotConfig(opts.cwd ? path.resolve(opts.cwd, opts.config) : opts.config);
   const profile = opts.profile ?? 'default';
   const all = entryPointFiles(rev);
   if (all.size === 0) {
@@ -104,6 +107,12 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
       throw new SeamlabError('BUILD_NO_SUCH_FILE', `${opts.file} is not an entry-point file of ${spec}`, `use one of: ${[...all.keys()].join(', ')}`);
     }
     wanted = [opts.file];
+  }
+  // --elf naming a directory (or a device) is refused before anything is built or written.
+  const elfTarget = opts.elf ? path.resolve(opts.cwd ?? process.cwd(), opts.elf) : undefined;
+  if (elfTarget) {
+    checkOutputPath(elfTarget, '--elf output');
+    for (const f of wanted) checkOutputPath(elfName(elfTarget, f, wanted.length > 1), '--elf output');
   }
   // Each file on its own: an error in one does not stop the others (a named --file is built alone).
   // As given (images and messages name it so); relative to `cwd` when one is given.
@@ -124,10 +133,9 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
   }
   const written: string[] = [];
   const sources: string[] = [];
-  if (opts.elf) {
-    const target = path.resolve(opts.cwd ?? process.cwd(), opts.elf);
+  if (elfTarget) {
     for (const f of files) {
-      const name = elfName(target, f.file, wanted.length > 1);
+      const name = elfName(elfTarget, f.file, wanted.length > 1);
       sources.push(...writeElfWithSources(name, f.image, rev));
       written.push(name);
     }
@@ -162,17 +170,19 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
 export function writeElfWithSources(name: string, image: Image, rev: Revision): string[] {
   const srcDir = `${name}.src`;
   const functions = rev.functions.filter((fn) => fn.sourceFile === image.sourceFile).map((fn) => ({ name: fn.name, definedAt: fn.definedAt }));
+  checkOutputPath(name, '--elf output');
   const debug = buildDebugInfo(image, { compDir: srcDir, functions });
-  writeFileSync(name, writeElf(image, { extraSections: debug.sections }));
+  // The sources first, the ELF last (through a temporary file and a rename): an ELF on disk always has its sources.
   const out: string[] = [];
   for (const p of debug.sourceFiles) {
     const text = rev.files.readFile(p);
     if (text === undefined) continue;
     const dest = path.join(srcDir, ...p.split('/'));
-    mkdirSync(path.dirname(dest), { recursive: true });
-    writeFileSync(dest, text);
+    makeOutputDir(path.dirname(dest), 'ELF source directory');
+    writeOutputFile(dest, text, 'ELF source file');
     out.push(dest);
   }
+  writeOutputFile(name, writeElf(image, { extraSections: debug.sections }), '--elf output');
   return out;
 }
 

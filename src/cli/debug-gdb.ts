@@ -36,10 +36,10 @@ export interface GdbStubIo {
 }
 
 /** The warning printed for `--listen` with an address other than 127.0.0.1. */
-export function listenWarning(host: string): string | undefined {
+export function listenWarning(host: string, server = 'the gdb stub'): string | undefined {
   if (host === DEFAULT_GDB_HOST) return undefined;
   const who = isLoopback(host) ? 'other users of this machine' : 'anyone who can reach this address';
-  return `warning: the gdb stub listens on ${host}: ${who} can connect and read and write the run's registers and memory`;
+  return `warning: ${server} listens on ${host}: ${who} can connect and read and write the run's registers and memory`;
 }
 
 /** Serves an open debugger to gdb until gdb detaches, kills or hangs up. */

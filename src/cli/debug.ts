@@ -18,13 +18,16 @@ import { resolveRevision } from '../intake/revision.js';
 import type { Revision } from '../intake/types.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { resolveScenario } from '../seam/scenario-file.js';
-import { parsePort } from '../gdb/server.js';
-import { addGdbOptions, runGdbStub, type GdbStubOptions } from './debug-gdb.js';
+import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
+import { DEFAULT_GDB_HOST, parsePort } from '../gdb/server.js';
+import { readUserFile } from '../support/user-files.js';
+import { addGdbOptions, listenWarning, runGdbStub, type GdbStubOptions } from './debug-gdb.js';
 
 export interface DebugOpts {
   fn?: string;
   scenario: string;
   profile: string;
+  allowCode?: boolean;
   batch?: string;
   budget: string;
   timeLimit: string;
@@ -47,7 +50,7 @@ export function debugFunction(rev: Revision, fn: string | undefined): string {
 /** Opens the debugger for the command line's revision, function and scenario. */
 export async function openDebugger(revision: string, opts: Omit<DebugOpts, 'batch'>): Promise<Debugger> {
   const rev = resolveRevision(revision);
-  const scenario = await resolveScenario(opts.scenario);
+  const scenario = await resolveScenario(opts.scenario, scenarioLoadOptionsOf(opts));
   return Debugger.open({ revision: rev, fn: debugFunction(rev, opts.fn), scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) });
 }
 
@@ -107,9 +110,10 @@ export function registerDap(program: Command): Command {
     .command('dap')
     .description('serve the Debug Adapter Protocol on stdin/stdout (or --port: on 127.0.0.1, one session per connection) for VS Code and other DAP clients; see the README for launch configurations')
     .option('--port <n>', 'listen on 127.0.0.1:PORT instead of stdin/stdout (0: any free port, printed on stderr)')
-    .action(async (opts: { port?: string }) => {
+    .option('--listen <addr>', `address for --port (default ${DEFAULT_GDB_HOST}; another one prints a warning: whoever connects controls the run)`)
+    .action(async (opts: { port?: string; listen?: string }) => {
       const open = (c: Parameters<Parameters<typeof runAdapter>[2]>[0]) => openDebugger(c.revision, {
-        ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile,
+        ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile, allowCode: c.allowCode,
         budget: String(c.budget ?? DEFAULT_BUDGET), timeLimit: String(c.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS),
       });
       if (opts.port === undefined) {
@@ -118,15 +122,19 @@ export function registerDap(program: Command): Command {
       }
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeamlabError('CLI_BAD_NUMBER', `--port must be a port number, not ${opts.port}`, 'e.g. --port 4711');
+      // Loopback only unless --listen says otherwise: a DAP client can read and write the run's registers and memory.
+      const host = opts.listen ?? DEFAULT_GDB_HOST;
+      const warning = listenWarning(host, 'the DAP server');
+      if (warning) process.stderr.write(`${warning}\n`);
       const server = net.createServer((socket) => {
         void runAdapter(socket, socket, open).then(() => socket.destroy());
       });
       await new Promise<void>((resolve, reject) => {
-        server.once('error', (e) => reject(new SeamlabError('DAP_LISTEN', `cannot listen on 127.0.0.1:${port}: ${e.message}`, 'pick another --port')));
-        server.listen(port, '127.0.0.1', () => resolve());
+        server.once('error', (e) => reject(new SeamlabError('DAP_LISTEN', `cannot listen on ${host}:${port}: ${e.message}`, 'pick another --port (or --listen address)')));
+        server.listen(port, host, () => resolve());
       });
       const addr = server.address() as net.AddressInfo;
-      process.stderr.write(`seamlab dap: listening on 127.0.0.1:${addr.port}\n`);
+      process.stderr.write(`seamlab dap: listening on ${host.includes(':') ? `[${host}]` : host}:${addr.port}\n`);
       await new Promise<void>((resolve) => server.on('close', resolve));
     });
 }
@@ -141,6 +149,7 @@ export function registerDebug(program: Command): Command {
     .option('--fn <name>', 'the entry point (required when the revision has more than one)')
     .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
     .option('--profile <name>', 'kconfig profile', 'default')
+    .addOption(allowCodeOption())
     .option('--batch <file>', 'run the commands in FILE without a prompt, then exit (exit status 1 when a command failed)')
     .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)));
@@ -159,11 +168,7 @@ export function registerDebug(program: Command): Command {
       }
       let script: string | undefined;
       if (opts.batch !== undefined) {
-        try {
-          script = fs.readFileSync(opts.batch, 'utf8');
-        } catch (e) {
-          throw new SeamlabError('DEBUG_BATCH_FILE', `cannot read ${opts.batch}: ${(e as Error).message}`, 'give --batch a readable file of debugger commands, one per line');
-        }
+        script = readUserFile(opts.batch, { what: '--batch file', code: 'DEBUG_BATCH', maxBytes: 4 << 20, hint: 'give --batch a readable file of debugger commands, one per line' }).toString('utf8');
       }
       const d = await openDebugger(revision, opts);
       try {

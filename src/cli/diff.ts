@@ -20,11 +20,13 @@ import { diffText } from '../report/diff-text.js';
 import { toJson } from '../report/run-report.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { resolveScenario } from '../seam/scenario-file.js';
+import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 import type { DiffReport } from '../diff/report.js';
 
 interface DiffOpts {
   pair?: string[];
   scenario?: string[];
+  allowCode?: boolean;
   fuzz?: string;
   fuzzOnly?: boolean;
   seed: string;
@@ -98,6 +100,7 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .argument('<revB>', 'built-in name, tree path, or BASE+PATCH…')
     .option('--pair <A:fnA=B:fnB...>', 'compare these entry points (repeatable; default: same names in both)')
     .option('--scenario <name|file...>', 'scenarios of the matrix (default: every built-in that applies)')
+    .addOption(allowCodeOption())
     .option('--fuzz <n>', 'also run N generated cases, each under every outcome class, in batch mode')
     .option('--fuzz-only', 'skip the scenario matrix (only the fuzz campaign)')
     .option('--seed <s>', 'fuzz seed (the campaign is reproducible from it)', '1')
@@ -114,7 +117,7 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .action((revA: string, revB: string, opts: DiffOpts) => usage(async () => {
       const pairs = (opts.pair ?? []).map(parsePairOption);
       if (opts.fuzzOnly && (!opts.fuzz || opts.scenario)) throw new SeamlabError('DIFF_FUZZ_ONLY', '--fuzz-only needs --fuzz N and no --scenario', 'drop --fuzz-only, or give --fuzz N without --scenario');
-      const scenarios = opts.fuzzOnly ? [] : opts.scenario ? await Promise.all(opts.scenario.map((s) => resolveScenario(s))) : undefined;
+      const scenarios = opts.fuzzOnly ? [] : opts.scenario ? await Promise.all(opts.scenario.map((s) => resolveScenario(s, scenarioLoadOptionsOf(opts)))) : undefined;
       const expect = opts.expect ? loadExpectations(opts.expect) : undefined;
       // The HTML page shows aligned traces: those of the success scenario when --align names none.
       const align = opts.align || opts.html ? await resolveScenario(opts.align ?? 'success') : undefined;

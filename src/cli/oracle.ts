@@ -20,6 +20,7 @@ import { notApplicable } from '../run/run.js';
 import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
 import type { Scenario } from '../seam/scenario.js';
 import { resolveScenario } from '../seam/scenario-file.js';
+import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 
 export interface OracleCliDeps {
   buildImage?: ImageBuilder;
@@ -30,6 +31,7 @@ export interface OracleCliDeps {
 
 interface OracleOpts {
   fn?: string[];
+  allowCode?: boolean;
   scenario?: string[];
   profile: string;
   fuzz?: string;
@@ -67,6 +69,7 @@ export function registerOracle(program: Command, deps: OracleCliDeps = {}): void
     .option('--profile <name>', 'kconfig profile, or all', 'default')
     .option('--fuzz <n>', 'run N random scenarios per revision and profile instead, and shrink a divergence')
     .option('--seed <s>', 'seed of the random scenarios', '1')
+    .addOption(allowCodeOption())
     .addOption(new Option('--budget <n>', 'instruction budget per run').default(String(ORACLE_BUDGET)))
     .action(async (revision: string, opts: OracleOpts) => {
       const budget = count(opts.budget, '--budget', 1);
@@ -75,7 +78,7 @@ export function registerOracle(program: Command, deps: OracleCliDeps = {}): void
       const revisions = revisionsOf(revision);
       const profiles = profilesOf(opts.profile);
       const scenarios: Scenario[] = [];
-      for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s));
+      for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s, scenarioLoadOptionsOf(opts)));
       if (fuzz !== undefined && scenarios.length) throw new SeamlabError('CLI_CONFLICT', '--fuzz makes its own scenarios; it cannot be combined with --scenario', 'drop one of the two');
       const oracle = deps.oracle ?? await Oracle.open();
       const images = new Map<string, Image>();

@@ -10,6 +10,7 @@
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
 import { resolveRevision } from '../intake/revision.js';
+import { readDotConfig } from '../kbuild/environment.js';
 import { isRevisionSpec } from '../intake/spec.js';
 import { jobFailed, runJob, type ImageBuilder } from '../run/main-job.js';
 import { documentHeader, jsonText } from '../report/json-schema.js';
@@ -24,6 +25,7 @@ import { formatSequenceDetails } from '../report/sequence-report.js';
 import { EXIT } from './exit-codes.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { loadDisassembler } from '../encode/capstone.js';
+import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 
 export const MAIN_JOB_REVISION = 'v3';
 
@@ -40,6 +42,7 @@ interface RunOpts {
   profile: string;
   config?: string;
   fuzz?: boolean;
+  allowCode?: boolean;
   json?: boolean;
   details?: boolean;
   strict?: boolean;
@@ -58,7 +61,7 @@ async function scenariosOf(opts: RunOpts, kinds: ReadonlySet<'seamcall' | 'tdcal
       throw new SeamlabError('CLI_INLINE_WITHOUT_LEAF', `${opts.reg.length ? '--reg' : '--answer'} describes a call given with --leaf`, 'add --leaf NAME|NUMBER, e.g. --leaf TDH.SYS.RD --reg rdx=0x9100000100000008');
     }
     const out: Scenario[] = [];
-    for (const s of opts.scenario ?? []) out.push(await resolveScenario(s));
+    for (const s of opts.scenario ?? []) out.push(await resolveScenario(s, scenarioLoadOptionsOf(opts)));
     return out;
   }
   // A numbered leaf is a SEAMCALL or TDCALL as the selected entry points are (all of one kind), else a SEAMCALL.
@@ -116,6 +119,7 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
     .option('--profile <name>', 'kconfig profile', 'default')
     .addOption(new Option('--config <file>', 'use this kernel .config instead of a profile').conflicts('profile'))
     .addOption(noFuzzOption())
+    .addOption(allowCodeOption())
     .option('--json', 'print a JSON document (format seamlab-run): provenance, struct layouts, one record per run')
     .option('--details', 'print every run in detail instead of the table')
     .option('--wide', 'do not fit the table to the terminal width')
@@ -126,6 +130,8 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       checkSwallowedRevision(cmd, opts);
       const budget = positiveInt(opts.budget, '--budget');
       const timeLimitMs = positiveInt(opts.timeLimit, '--time-limit');
+      // A bad --config is refused once, here, not once per file that would build with it.
+      if (opts.config !== undefined) readDotConfig(opts.config);
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const kinds = new Set(rev.functions.filter((f) => !opts.fn || opts.fn.includes(f.name)).map((f) => f.kind));
       const scenarios = await scenariosOf(opts, kinds);

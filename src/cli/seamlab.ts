@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry point of the bundled CLI (dist/seamlab.js).
 import { main } from './main.js';
+import { failOnStdoutErrors } from './stdout-errors.js';
 
+failOnStdoutErrors();
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;
 }, (e: unknown) => {

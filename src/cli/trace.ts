@@ -15,12 +15,16 @@ import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
 import { resolveScenario } from '../seam/scenario-file.js';
 import { checkGoldens, updateGoldens } from '../trace/golden.js';
 import { traceLine } from '../trace/jsonl.js';
+import { stdoutWriteError } from './stdout-errors.js';
+import { outputError } from '../support/user-files.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
+import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 import { recordTrace } from '../trace/record.js';
 import type { TraceStep } from '../trace/format.js';
 
 interface TraceOpts {
   fuzz?: boolean;
+  allowCode?: boolean;
   fn?: string;
   scenario: string;
   profile: string;
@@ -40,13 +44,18 @@ export function terminalStyle(color: boolean, toFile: boolean): TextStyle {
 /** Buffered synchronous writes to a file descriptor (a long trace streams without piling up in memory). */
 class LineWriter {
   private buf = '';
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number, private readonly target?: string) {}
   line(s: string): void {
     this.buf += s + '\n';
     if (this.buf.length >= 1 << 16) this.flush();
   }
   flush(): void {
-    if (this.buf) fs.writeSync(this.fd, this.buf);
+    try {
+      if (this.buf) fs.writeSync(this.fd, this.buf);
+    } catch (e) {
+      // A full disk or a closed pipe is the user's to fix, not a seamlab bug.
+      throw this.fd === 1 ? stdoutWriteError(e) : outputError(this.target ?? 'output', 'trace output', e);
+    }
     this.buf = '';
   }
 }
@@ -65,6 +74,7 @@ export function registerTrace(program: Command): void {
     .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)))
     .addOption(noFuzzOption())
+    .addOption(allowCodeOption())
     .action(async (revision: string, opts: TraceOpts) => {
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const fnName = opts.fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
@@ -73,7 +83,7 @@ export function registerTrace(program: Command): void {
       }
       const fn = rev.functions.find((f) => f.name === fnName);
       if (!fn) throw new SeamlabError('RUN_UNKNOWN_FUNCTION', `${rev.name} has no TDX entry point named ${fnName}`, `pick one of ${rev.functions.map((f) => f.name).join(', ')}`);
-      const scenario = await resolveScenario(opts.scenario);
+      const scenario = await resolveScenario(opts.scenario, scenarioLoadOptionsOf(opts));
       const toFile = opts.output !== undefined;
       const format = opts.format ?? (!toFile && process.stdout.isTTY ? 'text' : 'jsonl');
       const style = terminalStyle(opts.color, toFile);
@@ -85,7 +95,7 @@ export function registerTrace(program: Command): void {
       } catch (e) {
         throw new SeamlabError('TRACE_OUTPUT', `cannot write ${opts.output}: ${(e as Error).message}`, 'give -o a path in an existing, writable directory');
       }
-      const out = new LineWriter(fd);
+      const out = new LineWriter(fd, opts.output);
       const steps: TraceStep[] = [];
       try {
         const trace = await recordTrace(

@@ -376,9 +376,7 @@ export class Preprocessor extends SourceReader {
     if (name === '') throw this.error('CPP_BAD_INCLUDE', `empty filename in #${kind}`, 'name the header');
     const line = this.curLine();
     if (this.config.includeFilter && !this.config.includeFilter(name, angled)) return;
-    if (this.depth() >= this.maxIncludeDepth) {
-      throw this.error('CPP_INCLUDE_DEPTH', `#include nested depth ${this.depth()} exceeds maximum of ${this.maxIncludeDepth}`, 'a header includes itself (directly or through others) without an include guard');
-    }
+    if (this.depth() >= this.maxIncludeDepth) throw this.includeDepthError(line);
     const r = searchInclude(this.fs, this.config.chain, name, angled, kind, this.buffer.file);
     if (r.nextInPrimary) this.warn('#include_next in primary source file');
     if (!r.found) {
@@ -519,6 +517,34 @@ export class Preprocessor extends SourceReader {
     const words = body.split(/\s+/);
     if (words[0] === 'once' && this.buffer.prev) this.onceFiles.add(contentKey(this.buffer.file));
     return true;
+  }
+
+  /**
+   * The include depth limit, reached. gcc reports it at the innermost
+   * `#include` (often in a header the cycle merely passes through, such as
+   * asm-offsets.h); the user's mistake is the `#include` that closed the
+   * cycle. When the include chain repeats, the error is put at the
+   * outermost repeated `#include`, naming the files of the cycle.
+   */
+  private includeDepthError(line: number): SeamlabError {
+    const base = `#include nested depth ${this.depth()} exceeds maximum of ${this.maxIncludeDepth}`;
+    const hint = 'a header includes itself (directly or through others) without an include guard';
+    // The #include directives of the chain, innermost (this one) first.
+    const chain: SourcePos[] = [{ file: this.buffer.file.tree, line }, ...this.includeStack()];
+    const key = (p: SourcePos) => `${p.file}:${p.line}`;
+    const count = new Map<string, number>();
+    for (const p of chain) count.set(key(p), (count.get(key(p)) ?? 0) + 1);
+    let k = chain.length - 1;
+    while (k >= 0 && count.get(key(chain[k]!))! < 2) k--;
+    if (k < 0) return this.error('CPP_INCLUDE_DEPTH', base, hint);
+    let j = k - 1;
+    while (key(chain[j]!) !== key(chain[k]!)) j--;
+    // chain[i].file holds the directive that includes chain[i - 1].file.
+    const files = chain.slice(j, k + 1).reverse().map((p) => p.file);
+    const start = chain[k]!;
+    return new SeamlabError('CPP_INCLUDE_CYCLE', `#include cycle: ${files.join(' → ')} (${base})`, hint, {
+      where: { pos: start, includeStack: chain.slice(k + 1), cppStack: [], gasStack: [], text: this.fs.readFile(start.file)?.split('\n')[start.line - 1] },
+    });
   }
 }
 

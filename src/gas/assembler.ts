@@ -470,7 +470,9 @@ export class Assembler {
       return;
     }
     if (text[0] === '.') {
-      const m = /^\.([A-Za-z0-9_.$]+)/.exec(text)!;
+      const m = /^\.([A-Za-z0-9_.$]*)/.exec(text)!;
+      // A lone `.` (or `.` then punctuation): GNU as says "unknown pseudo-op: `.'" too.
+      if (m[1] === '') throw this.error('GAS_UNKNOWN_DIRECTIVE', 'unknown pseudo-op: `.\'', 'a directive is a dot followed by its name, e.g. .byte');
       const name = m[1]!.toLowerCase();
       const args = text.slice(m[0].length).replace(/^\s/, '');
       if (CONDITIONALS.has(name)) {

@@ -249,8 +249,14 @@ function align(bytes: boolean, fillLen: 1 | 2 | 4): DirectiveHandler {
     else if (fillValue === undefined || nobits) pattern = new Uint8Array(1);
     else pattern = le(fillValue, fillLen);
     if (pow > 0) {
-      asm.closeFrag({ kind: 'align', alignment: 1 << pow, max, fill: pattern, origin: asm.origin() });
-      section.align = Math.max(section.align, 1 << pow);
+      const origin = asm.origin();
+      // 2 ** pow, not 1 << pow: .p2align 31 is 2^31, which a 32-bit shift makes negative.
+      const alignment = 2 ** pow;
+      asm.closeFrag({ kind: 'align', alignment, max, fill: pattern, origin });
+      if (alignment > section.align) {
+        section.align = alignment;
+        section.alignOrigin = origin;
+      }
     }
   };
 }

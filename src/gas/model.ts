@@ -26,6 +26,8 @@ export interface Section {
   frags: Frag[];
   /** Largest alignment requested in the section, in bytes. */
   align: number;
+  /** The statement that requested `align` (when one did). */
+  alignOrigin?: StatementOrigin;
   /** Where the section was first named. */
   origin?: StatementOrigin;
 }

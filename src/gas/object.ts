@@ -52,6 +52,8 @@ export interface ObjectSection {
   extraFlags: string;
   /** Largest alignment requested in the section, in bytes. */
   align: number;
+  /** The statement that requested `align` (the linker's errors point there). */
+  alignOrigin?: StatementOrigin;
   size: number;
   /** The contents, with fields the linker fills left zero; empty for nobits sections. */
   bytes: Uint8Array;
@@ -328,7 +330,7 @@ export function objectFile(asm: Assembler): ObjectFile {
       }
       frags.push(frag);
     }
-    const s: ObjectSection = { name: section.name, index: section.index, flags: { ...section.flags }, type: section.type, extraFlags: section.extraFlags, align: section.align, size, bytes, frags };
+    const s: ObjectSection = { name: section.name, index: section.index, flags: { ...section.flags }, type: section.type, extraFlags: section.extraFlags, align: section.align, ...(section.alignOrigin ? { alignOrigin: section.alignOrigin } : {}), size, bytes, frags };
     if (section.origin) s.origin = section.origin;
     sections.push(s);
   }

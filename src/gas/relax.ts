@@ -252,9 +252,29 @@ export function relaxAll(asm: Assembler): void {
   for (let pass = 0; ; pass++) {
     let changed = false;
     for (const s of asm.sections) if (relaxSection(asm, s, pass)) changed = true;
-    if (!changed) return;
+    if (!changed) break;
     if (pass > 1000) throw new SeamlabError('GAS_RELAX_LOOP', 'layout does not converge', 'a .skip depends on its own size');
   }
+  for (const s of asm.sections) checkSectionSize(asm, s);
+}
+
+/**
+ * The output limit applies to the laid-out size too: padding (`.balign
+ * 0x40000000`), a layout-sized `.skip` or an `.org` far ahead count only
+ * once relaxation has sized them. A section over the limit is refused at
+ * the statement whose padding took it over, before any byte is allocated
+ * (and before the linker or the machine meet a section that cannot be
+ * mapped).
+ */
+function checkSectionSize(asm: Assembler, s: Section): void {
+  const limit = asm.limits.maxOutputBytes;
+  if (sectionSize(s) <= limit) return;
+  const culprit = s.frags.find((f) => f.address + f.fix + f.varSize > limit);
+  const t = culprit?.tail;
+  const where = t && t.kind !== 'none' && t.kind !== 'branch' ? t.origin : s.origin;
+  const what = t?.kind === 'align' ? `alignment to ${t.alignment} bytes pads` : t?.kind === 'org' ? '.org moves' : t?.kind === 'space' ? '.skip/.fill extends' : 'the code takes';
+  throw new SeamlabError('GAS_OUTPUT_LIMIT', `${what} section ${s.name} to ${sectionSize(s)} bytes, over the output limit of ${limit} bytes`,
+    'check the alignment or size: seamlab assembles small kernel files only (and the image must fit the emulated address space)', where ? { where } : {});
 }
 
 /** Size of a section after relaxation. */

@@ -22,6 +22,7 @@ import { PAGE_SIZE } from '../support/memory.js';
 import type { ReadonlyFs } from '../support/vfs.js';
 import type { InstructionLayer } from '../gas/layer.js';
 import type { ObjectFile, ObjectSection, ObjectSymbol } from '../gas/object.js';
+import type { StatementOrigin } from '../gas/types.js';
 import { placeValue, writeObject, type LinkAddresses } from '../gas/write.js';
 import { decodeExtable, EXTABLE_SECTION, ExtableError, extableTypeNames } from './extable.js';
 import { KERNEL_STUBS, STUB_ALIGN, STUB_SECTION, STUB_SOURCE } from './stubs.js';
@@ -40,6 +41,19 @@ export interface LinkOptions {
 }
 
 const alignUp = (v: bigint, a: bigint): bigint => ((v + a - 1n) / a) * a;
+/** One past the last address of the 64-bit address space. */
+const ADDRESS_SPACE_END = 1n << 64n;
+
+/**
+ * A section placed past the top of the address space (ld: "section … VMA
+ * wraps around address space"), e.g. after `.p2align 31` puts it at 2^64:
+ * refused at the statement that asked for the alignment, at build time,
+ * instead of an image the machine cannot map.
+ */
+function wrapsAround(section: string, base: bigint, size: number, where: StatementOrigin | undefined): SeamlabError {
+  return new SeamlabError('IMAGE_WRAPS_AROUND', `section ${section} placed at 0x${base.toString(16)} with ${size} bytes wraps around the 64-bit address space`,
+    'lower the alignment: sections are placed upwards from 0xffffffff81000000, the top 2 GiB of the address space', where ? { where } : {});
+}
 
 /** Does the image keep this section? (Allocated, and non-empty or holding a symbol.) */
 function keepSection(obj: ObjectFile, s: ObjectSection): boolean {
@@ -69,6 +83,7 @@ export function placeSections(obj: ObjectFile): Placement {
     }
     const align = BigInt(Math.max(s.align, Number(PAGE)));
     const base = alignUp(next, align);
+    if (base + BigInt(s.size) > ADDRESS_SPACE_END) throw wrapsAround(s.name, base, s.size, s.alignOrigin ?? s.origin);
     bases.set(s.name, base);
     kept.push(s.name);
     next = base + BigInt(s.size);
@@ -112,6 +127,10 @@ export function linkObject(obj: ObjectFile, opts: LinkOptions): Image {
     });
   }
   if (stubs.length > 0) {
+    if (placement.stubBase + BigInt(stubBytes.length) > ADDRESS_SPACE_END) {
+      const last = obj.sections.find((s) => s.name === placement.kept[placement.kept.length - 1]);
+      throw wrapsAround(STUB_SECTION, placement.stubBase, stubBytes.length, last?.alignOrigin ?? last?.origin);
+    }
     sections.push({ name: STUB_SECTION, address: placement.stubBase, bytes: Uint8Array.from(stubBytes), flags: { alloc: true, write: false, exec: true }, align: STUB_ALIGN });
   }
   const symbols = linkSymbols(obj, addresses, placement);

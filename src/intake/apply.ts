@@ -155,7 +155,11 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
     };
 
     if (fp.kind === 'create') {
-      if (overlay.exists(path) && !overlay.isDirectory(path)) {
+      if (overlay.isDirectory(path)) {
+        notApplied(`${path} is a directory in ${target.baseName}, so the patch cannot create a file there`, fp.at, 'PATCH_FILE_EXISTS', 'check the path in the patch: it names a directory of the tree');
+        continue;
+      }
+      if (overlay.exists(path)) {
         notApplied(`${path} already exists, so the patch cannot create it`, fp.at, 'PATCH_FILE_EXISTS', 'the base already has this file: apply the patch to an older base, or drop the earlier patch that created it');
         continue;
       }

@@ -75,7 +75,14 @@ function orderSeries(patches: LoadedPatch[], display: string, notes: string[]): 
   patches.sort((a, b) => a.message.subject!.position!.index - b.message.subject!.position!.index);
   if (patches.map((p) => p.message.messageIndex).join(',') !== before) notes.push(`${display}: messages applied in series order (${patches.map((p) => `${p.message.subject!.position!.index}/${p.message.subject!.position!.total}`).join(', ')}), not file order`);
   const total = Math.max(...patches.map((p) => p.message.subject!.position!.total));
+  // `total` is what a subject line claims ([PATCH 1/999999999]): the work here is bounded by the messages read, not by it.
+  const shown = 20;
   const missing: number[] = [];
-  for (let i = 1; i <= total; i++) if (!seen.has(i)) missing.push(i);
-  if (missing.length) notes.push(`${display}: the series has ${total} patches; missing ${missing.join(', ')}`);
+  for (let i = 1; i <= total && missing.length < shown; i++) if (!seen.has(i)) missing.push(i);
+  const present = [...seen.keys()].filter((i) => i >= 1 && i <= total).length;
+  const missingCount = total - present;
+  if (missingCount > 0) {
+    const list = missingCount > missing.length ? `${missing.join(', ')} … (${missingCount} in all)` : missing.join(', ');
+    notes.push(`${display}: the series has ${total} patches; missing ${list}`);
+  }
 }

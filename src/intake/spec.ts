@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../support/package-root.js';
+import { fileKind } from '../support/user-files.js';
 import { SeamlabError } from '../errors.js';
 
 export type BaseTreeName = 'linux-6.1' | 'linux-6.12';
@@ -119,6 +120,21 @@ export function parseRevisionSpec(spec: string, cwd: string = process.cwd()): Pa
     let j = parts.length;
     for (; j > i; j--) if (isFile(path.resolve(cwd, parts.slice(i, j).join('+')))) break;
     if (j === i) {
+      // Something by that name that is not a regular file (a directory, a FIFO): say what it is, not that it is missing.
+      for (let e = parts.length; e > i; e--) {
+        const name = parts.slice(i, e).join('+');
+        let st: fs.Stats | undefined;
+        try {
+          st = fs.statSync(path.resolve(cwd, name));
+        } catch {
+          st = undefined;
+        }
+        if (st) {
+          throw new SeamlabError('SPEC_PATCH_NOT_A_FILE', `patch ${name} is ${fileKind(st)}, not a patch file`, 'give a mail, an mbox or a unified diff file', {
+            notes: [`in revision spec ${JSON.stringify(spec)}`, `resolved to ${path.resolve(cwd, name)}`],
+          });
+        }
+      }
       const missing = parts[i]!;
       throw new SeamlabError('SPEC_PATCH_NOT_FOUND', `patch file ${missing} does not exist`, 'check the path (relative paths are taken from the current directory)', {
         notes: [`in revision spec ${JSON.stringify(spec)}`, `resolved to ${path.resolve(cwd, missing)}`],

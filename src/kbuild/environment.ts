@@ -14,8 +14,9 @@
  * across processes (env-cache.ts: keyed by every input file's fingerprint,
  * so never stale).
  */
-import * as nodeFs from 'node:fs';
 import { SeamlabError } from '../errors.js';
+import { locationAt } from '../support/source-location.js';
+import { looksBinary, quotedLine, readUserFile } from '../support/user-files.js';
 import { normalizeTreePath, OverlayFs, type ReadonlyFs } from '../support/vfs.js';
 import { step } from '../support/progress.js';
 import { asmGenericWrappers } from './asm-generic.js';
@@ -53,13 +54,46 @@ export interface CppEnvironment {
 
 const cache = new WeakMap<ReadonlyFs, Map<string, CppEnvironment>>();
 
-/** Reads a user .config given as text or as a path on disk. */
+/** Largest .config read (a full x86 .config is about 300 KiB). */
+const MAX_DOT_CONFIG_BYTES = 4 << 20;
+
+/**
+ * Reads a user .config given as text or as a path on disk. A path must be a
+ * regular file of at most MAX_DOT_CONFIG_BYTES (a FIFO or /dev/zero is
+ * refused, not read), and every line must read as a .config line: the
+ * first one that does not is reported where it is, quoted with its control
+ * bytes escaped.
+ */
 export function readDotConfig(config: string): string {
   if (config.includes('\n')) return config;
+  const text = readUserFile(config, { what: 'kernel .config', code: 'CONFIG', maxBytes: MAX_DOT_CONFIG_BYTES, hint: 'give the path of a kernel .config file (lines CONFIG_X=y or # CONFIG_X is not set)' }).toString('utf8');
+  checkDotConfigLines(text, config);
+  return text;
+}
+
+function isJsonString(v: string): boolean {
   try {
-    return nodeFs.readFileSync(config, 'utf8');
-  } catch (e) {
-    throw new SeamlabError('CONFIG_NOT_FOUND', `cannot read the .config ${config}: ${(e as Error).message}`, 'give the path of a kernel .config file');
+    return typeof JSON.parse(v) === 'string';
+  } catch {
+    return false;
+  }
+}
+
+/** The line syntax of a .config, checked with positions in `file` (parseDotConfig reads the values). */
+function checkDotConfigLines(text: string, file: string): void {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!.trim();
+    const binary = looksBinary(l);
+    const value = /^CONFIG_[A-Za-z0-9_]+=(.*)$/.exec(l)?.[1];
+    if (!binary && value?.startsWith('"') && !isJsonString(value)) {
+      throw new SeamlabError('CONFIG_SYNTAX', `line ${i + 1}: bad string value ${quotedLine(value)}`, 'write CONFIG_X="text" (quotes and backslashes escaped with \\)', { where: locationAt({ file, line: i + 1 }) });
+    }
+    if (!binary && (l === '' || l.startsWith('#') || value !== undefined)) continue;
+    throw new SeamlabError('CONFIG_SYNTAX',
+      binary ? `${file} is not a kernel .config: line ${i + 1} holds binary data (NUL or bytes that are not UTF-8)` : `line ${i + 1} is not a .config line: "${quotedLine(l)}"`,
+      'a .config has lines CONFIG_X=y, CONFIG_X="text" and # CONFIG_X is not set (the kernel build writes one)',
+      { where: locationAt({ file, line: i + 1 }) });
   }
 }
 

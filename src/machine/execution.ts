@@ -28,6 +28,7 @@ import type {
 import { applyOutcome, type TrapSite } from './trap.js';
 import { UC_ERR } from './unicorn-consts.js';
 import { CTL, FLAG_BUDGET, FLAG_FULL, FLAG_TIME } from './native-steps.js';
+import type { BranchSite, UnmodelledSite } from './code-scan.js';
 
 export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
   0: 'DE', 1: 'DB', 3: 'BP', 4: 'OF', 5: 'BR', 6: 'UD', 7: 'NM', 8: 'DF', 10: 'TS', 11: 'NP', 12: 'SS', 13: 'GP', 14: 'PF', 16: 'MF', 17: 'AC', 18: 'MC', 19: 'XM',
@@ -483,6 +484,48 @@ export class Execution {
     const prev = this.machine.steps?.lastBufferedRip(1) ?? this.ring[(this.count + this.traceDepth - 2) % this.traceDepth]!;
     this.end = { kind: 'panic', stub: name, ...(this.machine.mode !== 'batch' ? { caller: this.traceEntry(prev) } : {}) };
     this.machine.uc.emuStop();
+  }
+
+  /** Both modes: at an instruction the machine does not model, before it executes: the run ends there. */
+  onUnmodelled(site: UnmodelledSite): void {
+    if (this.end || this.paused) return;
+    const location = this.machine.map.locate(site.address);
+    this.end = { kind: 'unmodelled', mnemonic: site.mnemonic, why: site.why, address: site.address, ...(location ? { location } : {}) };
+    this.machine.uc.emuStop();
+  }
+
+  /**
+   * Single mode: before a `ret` or indirect branch. A non-canonical target
+   * raises #GP(0) at the branch, which does not execute (code-scan.ts):
+   * through the exception table, or an oops.
+   */
+  onBranch(site: BranchSite): void {
+    if (this.end || this.paused) return;
+    const target = this.branchTarget(site);
+    if (target === undefined || isCanonicalAccess(target, 1)) return;
+    this.raise(GP_VECTOR, site.address, `general protection fault: ${site.mnemonic} to non-canonical address 0x${target.toString(16)}`, false);
+  }
+
+  /** Where a branch goes, read before it executes; undefined when its operand cannot be read (Unicorn then faults as the CPU would). */
+  private branchTarget(site: BranchSite): bigint | undefined {
+    const m = this.machine;
+    const t = site.target;
+    const rf = m.regs;
+    rf.read();
+    const v = rf.values;
+    const qword = (address: bigint): bigint | undefined => {
+      const b = m.readMemory(BigInt.asUintN(64, address), 8);
+      return b ? Buffer.from(b).readBigUInt64LE(0) : undefined;
+    };
+    switch (t.kind) {
+      case 'stack': return qword(v[SLOT.rsp]!);
+      case 'register': return v[t.reg]!;
+      case 'memory': {
+        const base = t.ripRelative ? site.address + BigInt(site.length) : t.base !== undefined ? v[t.base]! : 0n;
+        const index = t.index !== undefined ? v[t.index]! * BigInt(t.scale) : 0n;
+        return qword(base + index + t.disp);
+      }
+    }
   }
 
   onInsnInvalid(): boolean {

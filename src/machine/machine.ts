@@ -23,6 +23,7 @@ import type { MachineRun } from './run-types.js';
 import { loadStepRecorder, NativeStepLog } from './native-steps.js';
 import { SeamlabError } from '../errors.js';
 import { readCpuState, type CpuState } from './cpu-state.js';
+import { scanCode, type CodeScan } from './code-scan.js';
 
 export * from './run-types.js';
 export { EXCEPTION_NAMES, EX_TYPE_DEFAULT, EX_TYPE_FAULT, MAX_RECORDED_STORES, applyFixup, exceptionFixup, snapshot, type StopCondition } from './execution.js';
@@ -72,6 +73,8 @@ export class Machine {
   readonly readsObserved: boolean;
   /** Recorded mode: the native recorder's buffers. */
   readonly steps: NativeStepLog | undefined;
+  /** Unmodelled instructions and data-dependent branches found in the image's code (code-scan.ts). */
+  readonly code: CodeScan;
 
   private readonly traceDepth: number;
   private readonly siteByAddress: Map<bigint, TrapSite>;
@@ -84,6 +87,7 @@ export class Machine {
     this.map = new SourceMap(image);
     this.sites = findTrapSites(image, this.map);
     this.siteByAddress = new Map(this.sites.map((s) => [s.address, s]));
+    this.code = scanCode(image);
     this.uc = Unicorn.open();
     try {
       this.mapImage();
@@ -202,6 +206,13 @@ export class Machine {
       if (stub.kind !== 'noreturn') continue;
       uc.hookCode(() => this.active?.onStub(stub.name), stub.address, stub.address);
     }
+    // Both modes: a hook at each possible start of an instruction the machine does not model (it fires only
+    // where one really starts, and then ends the run before it executes).
+    for (const site of this.code.unmodelled) uc.hookCode(() => this.active?.onUnmodelled(site), site.address, site.address);
+    // Single mode: branches whose target comes from data are checked for a non-canonical target before they
+    // execute. Batch mode leaves them to Unicorn (a hook at every ret would cost it most of its speed): there a
+    // branch to a non-canonical address ends the run as a fetch fault at the target.
+    if (this.mode === 'single') for (const site of this.code.branches) uc.hookCode(() => this.active?.onBranch(site), site.address, site.address);
     uc.hookInsnInvalid(() => this.active?.onInsnInvalid() ?? false);
     uc.hookIntr((intno) => this.active?.onInterrupt(intno));
     uc.hookMem(UC_HOOK_MEM_INVALID, (type, address, size) => {

@@ -61,7 +61,15 @@ export type RunEnd =
   /** A call into a kernel function that does not return (a harness stub such as __tdx_hypercall_failed). */
   | { kind: 'panic'; stub: string; caller?: TraceEntry }
   | { kind: 'handler-error'; message: string; error: unknown }
+  /** An instruction the machine does not model (syscall, hlt, wrmsr, cli, in …: src/machine/code-scan.ts), not executed. */
+  | { kind: 'unmodelled'; mnemonic: string; why: string; address: bigint; location?: AddressLocation }
   | { kind: 'stopped'; rip: bigint; ucErr: number; location?: AddressLocation };
+
+/**
+ * Wall-clock time one run may take by default (`--time-limit`); also the
+ * time the user's handler code may take for one answer (src/seam/user-code.ts).
+ */
+export const DEFAULT_TIME_LIMIT_MS = 5_000;
 
 /** Kept for the many places that say "stop" for the end of a run. */
 export type StopReason = RunEnd;

@@ -84,7 +84,16 @@ export function loadUnicorn(): UnicornLib {
     );
   }
   const h = handle;
-  const f = (decl: string) => h.func(decl);
+  // A library that loads but lacks Unicorn 2's entry points (another library, Unicorn 1) is the user's setting, not a bug.
+  const f = (decl: string) => {
+    try {
+      return h.func(decl);
+    } catch (e) {
+      const name = /(\w+)\(/.exec(decl)?.[1] ?? decl;
+      throw new SeamlabError('UNICORN_MISSING', `${path} is not Unicorn 2: it has no ${name}`,
+        explicit ? 'point SEAMLAB_LIBUNICORN at a libunicorn.so.2, or unset it' : 'install libunicorn2 (scripts/setup)', { notes: [(e as Error).message, ...LIBUNICORN_INSTALL_HINTS] });
+    }
+  };
   const { protoCode, protoMem, protoInvalid, protoIntr } = hookPrototypes();
   lib = {
     path,

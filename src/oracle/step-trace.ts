@@ -90,6 +90,8 @@ export function oracleEnd(end: RunEnd): OracleEnd {
       return { kind: 'error', message: end.message };
     case 'stopped':
       return { kind: 'error', message: `Unicorn stopped with error ${end.ucErr} at 0x${end.rip.toString(16)}` };
+    case 'unmodelled':
+      return { kind: 'error', message: `unmodelled instruction ${end.mnemonic} at 0x${end.address.toString(16)}` };
   }
 }
 

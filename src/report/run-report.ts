@@ -54,6 +54,7 @@ export function endText(end: StopReason): string {
     case 'panic': return `panic: called ${end.stub}${end.caller ? ` from ${formatLocation(end.caller.location, end.caller.address)}` : ''}`;
     case 'handler-error': return `handler error: ${end.message}`;
     case 'stopped': return `stopped (uc_err ${end.ucErr}) at ${formatLocation(end.location, end.rip)}`;
+    case 'unmodelled': return `unmodelled instruction ${end.mnemonic} at ${formatLocation(end.location, end.address)} (${end.why})`;
   }
 }
 

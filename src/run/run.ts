@@ -20,9 +20,11 @@ import { checkCall, type AbiCheck, type OriginSource, type OutputStruct } from '
 import { loadedDisassembler, type Disassembler } from '../encode/capstone.js';
 import { OriginTracker, scrubPromise, type LeakReport } from './origins.js';
 import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement, type PlanOptions } from './plan.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../machine/run-types.js';
 
 export const DEFAULT_BUDGET = 1_000_000;
-export const DEFAULT_TIME_LIMIT_MS = 5_000;
+/** The default --time-limit (defined with the machine's run types: user handler code is held to it too). */
+export { DEFAULT_TIME_LIMIT_MS };
 
 /** The entry point to run: what intake discovered (name, kind, ABI). */
 export type RunFunction = Pick<EntryFunction, 'name' | 'kind' | 'abi'> & { sourceFile?: string };
@@ -162,7 +164,7 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
   try {
     const plan = planCall(machine, fn.abi, entry, c.call);
     // A fresh handler per run: an inline handler object carries no state from one run to the next.
-    const handler = createHandler(c.handler);
+    const handler = createHandler(c.handler, { timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS });
     const { origins, originSource } = originsFor(image, fn, machine, track, opts.disassembler);
     const execution = machine.start({
       entry, serve: serveWithEnvironment(handler), handlerName: handler.name, env: c.env,

@@ -46,7 +46,7 @@ export class CallSession {
   private physStart = 0;
 
   constructor(handler: HandlerSpec, readonly kind: SeamKind, private readonly memory: readonly MemoryInit[], private readonly options: RunOptions) {
-    this.module = createModuleSession(handler, { kind });
+    this.module = createModuleSession(handler, { kind, ...(options.timeLimitMs !== undefined ? { timeLimitMs: options.timeLimitMs } : {}) });
     this.label = handlerLabel(handler);
   }
 

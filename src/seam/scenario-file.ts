@@ -8,14 +8,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LineCounter, parseDocument, type Document } from 'yaml';
-import { SeamlabError } from '../errors.js';
+import { isMap, isPair, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { formatError, SeamlabError } from '../errors.js';
 import { builtinScenario } from './builtin-scenarios.js';
 import type { HandlerSpec, InputValue, LogicalCall, Scenario, ScenarioCase, Sequence, SequenceStep } from './scenario.js';
 import { parseNumber, scenarioSchema, toOutcome, type HandlerInput, type ScenarioParsed } from './scenario-schema.js';
 import { GUEST_ENV, HOST_ENV, type CpuEnv, type GprName, type OutcomeKind, type OutputReg, type SeamHandler, type SeamKind } from './types.js';
 import { freshCopies } from './handler-copy.js';
+import { thrownMessage } from './user-code.js';
+import { startLoadWatchdog } from './load-watchdog.js';
 import { packageRoot } from '../support/package-root.js';
+import { readUserFile } from '../support/user-files.js';
 
 export { parseNumber, scenarioSchema, type ScenarioInput } from './scenario-schema.js';
 
@@ -185,29 +188,119 @@ export function smallIntsAsNumbers(v: unknown): unknown {
   return v;
 }
 
+/** How a scenario file may be loaded. */
+export interface ScenarioLoadOptions {
+  /**
+   * A YAML/JSON scenario may name a handler module (`handler: {module: …}`),
+   * which runs as code with the user's privileges: only with this set
+   * (`--allow-code`). A file from a mailing list is then safe to run by
+   * default. A .ts/.mjs/.js scenario named directly is code by its very
+   * name and needs no flag.
+   */
+  allowCode?: boolean;
+  /**
+   * How long a module's top-level code may run when it is loaded (the
+   * run's --time-limit). Set by the CLI only: past it, load-watchdog.ts
+   * ends the process with a user error (a library must not be ended so).
+   */
+  timeLimitMs?: number;
+}
+
+const SCENARIO_FILE_HINT = 'give a .yaml/.json/.ts/.mjs scenario file (src/seam/SCENARIOS.md), or a name from `seamlab scenarios`';
+
 /** Loads a scenario from a .json/.yaml/.yml file or a .ts/.mts/.js/.mjs module. */
-export async function loadScenarioFile(file: string): Promise<Scenario> {
+export async function loadScenarioFile(file: string, opts: ScenarioLoadOptions = {}): Promise<Scenario> {
   const path = resolve(file);
   if (!existsSync(path)) {
     throw new SeamlabError('SCENARIO_NOT_FOUND', `no scenario named ${file} and no such file`, 'use a name from `seamlab scenarios` or a path to a .yaml/.json/.ts scenario');
   }
   const ext = extname(path).toLowerCase();
-  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) return scenarioFromModule(path);
-  const text = readFileSync(path, 'utf8');
-  if (text.length > MAX_SCENARIO_BYTES) throw new SeamlabError('SCENARIO_TOO_BIG', `${file} is over 1 MiB`, 'a scenario file is a few lines of YAML or JSON');
-  return scenarioFromText(text, file, ext === '.json' ? 'JSON' : 'YAML');
+  // Regular files of a bounded size only: a FIFO or /dev/zero would hang the read (or esbuild's).
+  const bytes = readUserFile(path, { what: 'scenario file', code: 'SCENARIO', maxBytes: MAX_SCENARIO_BYTES, hint: SCENARIO_FILE_HINT });
+  if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) return scenarioFromModule(path, opts);
+  return scenarioFromText(bytes.toString('utf8'), file, ext === '.json' ? 'JSON' : 'YAML', opts);
+}
+
+/** Deepest nesting a scenario file may have (the format needs about 8 levels; the checks after parsing recurse). */
+const MAX_SCENARIO_DEPTH = 64;
+
+/** The first node nested deeper than MAX_SCENARIO_DEPTH, walked without recursion. */
+function tooDeep(doc: Document): { range?: [number, number, number] } | undefined {
+  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
+  while (stack.length) {
+    const { node, depth } = stack.pop()!;
+    if (depth > MAX_SCENARIO_DEPTH) return node as { range?: [number, number, number] };
+    if (isMap(node) || isSeq(node)) {
+      for (const item of node.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push({ node: item.key, depth: depth + 1 });
+          stack.push({ node: item.value, depth: depth + 1 });
+        } else stack.push({ node: item, depth: depth + 1 });
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The paths of handler modules (`handler: {module: …}`) a parsed scenario names, as zod paths. */
+function handlerModules(data: unknown): PropertyKey[][] {
+  const out: PropertyKey[][] = [];
+  const visit = (h: unknown, path: PropertyKey[]): void => {
+    if (!h || typeof h !== 'object') return;
+    const o = h as Record<string, unknown>;
+    if (typeof o.module === 'string' && !('model' in o)) out.push([...path, 'module']);
+    if ('then' in o) visit(o.then, [...path, 'then']);
+  };
+  if (data && typeof data === 'object') {
+    for (const k of ['seamcall', 'tdcall', 'sequence']) {
+      const c = (data as Record<string, unknown>)[k];
+      if (c && typeof c === 'object') visit((c as Record<string, unknown>).handler, [k, 'handler']);
+    }
+  }
+  return out;
 }
 
 /** A scenario from YAML (or JSON, which is YAML) text; `file` names it in messages and resolves handler modules. */
-export async function scenarioFromText(text: string, file: string, syntax: 'YAML' | 'JSON' = 'YAML'): Promise<Scenario> {
+export async function scenarioFromText(text: string, file: string, syntax: 'YAML' | 'JSON' = 'YAML', opts: ScenarioLoadOptions = {}): Promise<Scenario> {
+  if (text.length > MAX_SCENARIO_BYTES) throw new SeamlabError('SCENARIO_TOO_BIG', `${file} is over 1 MiB`, 'a scenario file is a few lines of YAML or JSON');
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, intAsBigInt: true, prettyErrors: false });
+  const at = (offset: number) => {
+    const p = lc.linePos(offset);
+    return `${file}:${p.line}:${p.col}`;
+  };
   if (doc.errors.length) {
     const e = doc.errors[0]!;
-    const p = lc.linePos(e.pos[0]);
-    throw new SeamlabError('SCENARIO_SYNTAX', `${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`, `fix the ${syntax} syntax`);
+    // The parser recurses per nesting level: a file nested thousands deep exhausts the stack, which is not a syntax error to fix.
+    if (/call stack/i.test(e.message)) {
+      throw new SeamlabError('SCENARIO_TOO_DEEP', `${at(e.pos[0])}: nested too deeply for the ${syntax} parser`, `a scenario nests a few levels (at most ${MAX_SCENARIO_DEPTH}); check the brackets or indentation`);
+    }
+    throw new SeamlabError('SCENARIO_SYNTAX', `${at(e.pos[0])}: ${e.message.split('\n')[0]}`, `fix the ${syntax} syntax`);
   }
-  return scenarioFromObject(smallIntsAsNumbers(doc.toJS({ maxAliasCount: 100 })), file, positionFinder(doc, lc, file));
+  const deep = tooDeep(doc);
+  if (deep) {
+    throw new SeamlabError('SCENARIO_TOO_DEEP', `${deep.range ? at(deep.range[0]) : file}: nested more than ${MAX_SCENARIO_DEPTH} levels deep`, 'a scenario nests a few levels; check the brackets or indentation');
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // The yaml library refuses aliases that expand without bound (a "billion laughs" file).
+    let first: number | undefined;
+    visit(doc, { Alias: (_k, node) => { first = node.range?.[0]; return visit.BREAK; } });
+    throw new SeamlabError('SCENARIO_ALIASES', `${first !== undefined ? at(first) : file}: aliases expand to too many nodes (${(e as Error).message})`,
+      'write the values out, or use fewer aliases of aliases');
+  }
+  const where = positionFinder(doc, lc, file);
+  if (!opts.allowCode) {
+    const code = handlerModules(data)[0];
+    if (code) {
+      const module = code.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown>)[k], data);
+      throw new SeamlabError('SCENARIO_CODE_NOT_ALLOWED', `${where(code)}: ${code.join('.')}: this ${syntax} scenario runs the module ${String(module)} as code, with your privileges`,
+        'read the module; if you trust it, pass --allow-code (a scenario file from elsewhere should be data only)');
+    }
+  }
+  return scenarioFromObject(smallIntsAsNumbers(data), file, where, (p, e) => loadHandlerModule(p, e, opts));
 }
 
 /**
@@ -228,7 +321,7 @@ export function libraryEntry(): string {
  * imports bundled, `seamlab` and native packages left to the running
  * package) and imports it.
  */
-async function importModule(path: string): Promise<Record<string, unknown>> {
+async function importModule(path: string, opts: ScenarioLoadOptions): Promise<Record<string, unknown>> {
   const name = 'esbuild';
   let esbuild: { build: (o: object) => Promise<{ outputFiles: { text: string }[] }> };
   try {
@@ -252,12 +345,28 @@ async function importModule(path: string): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(join(tmpdir(), 'seamlab-scenario-'));
   const out = join(dir, basename(path).replace(/\.[cm]?[jt]s$/, '') + '.mjs');
   writeFileSync(out, code);
+  // A top-level await that never settles leaves nothing for the event loop to do: Node then exits, with
+  // status 0 and no output, without running the `finally` below. Say what happened, and clean up, on the way out.
+  const neverSettled = (): void => {
+    rmSync(dir, { recursive: true, force: true });
+    const e = new SeamlabError('SCENARIO_MODULE_HANGS', `${path} never finished loading: its top-level await waits for something that never happens`,
+      'fix the module (its top-level code runs once, when the scenario is loaded)');
+    process.stderr.write(`${formatError(e)}\n`);
+    process.exitCode = 2; // EXIT.userError (src/cli/exit-codes.ts)
+  };
+  process.prependOnceListener('exit', neverSettled);
+  // Top-level code that never returns (a loop) cannot be interrupted here: a watchdog thread ends the process.
+  const watchdog = opts.timeLimitMs === undefined ? undefined : startLoadWatchdog(opts.timeLimitMs,
+    `${formatError(new SeamlabError('SCENARIO_MODULE_HANGS', `${path} did not finish loading within ${opts.timeLimitMs} ms (the time limit): its top-level code does not return`,
+      'fix the module (its top-level code runs once, when the scenario is loaded)'))}\n`, dir, 2);
   try {
     return await import(pathToFileURL(out).href) as Record<string, unknown>;
   } catch (e) {
     // The module's own top-level code failed: the user's error, not seamlab's.
-    throw new SeamlabError('SCENARIO_MODULE_ERROR', `${path} failed while loading: ${(e as Error).message ?? String(e)}`, 'fix the module (it runs once when the scenario is loaded)', { cause: e });
+    throw new SeamlabError('SCENARIO_MODULE_ERROR', `${path} failed while loading: ${thrownMessage(e)}`, 'fix the module (it runs once when the scenario is loaded)', { cause: e });
   } finally {
+    await watchdog?.stop();
+    process.removeListener('exit', neverSettled);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -275,9 +384,9 @@ function asHandlerFactory(value: unknown, what: string): () => SeamHandler {
   throw new SeamlabError('SCENARIO_BAD_HANDLER', `${what} is not a handler`, 'export a class or object with handle(call), or a function (call) => outcome');
 }
 
-export async function loadHandlerModule(path: string, exportName: string | undefined): Promise<() => SeamHandler> {
+export async function loadHandlerModule(path: string, exportName: string | undefined, opts: ScenarioLoadOptions = {}): Promise<() => SeamHandler> {
   if (!existsSync(path)) throw new SeamlabError('SCENARIO_NOT_FOUND', `handler module ${path} does not exist`, 'give handler.module relative to the scenario file');
-  const mod = await importModule(path);
+  const mod = await importModule(path, opts);
   const key = exportName ?? ('handler' in mod ? 'handler' : 'default');
   if (!(key in mod)) throw new SeamlabError('SCENARIO_BAD_HANDLER', `${path} has no export ${key}`, 'export const handler = { name, handle(call) { … } }');
   return asHandlerFactory(mod[key], `${basename(path)}#${key}`);
@@ -288,10 +397,17 @@ export async function loadHandlerModule(path: string, exportName: string | undef
  * the file format, whose handler may be `{ handler: obj }`; or only
  * `export const handler`, which then answers the built-in success calls.
  */
-export async function scenarioFromModule(path: string): Promise<Scenario> {
-  const mod = await importModule(path);
-  const sc = mod.scenario ?? (mod.default && typeof mod.default === 'object' && 'name' in (mod.default as object) ? mod.default : undefined);
-  if (sc) return scenarioFromObject(sc, path, () => path);
+export async function scenarioFromModule(path: string, opts: ScenarioLoadOptions = {}): Promise<Scenario> {
+  const mod = await importModule(path, opts);
+  let sc: unknown;
+  try {
+    sc = mod.scenario ?? (mod.default && typeof mod.default === 'object' && 'name' in (mod.default as object) ? mod.default : undefined);
+    // Reading the exported object runs its getters (or a Proxy's traps): what they throw is the module's error.
+    if (sc) return await scenarioFromObject(sc, path, () => path);
+  } catch (e) {
+    if (e instanceof SeamlabError) throw e;
+    throw new SeamlabError('SCENARIO_MODULE_ERROR', `the scenario ${path} exports cannot be read: ${thrownMessage(e)}`, 'export plain data (and handler functions or objects)', { cause: e });
+  }
   if ('handler' in mod) {
     const create = asHandlerFactory(mod.handler, `${basename(path)}#handler`);
     const success = builtinScenario('success')!;
@@ -303,6 +419,6 @@ export async function scenarioFromModule(path: string): Promise<Scenario> {
 }
 
 /** A built-in name or a file. */
-export async function resolveScenario(nameOrFile: string): Promise<Scenario> {
-  return builtinScenario(nameOrFile) ?? loadScenarioFile(nameOrFile);
+export async function resolveScenario(nameOrFile: string, opts: ScenarioLoadOptions = {}): Promise<Scenario> {
+  return builtinScenario(nameOrFile) ?? loadScenarioFile(nameOrFile, opts);
 }

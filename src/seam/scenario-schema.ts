@@ -15,8 +15,13 @@ export const OUTPUT_REGS = GPR_NAMES.filter((r) => r !== 'rsp' && r !== 'rax');
 
 /** "0x…", decimal, a status name ("TDX_RND_NO_ENTROPY", "TDX_OPERAND_INVALID|RCX", "TDX_OPERAND_BUSY|KET", "PSEAMLDR_EBADPARAM"), or a number/bigint. */
 export function parseNumber(v: bigint | number | string, leaf = false): bigint | string {
-  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
+  // One range for every spelling (YAML integers arrive as bigints, quoted ones as strings): 64 bits, unsigned or
+  // two's complement. Wider values are refused, never wrapped: 2^64 is not 0.
+  const fit = (n: bigint, shown: string): bigint | string => (n >= 1n << 64n || n < -(1n << 63n) ? `${shown} does not fit in 64 bits` : BigInt.asUintN(64, n));
+  // A YAML integer arrives as a bigint, whatever its spelling: show it both ways.
+  if (typeof v === 'bigint') return fit(v, `${v} (${v < 0n ? '-' : ''}0x${(v < 0n ? -v : v).toString(16)})`);
   if (typeof v === 'number') {
+    if (!Number.isFinite(v) || !Number.isInteger(v)) return `${v} is not an integer`;
     if (!Number.isSafeInteger(v)) return 'numbers above 2^53 lose precision in JSON/YAML; write them as a "0x…" string';
     return BigInt.asUintN(64, BigInt(v));
   }
@@ -24,8 +29,7 @@ export function parseNumber(v: bigint | number | string, leaf = false): bigint |
   if (/^-?(0x[0-9a-f_]+|[0-9_]+)$/i.test(s)) {
     const digits = s.replace(/_/g, '');
     const n = digits.startsWith('-') ? -BigInt(digits.slice(1)) : BigInt(digits);
-    if (n >= 1n << 64n || n < -(1n << 63n)) return `${v} does not fit in 64 bits`;
-    return BigInt.asUintN(64, n);
+    return fit(n, v);
   }
   if (leaf) {
     const l = parseLeaf(s);

@@ -4,12 +4,13 @@
  * The System V harness maps the logical call onto whatever C ABI the entry
  * point has, so one scenario runs against every revision.
  */
-import { SeamlabError } from '../errors.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../machine/run-types.js';
 import { SeamRoot, type SeamldrConfig } from './p-seamldr.js';
 import { ScriptedHandler } from './scripted.js';
 import { TdGuestModel, type TdGuestConfig, type VmmHandler } from './td-guest.js';
 import type { TdxModuleConfig } from './tdx-module.js';
-import type { CpuEnv, GprName, Outcome, OutcomeKind, OutputReg, SeamCall, SeamHandler, SeamKind } from './types.js';
+import type { CpuEnv, GprName, Outcome, OutcomeKind, OutputReg, SeamHandler, SeamKind } from './types.js';
+import { boundedUserHandler } from './user-code.js';
 
 /** A buffer in the physical-memory area; the register gets its address. */
 export interface PhysBuffer {
@@ -101,22 +102,23 @@ export interface Scenario {
   sequence?: Sequence;
 }
 
-export function createHandler(spec: HandlerSpec): SeamHandler {
+export interface CreateHandlerOptions {
+  /**
+   * How long the user's handler code may take to be created and to answer
+   * one call (default DEFAULT_TIME_LIMIT_MS): the run's time limit. The
+   * built-in models are not bounded (they are seamlab's code).
+   */
+  timeLimitMs?: number;
+}
+
+export function createHandler(spec: HandlerSpec, opts: CreateHandlerOptions = {}): SeamHandler {
   if ('model' in spec) {
     if (spec.model === 'tdx-module') return new SeamRoot(spec.module, spec.seamldr);
     return new TdGuestModel({ ...spec.guest, ...(spec.vmm ? { vmm: spec.vmm } : {}) });
   }
-  if ('script' in spec) return new ScriptedHandler(spec.script, spec.then ? createHandler(spec.then) : undefined);
-  const h = spec.create();
-  if (typeof h === 'function') {
-    const fn = h as (call: SeamCall) => Outcome;
-    return { name: spec.custom, handle: fn };
-  }
-  if (!h || typeof h.handle !== 'function') {
-    throw new SeamlabError('SCENARIO_BAD_HANDLER', `${spec.custom} did not give a handler with a handle(call) method`,
-      'export a SeamHandler object ({ name, handle(call) { … } }) or a function (call) => outcome');
-  }
-  return h;
+  if ('script' in spec) return new ScriptedHandler(spec.script, spec.then ? createHandler(spec.then, opts) : undefined);
+  // The user's code: created and called under a deadline (user-code.ts), so a handler that never answers ends its run.
+  return boundedUserHandler(spec.create, spec.custom, opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS);
 }
 
 export function handlerLabel(spec: HandlerSpec): string {

@@ -134,8 +134,8 @@ export function defaultSessionMemory(): PhysMemory {
  * Creates a session around a handler spec (a scenario's `handler`, or a
  * sequence's): `createModuleSession({ model: 'tdx-module', module: { state: 'uninitialized' } })`.
  */
-export function createModuleSession(spec: HandlerSpec, opts: { kind?: SeamKind; mem?: GuestMemory } = {}): ModuleSession {
-  const handler = createHandler(spec);
+export function createModuleSession(spec: HandlerSpec, opts: { kind?: SeamKind; mem?: GuestMemory; timeLimitMs?: number } = {}): ModuleSession {
+  const handler = createHandler(spec, opts.timeLimitMs !== undefined ? { timeLimitMs: opts.timeLimitMs } : {});
   const serve = serveWithEnvironment(handler);
   const kind: SeamKind = opts.kind ?? ('model' in spec && spec.model === 'td-guest' ? 'tdcall' : 'seamcall');
   let memory = opts.mem;

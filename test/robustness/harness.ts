@@ -13,10 +13,17 @@
  *   `doctor`/a build after the bad input).
  *
  * One file per class: cache.test.ts (class 1, silently wrong answers from
- * the cache), interrupted-setup.test.ts (class 7).
+ * the cache), user-errors.test.ts (2, stack traces for errors the user
+ * caused), hangs.test.ts (3), header-numbers.test.ts (4, numbers in
+ * headers), silent-exit.test.ts (5), emulation.test.ts (6, emulation that
+ * lies), interrupted-setup.test.ts (7), messages.test.ts (8, misleading
+ * messages), code-in-scenarios.test.ts (9); front-ends.test.ts has a bad
+ * input for each front end (patch/mbox reader, .config, cpp, gas, scenario
+ * loader, gdb packets, DAP messages), and fuzz.test.ts fuzzes them.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'vitest';
 import { CLI } from '../support/cli.js';
@@ -57,7 +64,8 @@ export function expectRefusal(r: CaseRun, expected: string[], opts: { replace?: 
   let text = r.stderr;
   for (const [from, to] of opts.replace ?? []) text = text.replaceAll(from, to);
   const lines = text.trimEnd().split('\n');
-  expect(lines[0]).toMatch(opts.positioned === false ? /^error: .* \[[A-Z][A-Z0-9_]+\]$/ : /^[^\s:]+:\d+(:\d+)?: error: .* \[[A-Z][A-Z0-9_]+\]$/);
+  // Positioned: `file:line: error: …`, or (scenario files, whose messages carry the field's position) `error: file:line:col: …`.
+  expect(lines[0]).toMatch(opts.positioned === false ? /^error: .* \[[A-Z][A-Z0-9_]+\]$/ : /^([^\s:]+:\d+(:\d+)?: error: |error: [^\s:]+:\d+:\d+: ).* \[[A-Z][A-Z0-9_]+\]$/);
   expect(lines.filter((l) => l.startsWith('  hint: '))).toHaveLength(1);
   expect(lines).toEqual(expected);
 }
@@ -75,6 +83,16 @@ export function snapshot(dir: string): string[] {
   };
   walk('');
   return out.sort();
+}
+
+/** A temporary directory holding `files` (path → text), for a case's inputs and its working directory. */
+export function caseDir(prefix: string, files: Record<string, string> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seamlab-robust-${prefix}-`));
+  for (const [p, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), text);
+  }
+  return dir;
 }
 
 /** Whether a process runs (a zombie, dead and waiting to be reaped, does not). */

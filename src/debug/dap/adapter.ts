@@ -39,6 +39,8 @@ export const launchSchema = z.object({
   scenario: z.string().min(1).default('success'),
   profile: z.string().min(1).default('default'),
   stopOnEntry: z.boolean().default(false),
+  /** As --allow-code: a YAML/JSON scenario may load a handler module (code). */
+  allowCode: z.boolean().default(false),
   budget: z.number().int().positive().optional(),
   timeLimitMs: z.number().int().positive().optional(),
 }).passthrough();
