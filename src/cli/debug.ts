@@ -10,16 +10,13 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as readline from 'node:readline';
 import { Command, Option } from 'commander';
-import { runAdapter } from '../debug/dap/run.js';
-import { Debugger } from '../debug/debugger.js';
-import { DebugRepl } from '../debug/repl.js';
+import type { runAdapter } from '../debug/dap/run.js';
+import type { Debugger } from '../debug/debugger.js';
+import type { DebugRepl } from '../debug/repl.js';
 import { SeamlabError } from '../errors.js';
-import { resolveRevision } from '../intake/revision.js';
 import type { Revision } from '../intake/types.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { resolveScenario } from '../seam/scenario-file.js';
-import { parsePort } from '../gdb/server.js';
-import { addGdbOptions, runGdbStub, type GdbStubOptions } from './debug-gdb.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/limits.js';
+import { addGdbOptions, type GdbStubOptions } from './debug-gdb.js';
 
 export interface DebugOpts {
   fn?: string;
@@ -46,6 +43,7 @@ export function debugFunction(rev: Revision, fn: string | undefined): string {
 
 /** Opens the debugger for the command line's revision, function and scenario. */
 export async function openDebugger(revision: string, opts: Omit<DebugOpts, 'batch'>): Promise<Debugger> {
+  const [{ resolveRevision }, { resolveScenario }, { Debugger }] = await Promise.all([import('../intake/revision.js'), import('../seam/scenario-file.js'), import('../debug/debugger.js')]);
   const rev = resolveRevision(revision);
   const scenario = await resolveScenario(opts.scenario);
   return Debugger.open({ revision: rev, fn: debugFunction(rev, opts.fn), scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) });
@@ -108,6 +106,7 @@ export function registerDap(program: Command): Command {
     .description('serve the Debug Adapter Protocol on stdin/stdout (or --port: on 127.0.0.1, one session per connection) for VS Code and other DAP clients; see the README for launch configurations')
     .option('--port <n>', 'listen on 127.0.0.1:PORT instead of stdin/stdout (0: any free port, printed on stderr)')
     .action(async (opts: { port?: string }) => {
+      const { runAdapter } = await import('../debug/dap/run.js');
       const open = (c: Parameters<Parameters<typeof runAdapter>[2]>[0]) => openDebugger(c.revision, {
         ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile,
         budget: String(c.budget ?? DEFAULT_BUDGET), timeLimit: String(c.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS),
@@ -147,6 +146,7 @@ export function registerDebug(program: Command): Command {
   return addGdbOptions(debug)
     .action(async (revision: string, opts: DebugOpts) => {
       if (opts.gdb !== undefined) {
+        const [{ parsePort }, { runGdbStub }] = await Promise.all([import('../gdb/server.js'), import('./debug-gdb.js')]);
         parsePort(opts.gdb);
         if (opts.batch !== undefined) throw new SeamlabError('DEBUG_GDB_AND_BATCH', '--gdb and --batch do not go together', 'script gdb itself (gdb -batch -ex …) against --gdb, or use --batch without it');
         const d = await openDebugger(revision, opts);
@@ -165,6 +165,7 @@ export function registerDebug(program: Command): Command {
           throw new SeamlabError('DEBUG_BATCH_FILE', `cannot read ${opts.batch}: ${(e as Error).message}`, 'give --batch a readable file of debugger commands, one per line');
         }
       }
+      const { DebugRepl } = await import('../debug/repl.js');
       const d = await openDebugger(revision, opts);
       try {
         if (script === undefined && !process.stdin.isTTY) script = fs.readFileSync(0, 'utf8');

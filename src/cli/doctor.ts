@@ -11,15 +11,15 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../support/package-root.js';
-import { inspectTree, KERNEL_PACKAGES } from '../intake/kernel-cache.js';
-import { cacheDir } from '../support/cache.js';
-import { formatUnicornVersion, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
-import { keystoneVersion, sharedKeystone } from '../encode/keystone.js';
-import { capstoneVersion, loadDisassembler } from '../encode/capstone.js';
-import { isSeamlabError } from '../errors.js';
 import type { DoctorItem } from '../report/doctor-report.js';
 
 export { formatDoctor, type DoctorItem } from '../report/doctor-report.js';
+
+/** The engines, loaded when asked for (not at start-up: `--version` needs none of them). */
+async function engines() {
+  const [unicorn, keystone, capstone] = await Promise.all([import('../machine/unicorn.js'), import('../encode/keystone.js'), import('../encode/capstone.js')]);
+  return { ...unicorn, ...keystone, ...capstone };
+}
 
 
 function firstLine(cmd: string, args: string[]): string | undefined {
@@ -29,6 +29,8 @@ function firstLine(cmd: string, args: string[]): string | undefined {
 }
 
 export async function runDoctor(): Promise<DoctorItem[]> {
+  const [{ formatUnicornVersion, loadUnicorn, unicornVersion, keystoneVersion, sharedKeystone, capstoneVersion, loadDisassembler }, { inspectTree, KERNEL_PACKAGES }, { cacheDir }, { isSeamlabError }] =
+    await Promise.all([engines(), import('../intake/kernel-cache.js'), import('../support/cache.js'), import('../errors.js')]);
   const items: DoctorItem[] = [];
   items.push({ name: 'node', ok: Number(process.versions.node.split('.')[0]) >= 20, required: true, detail: `v${process.versions.node}`, fix: 'install Node.js 20 or newer' });
 
@@ -89,6 +91,7 @@ export function seamlabVersion(): string {
 export async function versionText(verbose: boolean): Promise<string> {
   const lines = [`seamlab ${seamlabVersion()}`];
   if (!verbose) return lines[0]!;
+  const { formatUnicornVersion, loadUnicorn, unicornVersion, keystoneVersion, capstoneVersion } = await engines();
   const tryOr = async (f: () => string | Promise<string>): Promise<string> => {
     try {
       return await f();

@@ -6,15 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
-import { resolveRevision } from '../intake/revision.js';
-import { renderDivergence } from '../report/golden-text.js';
-import { columnsFor, renderHeader, renderStep, renderSummary, type TextStyle } from '../report/trace-text.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { resolveScenario } from '../seam/scenario-file.js';
-import { checkGoldens, updateGoldens } from '../trace/golden.js';
-import { traceLine } from '../trace/jsonl.js';
+import type { TextStyle } from '../report/trace-text.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/limits.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
-import { recordTrace } from '../trace/record.js';
 import type { TraceStep } from '../trace/format.js';
 
 interface TraceOpts {
@@ -64,6 +58,9 @@ export function registerTrace(program: Command): void {
     .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)))
     .addOption(noFuzzOption())
     .action(async (revision: string, opts: TraceOpts) => {
+      const [{ resolveRevision }, { resolveScenario }, { recordTrace }, { traceLine }, { columnsFor, renderHeader, renderStep, renderSummary }] = await Promise.all([
+        import('../intake/revision.js'), import('../seam/scenario-file.js'), import('../trace/record.js'), import('../trace/jsonl.js'), import('../report/trace-text.js'),
+      ]);
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const fnName = opts.fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
       if (!fnName) {
@@ -125,6 +122,7 @@ export function registerGolden(program: Command, deps: { print?: (l: string) => 
     .argument('[filter]', 'substring of the golden path, e.g. v3/__seamcall or /ud.jsonl')
     .option('--no-color', 'no colour')
     .action(async (filter: string | undefined, opts: { color: boolean }) => {
+      const [{ checkGoldens }, { renderDivergence }] = await Promise.all([import('../trace/golden.js'), import('../report/golden-text.js')]);
       const style = terminalStyle(opts.color, false);
       const results = await checkGoldens(filter, deps.root);
       if (results.length === 0) throw new SeamlabError('GOLDEN_NONE', `no golden path contains ${JSON.stringify(filter)}`, 'give part of a path under fixtures/golden, e.g. v3/__seamcall');
@@ -148,6 +146,7 @@ export function registerGolden(program: Command, deps: { print?: (l: string) => 
     .argument('[filter]', 'substring of the golden path')
     .option('--accept-source-change', 'rewrite goldens whose input files (by git blob id) changed since they were recorded')
     .action(async (filter: string | undefined, opts: { acceptSourceChange?: boolean }) => {
+      const { updateGoldens } = await import('../trace/golden.js');
       const results = await updateGoldens(filter, { ...(opts.acceptSourceChange ? { acceptSourceChange: true } : {}), ...(deps.root ? { root: deps.root } : {}) });
       const written = results.filter((r) => r.action === 'written');
       const refused = results.filter((r) => r.action === 'refused');

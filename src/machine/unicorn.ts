@@ -173,6 +173,48 @@ export type IntrHook = (intno: number) => void;
 
 export interface HookHandle { readonly id: bigint | number; readonly type: number }
 
+/**
+ * Unicorn 2 enforces uc_emu_start's timeout with a thread it creates for each
+ * call, which sleeps 2 µs at a time until the emulation ends or the time is
+ * up (uc.c `_timeout_fn`, `usleep(TIMEOUT_STEP)`), and joins at the end. That
+ * thread wakes some 20,000 times a second: measured here, it cost a batch run
+ * a third of its speed when it shared a core with the emulation (with the
+ * other core busy: 133,000 context switches in a 5 s run instead of 4,300),
+ * and short runs about half a millisecond per call, creating and joining it.
+ * So:
+ * - when a JavaScript code hook runs before every instruction, the timeout is
+ *   kept by that hook (a clock read every CLOCK_EVERY hooks) and Unicorn gets
+ *   none — no thread at all;
+ * - otherwise, on an engine marked `longRuns` (the batch loop: one call that
+ *   runs for seconds), the thread is created with a timer slack of
+ *   LONG_RUN_TIMER_SLACK_NS (Linux prctl PR_SET_TIMERSLACK, inherited by the
+ *   threads a thread creates), so each of its sleeps lasts about that long:
+ *   a few hundred wake-ups a second, the timeout late by at most that much.
+ */
+const CLOCK_EVERY = 1024;
+export const LONG_RUN_TIMER_SLACK_NS = 2_000_000;
+const PR_SET_TIMERSLACK = 29;
+const PR_GET_TIMERSLACK = 30;
+
+let prctl: ((option: number, arg: bigint | number) => number) | null | undefined;
+
+/** libc's prctl on Linux (null elsewhere, or when it cannot be loaded: then the slack stays as it is). */
+function loadPrctl(): typeof prctl {
+  if (prctl !== undefined) return prctl;
+  prctl = null;
+  if (process.platform !== 'linux') return prctl;
+  for (const name of ['libc.so.6', 'libc.so']) {
+    try {
+      const f = koffi.load(name).func('int prctl(int option, unsigned long arg2)') as (option: number, arg: bigint | number) => number;
+      prctl = f;
+      break;
+    } catch {
+      // not this libc
+    }
+  }
+  return prctl;
+}
+
 /** koffi hands a uint64_t callback argument over as a number, or as a signed bigint above 2^63. */
 const toBig = (v: number | bigint): bigint => BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
 
@@ -181,10 +223,20 @@ export class Unicorn {
   private readonly lib: UnicornLib;
   private handle: Ptr;
   private readonly callbacks: { hh: HookHandle; cb: unknown }[] = [];
+  /** JavaScript code hooks installed for every instruction: while there is one, it keeps emuStart's timeout. */
+  private readonly everywhere = new Set<HookHandle>();
   /** An exception thrown by a hook: emulation is stopped and it is rethrown from emuStart. */
   private pendingError: unknown = undefined;
   /** True while uc_emu_start runs (hooks execute inside it). */
   private running = false;
+  /** When the running emuStart's timeout is up (performance.now()), if a hook keeps it; else Infinity. */
+  private deadline = Infinity;
+  private hookCalls = 0;
+  /**
+   * Emulations on this engine run long (a batch loop): when Unicorn's own
+   * timeout thread is needed, it polls coarsely (see LONG_RUN_TIMER_SLACK_NS).
+   */
+  longRuns = false;
   // Scratch buffers reused across calls (register reads are on the hot path).
   private readonly reg8 = Buffer.alloc(8);
 
@@ -321,11 +373,19 @@ export class Unicorn {
   emuStart(begin: bigint, until: bigint, timeoutUs = 0, count = 0): number {
     this.pendingError = undefined;
     this.running = true;
+    const hookKeepsTime = timeoutUs > 0 && this.everywhere.size > 0;
+    const slack = timeoutUs > 0 && !hookKeepsTime && this.longRuns ? loadPrctl() : null;
+    const previousSlack = slack ? slack(PR_GET_TIMERSLACK, 0) : 0;
     let err: number;
     try {
-      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count) as number;
+      this.deadline = hookKeepsTime ? performance.now() + timeoutUs / 1000 : Infinity;
+      this.hookCalls = 0;
+      if (slack) slack(PR_SET_TIMERSLACK, LONG_RUN_TIMER_SLACK_NS);
+      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(hookKeepsTime ? 0 : timeoutUs), count) as number;
     } finally {
+      if (slack && previousSlack > 0) slack(PR_SET_TIMERSLACK, previousSlack);
       this.running = false;
+      this.deadline = Infinity;
     }
     if (this.pendingError !== undefined) {
       const e = this.pendingError;
@@ -373,8 +433,25 @@ export class Unicorn {
    * (begin > end means everywhere). The hook may write RIP to redirect.
    */
   hookCode(cb: CodeHook, begin = 1n, end = 0n): HookHandle {
-    const g = this.guard((_uc: Ptr, address: number | bigint, size: number) => cb(toBig(address), size), undefined);
-    return this.addHook(UC_HOOK.CODE, this.lib.protoCode, g, begin, end);
+    if (begin <= end) {
+      const g = this.guard((_uc: Ptr, address: number | bigint, size: number) => cb(toBig(address), size), undefined);
+      return this.addHook(UC_HOOK.CODE, this.lib.protoCode, g, begin, end);
+    }
+    // Before every instruction: this hook also keeps emuStart's timeout (see CLOCK_EVERY).
+    const g = this.guard((_uc: Ptr, address: number | bigint, size: number) => {
+      if (++this.hookCalls >= CLOCK_EVERY) {
+        this.hookCalls = 0;
+        if (performance.now() >= this.deadline) {
+          // Stopped before this instruction, as a pause is: emuStart returns UC_ERR_OK short of `until`.
+          this.lib.uc_emu_stop(this.handle);
+          return;
+        }
+      }
+      cb(toBig(address), size);
+    }, undefined);
+    const h = this.addHook(UC_HOOK.CODE, this.lib.protoCode, g, begin, end);
+    this.everywhere.add(h);
+    return h;
   }
 
   hookBlock(cb: CodeHook, begin = 1n, end = 0n): HookHandle {
@@ -406,6 +483,7 @@ export class Unicorn {
 
   hookDel(h: HookHandle): void {
     this.check('uc_hook_del', this.lib.uc_hook_del(this.handle, h.id));
+    this.everywhere.delete(h);
     const i = this.callbacks.findIndex((c) => c.hh === h);
     if (i >= 0) {
       koffi.unregister(this.callbacks[i]!.cb as bigint);

@@ -62,6 +62,8 @@ export function runBatch(image: Image, fn: RunFunction, driver: DriverCode, opts
   const stride = ROW_HEADER + 8 + structBytes;
   const callerSize = pageAlignUp(Math.max(PAGE, (opts.rows + 1) * stride + 0x1000));
   const machine = new Machine(image, { mode: 'batch', driver: driver.bytes, layout: { callerSize } });
+  // One emulation for the whole table: Unicorn's timeout thread may poll coarsely (src/machine/unicorn.ts).
+  machine.uc.longRuns = true;
   try {
     // Plan a single call in the caller area, then move its structs into each row.
     const plan = planCall(machine, fn.abi, entry, opts.call);

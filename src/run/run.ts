@@ -19,8 +19,9 @@ import type { CpuEnv, GprName, Outcome, SeamCall, SeamKind } from '../seam/types
 import { checkCall, type AbiCheck, type OutputStruct } from './check.js';
 import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement, type PlanOptions } from './plan.js';
 
-export const DEFAULT_BUDGET = 1_000_000;
-export const DEFAULT_TIME_LIMIT_MS = 5_000;
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from './limits.js';
+
+export { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from './limits.js';
 
 /** The entry point to run: what intake discovered (name, kind, ABI). */
 export type RunFunction = Pick<EntryFunction, 'name' | 'kind' | 'abi'> & { sourceFile?: string };
