@@ -22,6 +22,7 @@ export interface StartupGraph {
 // A static import or re-export at the start of a line: `import … from "x"`, `import "x"`, `export … from "x"`.
 const STATIC_IMPORT = /^(?:import|export)\s*(?:[^'"();]*?\sfrom\s*)?["']([^"']+)["']/gm;
 const MODULE_COMMENT = /^\/\/ ((?:src|node_modules)\/\S+)$/gm;
+const DYNAMIC_IMPORT = /\bimport\(\s*["'](\.[^"']+)["']\s*\)/g;
 
 function packageOf(spec: string): string | undefined {
   if (spec.startsWith('.') || spec.startsWith('/') || spec.startsWith('node:')) return undefined;
@@ -29,8 +30,12 @@ function packageOf(spec: string): string | undefined {
   return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
-/** The start-up graph of the bundle whose entry is `entry` (e.g. dist/seamlab.js). */
-export function startupGraph(entry: string): StartupGraph {
+/**
+ * The start-up graph of the bundle whose entry is `entry` (e.g. dist/seamlab.js);
+ * with `dynamic`, also what the dynamic imports of matching chunks load (what
+ * one command's action loads, e.g. /\/doctor-/ for `--version`).
+ */
+export function startupGraph(entry: string, opts: { dynamic?: RegExp } = {}): StartupGraph {
   const root = dirname(resolve(entry));
   const seen = new Set<string>();
   const modules = new Set<string>();
@@ -47,6 +52,9 @@ export function startupGraph(entry: string): StartupGraph {
       const path = m[1]!;
       if (path.startsWith('src/')) modules.add(path);
       else packages.add(packageOf(path.slice('node_modules/'.length))!);
+    }
+    if (opts.dynamic) {
+      for (const m of text.matchAll(DYNAMIC_IMPORT)) if (opts.dynamic.test(m[1]!)) stack.push(join(dirname(file), m[1]!));
     }
     for (const m of text.matchAll(STATIC_IMPORT)) {
       const spec = m[1]!;

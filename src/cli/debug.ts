@@ -7,8 +7,7 @@
  * or, with `--gdb PORT`, the same debugger served to gdb (src/cli/debug-gdb.ts).
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as readline from 'node:readline';
+import type * as net from 'node:net';
 import { Command, Option } from 'commander';
 import type { runAdapter } from '../debug/dap/run.js';
 import type { Debugger } from '../debug/debugger.js';
@@ -68,6 +67,7 @@ async function interactive(d: Debugger, repl: DebugRepl): Promise<void> {
   } catch {
     history = [];
   }
+  const readline = await import('node:readline');
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: '(seamlab) ', completer: (line: string) => repl.complete(line), history, historySize: 1000 });
   let busy = false;
   rl.on('SIGINT', () => {
@@ -117,7 +117,8 @@ export function registerDap(program: Command): Command {
       }
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SeamlabError('CLI_BAD_NUMBER', `--port must be a port number, not ${opts.port}`, 'e.g. --port 4711');
-      const server = net.createServer((socket) => {
+      const { createServer } = await import('node:net');
+      const server = createServer((socket) => {
         void runAdapter(socket, socket, open).then(() => socket.destroy());
       });
       await new Promise<void>((resolve, reject) => {

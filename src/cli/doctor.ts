@@ -7,13 +7,13 @@
  * `seamlab --version [--verbose]` prints seamlab's version (and, verbose,
  * the versions of Node and of the three engines) from here too.
  */
-import { spawnSync } from 'node:child_process';
+import type { spawnSync as SpawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../support/package-root.js';
 import type { DoctorItem } from '../report/doctor-report.js';
 
-export { formatDoctor, type DoctorItem } from '../report/doctor-report.js';
+export type { DoctorItem } from '../report/doctor-report.js';
 
 /** The engines, loaded when asked for (not at start-up: `--version` needs none of them). */
 async function engines() {
@@ -22,15 +22,15 @@ async function engines() {
 }
 
 
-function firstLine(cmd: string, args: string[]): string | undefined {
+function firstLine(spawnSync: typeof SpawnSync, cmd: string, args: string[]): string | undefined {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) return undefined;
   return (r.stdout || r.stderr).split('\n')[0]?.trim();
 }
 
 export async function runDoctor(): Promise<DoctorItem[]> {
-  const [{ formatUnicornVersion, loadUnicorn, unicornVersion, keystoneVersion, sharedKeystone, capstoneVersion, loadDisassembler }, { inspectTree, KERNEL_PACKAGES }, { cacheDir }, { isSeamlabError }] =
-    await Promise.all([engines(), import('../intake/kernel-cache.js'), import('../support/cache.js'), import('../errors.js')]);
+  const [{ formatUnicornVersion, loadUnicorn, unicornVersion, keystoneVersion, sharedKeystone, capstoneVersion, loadDisassembler }, { inspectTree, KERNEL_PACKAGES }, { cacheDir }, { isSeamlabError }, { spawnSync }] =
+    await Promise.all([engines(), import('../intake/kernel-cache.js'), import('../support/cache.js'), import('../errors.js'), import('node:child_process')]);
   const items: DoctorItem[] = [];
   items.push({ name: 'node', ok: Number(process.versions.node.split('.')[0]) >= 20, required: true, detail: `v${process.versions.node}`, fix: 'install Node.js 20 or newer' });
 
@@ -76,10 +76,19 @@ export async function runDoctor(): Promise<DoctorItem[]> {
     ['patch', 'patch', ['--version']],
   ];
   for (const [name, cmd, args] of oracles) {
-    const v = firstLine(cmd, args);
+    const v = firstLine(spawnSync, cmd, args);
     items.push({ name: `oracle ${name}`, ok: v !== undefined, required: false, detail: v ?? 'not found', fix: `apt-get install ${name === 'as' || name === 'ld' ? 'binutils' : name} (only the tests need it)` });
   }
   return items;
+}
+
+/** True for `seamlab --version`/`-V` (options before any subcommand): answered before the rest of the CLI loads (src/cli/seamlab.ts). */
+export function asksVersion(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '-V' || a === '--version') return true;
+    if (!a.startsWith('-')) return false;
+  }
+  return false;
 }
 
 /** seamlab's version, from its package.json. */

@@ -20,6 +20,7 @@ import { startProgress } from '../report/progress.js';
 import { outputWidth } from '../report/table.js';
 import { setProgressSink } from '../support/progress.js';
 import { EXIT, EXIT_STATUS_HELP } from './exit-codes.js';
+import { asksVersion, versionText } from './doctor.js';
 import { registerRevisions } from './revisions.js';
 import { registerCpp, registerProfiles } from './cpp.js';
 import { registerBuild } from './build.js';
@@ -42,12 +43,15 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .description('install libunicorn2 if missing (root + apt) and fetch the Debian kernel trees into the cache')
+    .description('install libunicorn2 if missing (root + apt), fetch the Debian kernel trees into the cache, and (without --tree) warm the disk caches')
     .option('--tree <name...>', 'only these built-in trees')
     .option('--verify', 'check every file of the cached trees against its recorded git blob id (not only size and time); rebuild a damaged tree')
     .action(async (opts: { tree?: string[]; verify?: boolean }) => {
-      const { runSetup } = await import('./setup.js');
-      runSetup((l) => console.log(l), { trees: opts.tree, verify: opts.verify });
+      const { runSetup, warmDiskCaches } = await import('./setup.js');
+      const log = (l: string) => console.log(l);
+      runSetup(log, { trees: opts.tree, verify: opts.verify });
+      // Only a whole setup warms the caches (the main job's revision needs the built-in trees).
+      if (!opts.tree) await warmDiskCaches(log);
     });
 
   program
@@ -56,7 +60,7 @@ export function buildProgram(): Command {
     .option('--json', 'a JSON document (format seamlab-doctor)')
     .option('--wide', 'do not fit the table to the terminal width')
     .action(async (opts: { json?: boolean; wide?: boolean }) => {
-      const [{ formatDoctor, runDoctor }, { doctorDocument }, { jsonText }] = await Promise.all([import('./doctor.js'), import('../report/doctor-report.js'), import('../report/json-schema.js')]);
+      const [{ runDoctor }, { doctorDocument, formatDoctor }, { jsonText }] = await Promise.all([import('./doctor.js'), import('../report/doctor-report.js'), import('../report/json-schema.js')]);
       const items = await runDoctor();
       console.log(opts.json ? jsonText(doctorDocument(items)) : formatDoctor(items, outputWidth(process.stdout, opts.wide)));
       if (items.some((i) => i.required && !i.ok)) process.exitCode = EXIT.checkFailed;
@@ -80,15 +84,6 @@ export function buildProgram(): Command {
 function commandOf(program: Command, argv: string[]): string | undefined {
   const names = new Set(program.commands.map((c) => c.name()));
   return argv.find((a) => names.has(a));
-}
-
-/** True for `seamlab --version`/`-V` (options before any subcommand). */
-function asksVersion(argv: string[]): boolean {
-  for (const a of argv) {
-    if (a === '-V' || a === '--version') return true;
-    if (!a.startsWith('-')) return false;
-  }
-  return false;
 }
 
 /** Prints a failure: the message on stderr and, with --json, an error document on stdout. */
@@ -125,7 +120,6 @@ export async function main(argv: string[], program: Command = buildProgram()): P
   const previousSink = setProgressSink(progress);
   try {
     if (asksVersion(argv)) {
-      const { versionText } = await import('./doctor.js');
       console.log(await versionText(argv.includes('--verbose')));
       return EXIT.ok;
     }
