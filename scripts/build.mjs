@@ -11,7 +11,8 @@ import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
-  entryPoints: { seamlab: 'src/cli/seamlab.ts', lib: 'src/index.ts', vitest: 'src/trace/vitest.ts' },
+  // diff-worker: the worker thread of `seamlab diff --fuzz --jobs N` (src/diff/workers.ts starts it from dist/).
+  entryPoints: { seamlab: 'src/cli/seamlab.ts', lib: 'src/index.ts', vitest: 'src/trace/vitest.ts', 'diff-worker': 'src/diff/worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -31,5 +32,7 @@ const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdi
 if (r.status !== 0) process.exit(r.status ?? 1);
 
 // The JSON Schema of the trace format, generated from its zod schemas (src/trace/format.ts).
-const { traceJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);
+const { traceJsonSchema, diffJsonSchema } = await import(new URL('../dist/lib.js', import.meta.url).href);
 writeFileSync(new URL('../dist/seamlab-trace.schema.json', import.meta.url), JSON.stringify(traceJsonSchema(), null, 2) + '\n');
+// … and of the seamlab diff report (src/diff/report.ts).
+writeFileSync(new URL('../dist/seamlab-diff.schema.json', import.meta.url), JSON.stringify(diffJsonSchema(), null, 2) + '\n');

@@ -52,3 +52,8 @@ export { Oracle, type OracleRunOptions, type OracleRunResult } from './oracle/or
 export { compareOracleTraces, formatOracleDivergence, type OracleDivergence } from './oracle/compare.js';
 export { relocationFor, Relocation, USER_IMAGE_BASE } from './oracle/relocate.js';
 export { fuzzOracle, type FuzzReport } from './oracle/fuzz.js';
+export { runDiff, type DiffOptions } from './diff/run-diff.js';
+export * from './diff/report.js';
+export { loadExpectations, type Expectations, type ExpectRule } from './diff/expect.js';
+export { mergeReports } from './diff/merge.js';
+export { OriginTracker, scrubPromise, type LeakReport, type LeftoverValue, type ScrubPromise, type ValueOrigin } from './run/origins.js';

@@ -12,7 +12,11 @@
  * TDX_MODULE_CALL host=1 without ret=1, so it stores nothing into *args
  * (tdxcall.S: the outputs are written back only for \ret).
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDisassembler } from '../src/encode/capstone.js';
+
+// The leak check (one of every call's ABI checks) follows register origins with Capstone.
+beforeAll(async () => { await loadDisassembler(); });
 import { resolveRevision } from '../src/intake/revision.js';
 import type { Revision } from '../src/intake/types.js';
 import { runDocumentSchema } from '../src/report/json-schema.js';

@@ -20,7 +20,7 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
     'The collapse the issue reported (587k → 196k/s) came from Unicorn\'s emu_start timeout thread, which sleeps 2 µs at a time (uc.c ' +
     '_timeout_fn) and so wakes ~20,000 times a second on the emulation\'s core when the other core is busy: perf stat counted 133,000 context ' +
     'switches in a 5 s batch run pinned to one core, 4,300 after the fix (src/machine/unicorn.ts: the batch loop raises that thread\'s timer ' +
-    'slack to 2 ms; runs with a per-instruction hook keep the time limit in the hook and start no thread). Pinned to one core the batch ' +
+    'slack to 2 ms; single and recorded runs time themselves and start no such thread, src/machine/execution.ts). Pinned to one core the batch ' +
     'now runs at its quiet speed (~500k/s). What is left in this row is the machine: the Python control row, which has no timeout thread ' +
     'and no JavaScript, falls by as much when the benchmark shares the machine with other work (see the load average).',
   version:
@@ -36,11 +36,13 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
     'preprocessed files\' and Keystone\'s entries. In a warm process the same rebuild takes a third of the GNU time (the in-process rows).',
   run:
     'The main job builds both v3 images (as `build v3` above, from the disk caches) and then runs 18 entry point × scenario pairs and two ' +
-    'sequences: ~290 emulations with a JavaScript hook on every instruction (the runs\' ABI checks record every store), ~200 ms in a fresh ' +
-    'process. Node\'s start is a third of the target by itself.',
+    'sequences: ~290 emulations with a JavaScript hook on every instruction (the runs\' ABI checks record every store), ~120 ms of CPU in a ' +
+    'fresh process, spread over the sequences\' calls, creating two machines (uc_open, mapping the image) and checking each run. Before it, ' +
+    'the process pays what `build v3` pays. Node\'s start is half of the target by itself.',
   'first-run':
-    'Without the disk caches a process evaluates Kconfig for the whole tree, generates asm-offsets.h and the other headers, preprocesses ' +
-    'both files with every header they include, starts the Keystone worker (wasm) and encodes every distinct instruction, then runs the job; ' +
-    '`seamlab setup` (scripts/setup) runs the main job once, which leaves the caches warm, so the first `seamlab run` a user types after the ' +
-    'README\'s setup is the warm row.',
+    'Measured with SEAMLAB_NO_DISK_CACHE=1. Timed stage by stage in a fresh process: evaluating Kconfig for the whole tree and generating ' +
+    'autoconf.h, asm-offsets.h and the other headers take ~1.0 s (parsing some 1,500 Kconfig files is half of it), preprocessing both files ' +
+    '~0.1 s, assembling ~0.2 s (the Keystone worker starts and encodes every distinct instruction), the runs ~0.1 s. The result of all of ' +
+    'it is what the disk caches keep, and `seamlab setup` (scripts/setup) now builds v3 once at its end, so the first `seamlab run` after ' +
+    'the README\'s setup is the warm row, not this one.',
 };

@@ -40,17 +40,40 @@ export function goldenRows(ctx: BenchContext): BenchRow[] {
 }
 
 /**
- * Differential pairs per second with `seamlab diff` on one core and with
- * --jobs = cores. Measured when the command exists in dist/ (issue [G]):
- * until then both rows say so.
+ * Differential pairs per second of `seamlab diff --fuzz` (issue [G]), on one
+ * core and with --jobs = cores, for a revision against itself (rows compared
+ * as bytes: the regression check) and for v3's `__seamcall` against 6.12's
+ * `__seamcall_ret` (every row differs and is classified). A pair is one
+ * generated call under one outcome class run on both sides and compared.
  */
 export function diffRows(ctx: BenchContext): BenchRow[] {
   const g = DIFF_GROUP;
-  const labels = [['diff.jobs1', 'seamlab diff, 1 job'], ['diff.jobs', `seamlab diff, --jobs ${os.cpus().length}`]] as const;
+  const jobs = os.cpus().length;
+  const cases = ctx.quick ? 5_000 : 20_000;
   // A command the CLI has is listed in its --help (an unknown one's --help prints the program's help, exit 0).
   const built = /^ {2}diff\b/m.test(tryRun(process.execPath, [ctx.cli, '--help']) ?? '');
-  if (!built) return labels.map(([id, label]) => unavailable(id, g, label, 'pairs/s', 'not available: seamlab diff not built yet'));
-  return labels.map(([id, label]) => unavailable(id, g, label, 'pairs/s', 'not measured: seamlab diff exists, but this benchmark does not drive it yet (scripts/bench/groups-tools.ts diffRows)'));
+  const pairs = [
+    { id: 'diff.self', what: 'linux-6.12 __seamcall_ret ↔ itself', a: 'linux-6.12', fa: '__seamcall_ret', b: 'linux-6.12', fb: '__seamcall_ret' },
+    { id: 'diff.abi', what: 'v3 __seamcall ↔ linux-6.12 __seamcall_ret', a: 'v3', fa: '__seamcall', b: 'linux-6.12', fb: '__seamcall_ret' },
+  ];
+  const rows: BenchRow[] = [];
+  for (const p of pairs) {
+    const l1 = `seamlab diff --fuzz, 1 job: ${p.what}`;
+    const lj = `seamlab diff --fuzz, --jobs ${jobs} (workers started cold): ${p.what}`;
+    if (!built) {
+      rows.push(unavailable(`${p.id}.jobs1`, g, l1, 'pairs/s', 'not available: seamlab diff not built yet'), unavailable(`${p.id}.jobs`, g, lj, 'pairs/s', 'not available: seamlab diff not built yet'));
+      continue;
+    }
+    ctx.log(`differential pairs: ${p.what}`);
+    let extra: { jobsSamples: number[]; rssMb: number } | undefined;
+    rows.push(guarded(`${p.id}.jobs1`, g, l1, 'pairs/s', ctx, () => {
+      const r = runWorker(ctx, 'diff', { a: p.a, fa: p.fa, b: p.b, fb: p.fb, cases, jobs, reps: Math.min(ctx.reps, 3) });
+      extra = { jobsSamples: r.jobsSamples as number[], rssMb: r.rssMb };
+      return row(`${p.id}.jobs1`, g, l1, 'pairs/s', r.samples, r.rssMb, `${cases.toLocaleString('en-US')} cases per repetition, warm`);
+    }));
+    rows.push(extra ? row(`${p.id}.jobs`, g, lj, 'pairs/s', extra.jobsSamples, extra.rssMb, `the same cases across ${jobs} worker threads`) : unavailable(`${p.id}.jobs`, g, lj, 'pairs/s', rows.at(-1)!.reason ?? 'failed'));
+  }
+  return rows;
 }
 
 /** The scenario of the 200-step run: every TDCALL answered "interrupted", so the guest re-executes it until the budget. */

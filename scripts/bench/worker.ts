@@ -19,6 +19,12 @@ import { HOST_ENV, type Outcome, type SeamHandler } from '../../src/seam/types.j
 import { checkGoldens } from '../../src/trace/golden.js';
 import { recordTrace } from '../../src/trace/record.js';
 import { TraceRecorder } from '../../src/trace/recorder.js';
+import { DifferenceCollector } from '../../src/diff/collect.js';
+import { DiffEngine, mergeRanges } from '../../src/diff/fuzz-engine.js';
+import { engineConfig } from '../../src/diff/fuzz.js';
+import { preparePair } from '../../src/diff/matrix.js';
+import { resolvePairs } from '../../src/diff/pairing.js';
+import { runWorkers } from '../../src/diff/workers.js';
 
 /** The benchmark's call: v3 `__seamcall(TDH.SYS.RD, …)`, answered TDX_SUCCESS by a handler that does nothing else. */
 export const BENCH_REVISION = 'v3';
@@ -31,6 +37,13 @@ interface Args {
   calls?: number;
   reps?: number;
   revision?: string;
+  /** diff: the pair (revision and entry point of each side), cases per repetition, worker threads. */
+  a?: string;
+  fa?: string;
+  b?: string;
+  fb?: string;
+  cases?: number;
+  jobs?: number;
 }
 
 function setup() {
@@ -119,6 +132,37 @@ const TASKS: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
       if (i > 0) out.push((insns / ms) * 1000);
     }
     return { samples: out, runs: cases.length, instructionsPerRound: insns };
+  },
+
+  /**
+   * Differential pairs/s of `seamlab diff --fuzz`'s engine (src/diff): in this
+   * thread, warm; and with `jobs` worker threads, cold (worker start, image
+   * transfer and machine set-up included), as `seamlab diff --jobs` runs them.
+   */
+  async diff(a) {
+    await loadDisassembler();
+    const pair = resolvePairs(a.a!, resolveRevision(a.a!), a.b!, resolveRevision(a.b!), [{ a: { spec: a.a!, fn: a.fa! }, b: { spec: a.b!, fn: a.fb! } }])[0]!;
+    const prepared = preparePair(pair);
+    const config = engineConfig(prepared, 1, new DifferenceCollector(prepared.label, undefined));
+    const engine = new DiffEngine(config);
+    const one: number[] = [];
+    const many: number[] = [];
+    let pairs = 0;
+    try {
+      engine.runRange(0, 2048);
+      for (let i = 0; i < a.reps!; i++) {
+        let t = performance.now();
+        pairs = engine.runRange(0, a.cases!).pairs;
+        one.push((pairs / (performance.now() - t)) * 1000);
+        t = performance.now();
+        const r = mergeRanges(await runWorkers(config, 0, a.cases!, a.jobs!));
+        if (r.pairs !== pairs) throw new Error(`workers ran ${r.pairs} pairs, one thread ${pairs}`);
+        many.push((pairs / (performance.now() - t)) * 1000);
+      }
+    } finally {
+      engine.close();
+    }
+    return { samples: one, jobsSamples: many, pairs };
   },
 
   /** checkGoldens() of every fixture, ms. */

@@ -28,6 +28,7 @@ import { registerRun, registerScenarios } from './run.js';
 import { registerGolden, registerTrace } from './trace.js';
 import { registerOracle } from './oracle.js';
 import { registerDebug } from './debug.js';
+import { registerDiff } from './diff.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
   registerGolden(program);
   registerOracle(program);
   registerDebug(program);
+  registerDiff(program);
 
   return program;
 }

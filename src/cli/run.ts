@@ -126,6 +126,8 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const kinds = new Set(rev.functions.filter((f) => !opts.fn || opts.fn.includes(f.name)).map((f) => f.kind));
       const scenarios = await scenariosOf(opts, kinds);
+      // The leak check follows register origins with Capstone's regs-access.
+      await (await import('../encode/capstone.js')).loadDisassembler();
       const job = runJob(rev, {
         ...(opts.fn ? { functions: opts.fn } : {}), scenarios, profile: opts.profile, budget, timeLimitMs,
         ...(opts.config !== undefined ? { config: opts.config } : {}),

@@ -12,6 +12,7 @@ import { ensureTree, KERNEL_PACKAGES, sweepStaleTemporaries, type EnsureResult, 
 import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 import { setupRunner } from '../oracle/native-build.js';
+import { loadStepRecorder } from '../machine/native-steps.js';
 import { diskCacheEnabled } from '../support/cache.js';
 import { MAIN_JOB_REVISION } from './run.js';
 
@@ -68,11 +69,24 @@ export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
   if (!opts.skipRunner) {
     log('[setup] silicon-oracle runner (the system C compiler builds src/oracle/native/runner.c)');
     setupRunner(log, cache);
+    log('[setup] native step recorder for traces (the system C compiler builds src/machine/native/step-recorder.c)');
+    setupStepRecorder(log);
   }
   log(`[setup] kernel sources (cache ${cache})`);
   sweepStaleTemporaries(cache, log);
   const wanted = KERNEL_PACKAGES.filter((p) => !opts.trees || opts.trees.includes(p.name));
   return wanted.map((p) => ensureTree(p, cache, log, { verify: opts.verify }));
+}
+
+/** Builds the native step recorder now; without it traces are recorded with JavaScript hooks (same traces, slower). */
+function setupStepRecorder(log: Log): void {
+  try {
+    const r = loadStepRecorder();
+    log(r.ok ? '  step recorder: ok' : `  step recorder: not built (${r.reason}); traces will use JavaScript hooks, the same traces more slowly`);
+  } catch (e) {
+    if (!(e instanceof SeamlabError)) throw e;
+    log(`  step recorder: not built (${e.message})`);
+  }
 }
 
 /**

@@ -37,10 +37,27 @@ export function assembleBatchDriver(): DriverCode {
   return driverCache;
 }
 
-/** Takes the driver's code out of an image assembled from asm/batch-driver.S. */
-export function driverFromImage(image: Image): DriverCode {
-  const sym = image.symbols.find((s) => s.name === BATCH_DRIVER_SYMBOL);
+/** Takes a driver's code out of an image assembled from asm/batch-driver.S (or another driver: `symbol`, `file`). */
+export function driverFromImage(image: Image, symbol = BATCH_DRIVER_SYMBOL, file = BATCH_DRIVER_FILE): DriverCode {
+  const sym = image.symbols.find((s) => s.name === symbol);
   const sec = sym && image.sections.find((s) => s.name === sym.section);
-  if (!sym || !sec) throw new SeamlabError('BATCH_NO_DRIVER', `${BATCH_DRIVER_FILE} did not define ${BATCH_DRIVER_SYMBOL}`, `restore ${BATCH_DRIVER_FILE}`);
+  if (!sym || !sec) throw new SeamlabError('BATCH_NO_DRIVER', `${file} did not define ${symbol}`, `restore ${file}`);
   return { bytes: sec.bytes, entry: Number(sym.address - sec.address) };
+}
+
+const driverCaches = new Map<string, DriverCode>();
+
+/**
+ * Another driver in asm/ (e.g. asm/diff-driver.S), assembled by seamlab's
+ * front end with `prelude` (symbol definitions) in front; cached per text.
+ */
+export function assembleDriver(file: string, symbol: string, prelude = ''): DriverCode {
+  const key = `${file}\0${symbol}\0${prelude}`;
+  let d = driverCaches.get(key);
+  if (!d) {
+    const text = prelude + readFileSync(join(packageRoot(), file), 'utf8');
+    d = driverFromImage(linkObject(assemble(plainSource(file, text)), { sourceFile: file, profile: 'default' }), symbol, file);
+    driverCaches.set(key, d);
+  }
+  return d;
 }

@@ -27,6 +27,7 @@ import type {
 } from './run-types.js';
 import { applyOutcome, type TrapSite } from './trap.js';
 import { UC_ERR } from './unicorn-consts.js';
+import { CTL, FLAG_BUDGET, FLAG_FULL, FLAG_TIME } from './native-steps.js';
 
 export const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
   0: 'DE', 1: 'DB', 3: 'BP', 4: 'OF', 5: 'BR', 6: 'UD', 7: 'NM', 8: 'DF', 10: 'TS', 11: 'NP', 12: 'SS', 13: 'GP', 14: 'PF', 16: 'MF', 17: 'AC', 18: 'MC', 19: 'XM',
@@ -115,6 +116,8 @@ export class Execution {
   private memFault: MemFault | undefined;
   private elapsedMs = 0;
   private sliceDeadline = Infinity;
+  /** When the run's emulation time is up (performance.now() clock), for the hooks that check it. */
+  private timeDeadline = Infinity;
   private stepTarget = Infinity;
   private temporary: StopCondition | undefined;
   private ignorePauses = false;
@@ -125,6 +128,8 @@ export class Execution {
   private readonly fixups: FixupRecord[] = [];
   private seamCallCount = 0;
   private slices = 0;
+  /** Recorded mode: SEAM calls and fixups waiting for their step to be replayed. */
+  private readonly deferred: { step: number; deliver: () => void }[] = [];
 
   constructor(readonly machine: Machine, readonly options: ExecutionOptions, traceDepth: number) {
     this.until = options.until ?? machine.layout.sentinel;
@@ -132,6 +137,7 @@ export class Execution {
     for (const o of options.observers ?? []) this.observe(o);
     this.traceDepth = traceDepth;
     this.ring = new Array<bigint>(traceDepth).fill(0n);
+    machine.steps?.reset(options.budget);
     machine.call.env = options.env;
   }
 
@@ -218,7 +224,7 @@ export class Execution {
    * observer of loads needs a machine created with `observeReads`.
    */
   observe(o: RunObserver): void {
-    this.requireObserved('observe');
+    if (this.machine.mode === 'batch') throw new Error('observers need a machine created with mode "single" or "recorded"');
     if (o.observesReads && !this.machine.readsObserved) throw new Error('this observer wants memory reads: create the machine with observeReads');
     this.observers.push(o);
   }
@@ -239,6 +245,7 @@ export class Execution {
     return this.summary();
   }
 
+  /** Stepping, breakpoints and interrupts decide in the JavaScript per-instruction hook: 'single' mode only. */
   private requireObserved(what: string): void {
     if (this.machine.mode !== 'single') throw new Error(`${what} needs a machine created with mode "single"`);
   }
@@ -270,9 +277,27 @@ export class Execution {
         this.memFault = undefined;
         let err: number;
         try {
-          err = uc.emuStart(begin, this.until, Math.ceil(remainingMs * 1000), m.mode === 'batch' && opts.budget > 0 ? opts.budget : 0);
+          // Only batch mode, which has no per-instruction hook, asks Unicorn to time the run: its
+          // watchdog is a thread per uc_emu_start that polls every 2 µs and is joined at the end —
+          // a millisecond or more per call when the other core is busy. The per-instruction hooks
+          // of single and recorded modes check the clock themselves.
+          this.timeDeadline = performance.now() + remainingMs;
+          if (m.steps) m.steps.setDeadline(remainingMs);
+          err = uc.emuStart(begin, this.until, m.mode === 'batch' ? Math.ceil(remainingMs * 1000) : 0, m.mode === 'batch' && opts.budget > 0 ? opts.budget : 0);
         } catch (e) {
+          if (m.steps) this.drainNative();
           return this.finishWith(this.end ?? { kind: 'handler-error', message: e instanceof Error ? e.message : String(e), error: e });
+        }
+        if (m.steps) {
+          // Recorded mode: replay what the native recorder buffered, then go on if it only stopped because the buffers were full.
+          const flags = m.steps.ctl[CTL.flags]!;
+          this.drainNative();
+          if ((flags & FLAG_BUDGET) !== 0n) this.end ??= { kind: 'runaway', limit: 'instructions', budget: opts.budget, timeLimitMs: opts.timeLimitMs, last: this.lastTrace() };
+          else if ((flags & FLAG_TIME) !== 0n) this.end ??= { kind: 'runaway', limit: 'time', budget: opts.budget, timeLimitMs: opts.timeLimitMs, last: this.lastTrace() };
+          else if ((flags & FLAG_FULL) !== 0n && !this.end && this.resumeAt === undefined && !this.memFault) {
+            begin = uc.rip;
+            continue;
+          }
         }
         if (this.end) return this.finishWith(this.end);
         if (this.paused) return this.notify({ kind: 'paused', reason: this.paused, rip: uc.rip });
@@ -299,7 +324,7 @@ export class Execution {
           const location = m.map.locate(f.rip);
           return this.finishWith({
             kind: 'fault', ...f, ...(location ? { location } : {}),
-            ...(f.access === 'fetch' && m.mode === 'single' && this.count > 1
+            ...(f.access === 'fetch' && m.mode !== 'batch' && this.count > 1
               ? { last: this.traceEntry(this.ring[(this.count - 1) % this.traceDepth]!) } : {}),
           });
         }
@@ -354,15 +379,69 @@ export class Execution {
       this.machine.uc.emuStop();
       return;
     }
+    // The clock, every CLOCK_EVERY instructions: the run's time limit, and the slice of a continueAsync.
+    if (this.count % CLOCK_EVERY === 0 && this.count > 0) {
+      const now = performance.now();
+      if (now >= this.timeDeadline) {
+        this.end = { kind: 'runaway', limit: 'time', budget, timeLimitMs: this.options.timeLimitMs, last: this.lastTrace() };
+        this.machine.uc.emuStop();
+        return;
+      }
+      if (now >= this.sliceDeadline && !this.ignorePauses) {
+        this.pauseHere({ kind: 'slice' });
+        return;
+      }
+    }
+    this.recordInstruction(address, size);
+  }
+
+  /** An instruction executes: count it, remember it, tell the observers (with the registers before it, when recorded). */
+  private recordInstruction(address: bigint, size: number, registers?: BigUint64Array): void {
     const step = this.count;
     this.lastInsn = address;
     this.ring[step % this.traceDepth] = address;
     this.count = step + 1;
     for (const o of this.observers) {
-      const w = o.instruction?.(step, address, size);
+      const w = o.instruction?.(step, address, size, registers);
       if (w) this.pending ??= { kind: 'watchpoint', detail: w };
     }
-    if (this.count % CLOCK_EVERY === 0 && this.sliceDeadline !== Infinity && performance.now() >= this.sliceDeadline) this.pending ??= { kind: 'slice' };
+  }
+
+  /**
+   * Recorded mode: feeds the native recorder's buffered steps and memory
+   * accesses through the same paths the JavaScript hooks take, with the SEAM
+   * calls and fixups that happened at each step delivered after its accesses
+   * — the order single mode gives observers.
+   */
+  private drainNative(): void {
+    const log = this.machine.steps!;
+    const steps = Number(log.ctl[CTL.steps]);
+    const accesses = Number(log.ctl[CTL.accesses]);
+    let a = 0;
+    let d = 0;
+    for (let i = 0; i < steps; i++) {
+      const step = this.count;
+      this.recordInstruction(log.stepRip(i), log.stepSize(i), log.stepRegisters(i));
+      for (; a < accesses && log.accessStep(a) === step; a++) {
+        const x = log.access(a);
+        this.onMemory(x.read ? 'read' : 'write', x.address, x.size, x.value);
+      }
+      for (; d < this.deferred.length && this.deferred[d]!.step === step; d++) this.deferred[d]!.deliver();
+    }
+    this.deferred.splice(0, d);
+    log.drained();
+  }
+
+  /** Tells observers now, or — in recorded mode, where the step is still in the native buffer — when the step is replayed. */
+  private tellObservers(deliver: () => void): void {
+    const log = this.machine.steps;
+    if (log) this.deferred.push({ step: log.total - 1, deliver });
+    else deliver();
+  }
+
+  /** The address of the instruction executing now (in recorded mode the native recorder knows it first). */
+  private currentInstruction(): bigint {
+    return this.machine.steps?.lastBufferedRip() ?? this.lastInsn;
   }
 
   private pauseBefore(address: bigint): PauseReason | undefined {
@@ -401,8 +480,8 @@ export class Execution {
 
   onStub(name: string): void {
     if (this.end) return;
-    const prev = this.ring[(this.count + this.traceDepth - 2) % this.traceDepth]!;
-    this.end = { kind: 'panic', stub: name, ...(this.machine.mode === 'single' ? { caller: this.traceEntry(prev) } : {}) };
+    const prev = this.machine.steps?.lastBufferedRip(1) ?? this.ring[(this.count + this.traceDepth - 2) % this.traceDepth]!;
+    this.end = { kind: 'panic', stub: name, ...(this.machine.mode !== 'batch' ? { caller: this.traceEntry(prev) } : {}) };
     this.machine.uc.emuStop();
   }
 
@@ -421,7 +500,7 @@ export class Execution {
   onMemInvalid(access: 'read' | 'write' | 'fetch', address: bigint, size: number): void {
     if (this.end) return;
     // Unicorn 2.0.1 does not sync RIP for memory hooks: in single mode the code hook knows the exact instruction.
-    const rip = access === 'fetch' ? address : this.machine.mode === 'single' ? this.lastInsn : this.machine.uc.rip;
+    const rip = access === 'fetch' ? address : this.machine.mode !== 'batch' ? this.currentInstruction() : this.machine.uc.rip;
     this.memFault = { access, address, size, rip };
   }
 
@@ -436,7 +515,7 @@ export class Execution {
     call.index = this.seamCallCount++;
     call.rip = address;
     call.rflags = v[SLOT.rflags]!;
-    const recording = m.mode === 'single';
+    const recording = m.mode !== 'batch';
     const regsIn = recording ? snapshot(v) : undefined;
     if (recording) m.phys.recorded = [];
     const outcome = this.options.serve(call);
@@ -460,7 +539,7 @@ export class Execution {
       };
       m.phys.recorded = undefined;
       this.records.push(record);
-      for (const o of this.observers) o.seamCall?.(record);
+      this.tellObservers(() => { for (const o of this.observers) o.seamCall?.(record); });
     }
   }
 
@@ -500,7 +579,7 @@ export class Execution {
     rf.write();
     const record: FixupRecord = { vector, address, fixup: entry.fixup };
     this.fixups.push(record);
-    for (const o of this.observers) o.fixup?.(record);
+    this.tellObservers(() => { for (const o of this.observers) o.fixup?.(record); });
     if ((this.pauseOnFixup || this.temporary?.fixup) && !this.ignorePauses) this.pending ??= { kind: 'fixup', fixup: record };
   }
 

@@ -20,6 +20,8 @@ import { Unicorn } from './unicorn.js';
 import { UC_HOOK, UC_HOOK_MEM_INVALID, UC_MEM, UC_PROT } from './unicorn-consts.js';
 import { Execution, type ExecutionOptions } from './execution.js';
 import type { MachineRun } from './run-types.js';
+import { loadStepRecorder, NativeStepLog } from './native-steps.js';
+import { SeamlabError } from '../errors.js';
 import { readCpuState, type CpuState } from './cpu-state.js';
 
 export * from './run-types.js';
@@ -29,9 +31,12 @@ export type { Regs } from '../support/registers.js';
 /**
  * 'single' installs the per-instruction and memory hooks (every store is
  * recorded for the ABI checks; observers, stepping and breakpoints work);
+ * 'recorded' has C hooks record every instruction and memory access
+ * (src/machine/native-steps.ts) and replays them to the same observers in
+ * batches — a run to the end at emulator speed, no stepping or breakpoints;
  * 'batch' installs only the traps, for speed.
  */
-export type MachineMode = 'single' | 'batch';
+export type MachineMode = 'single' | 'recorded' | 'batch';
 
 export interface MachineOptions {
   mode?: MachineMode;
@@ -65,6 +70,8 @@ export class Machine {
   active: Execution | undefined;
   /** The memory-read hook is installed (observers may watch loads). */
   readonly readsObserved: boolean;
+  /** Recorded mode: the native recorder's buffers. */
+  readonly steps: NativeStepLog | undefined;
 
   private readonly traceDepth: number;
   private readonly siteByAddress: Map<bigint, TrapSite>;
@@ -96,7 +103,9 @@ export class Machine {
       this.phys = new PhysMemory(L.physBase, physBuf);
       this.regs = new RegisterFile(this.uc);
       this.call = new TrapCall(this.regs.values, { vmx: true, seamrr: true, cpl: 0, inTd: false, lp: 0 }, this.phys);
-      this.readsObserved = this.mode === 'single' && options.observeReads === true;
+      this.readsObserved = (this.mode === 'single' && options.observeReads === true) || this.mode === 'recorded';
+      // The native recorder goes first, so that at a SEAMCALL it has recorded the step before the trap serves it.
+      this.steps = this.mode === 'recorded' ? openStepLog(this.uc) : undefined;
       this.installHooks(this.readsObserved);
     } catch (e) {
       this.uc.close();
@@ -107,6 +116,7 @@ export class Machine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.steps?.detach();
     this.uc.close();
   }
 
@@ -227,4 +237,13 @@ function littleEndian(b: Uint8Array): bigint {
   let v = 0n;
   for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
   return v;
+}
+
+/** The native step recorder on `uc`; a user error naming why when it cannot be built or loaded. */
+function openStepLog(uc: Unicorn): NativeStepLog {
+  const r = loadStepRecorder();
+  if (!r.ok) {
+    throw new SeamlabError('MACHINE_NO_NATIVE_RECORDER', `the native step recorder is not available: ${r.reason}`, 'install a C compiler (Debian: apt-get install gcc) and run seamlab setup, or record with JavaScript hooks (machine mode "single")');
+  }
+  return new NativeStepLog(uc);
 }

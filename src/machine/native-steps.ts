@@ -8,7 +8,7 @@
  * same order, at emulator speed.
  */
 import koffi from 'koffi';
-import { buildNative, type NativeBuild } from '../support/native-build.js';
+import { buildNative, type NativeTarget } from '../support/native-build.js';
 import { GPR_NAMES } from '../support/registers.js';
 import type { Unicorn } from './unicorn.js';
 import { unicornLibraryPath } from './unicorn.js';
@@ -24,9 +24,10 @@ export const STEP_WORDS = 2 + STEP_REGISTERS.length;
 export const ACCESS_WORDS = 4;
 const READ_BIT = 1n << 63n;
 
-export const CTL = { steps: 0, accesses: 1, total: 2, budget: 3, flags: 4 } as const;
+export const CTL = { steps: 0, accesses: 1, total: 2, budget: 3, flags: 4, deadline: 5 } as const;
 export const FLAG_FULL = 1n;
 export const FLAG_BUDGET = 2n;
+export const FLAG_TIME = 4n;
 
 interface NativeLib {
   attach: (...a: unknown[]) => unknown;
@@ -35,6 +36,11 @@ interface NativeLib {
 
 let lib: NativeLib | undefined;
 let unavailable: string | undefined;
+
+/** The step recorder's build, linked against the libunicorn in use. */
+export function stepRecorderTarget(libunicorn: string): NativeTarget {
+  return { name: 'step-recorder', source: 'src/machine/native/step-recorder.c', kind: 'shared', cflags: ['-O2', '-Wall', '-Wextra'], link: [libunicorn] };
+}
 
 /** Builds (if needed) and loads the step recorder; undefined with the reason when it cannot. */
 export function loadStepRecorder(): { ok: true } | { ok: false; reason: string } {
@@ -45,9 +51,9 @@ export function loadStepRecorder(): { ok: true } | { ok: false; reason: string }
     unavailable = 'the loaded libunicorn was not found in /proc/self/maps';
     return { ok: false, reason: unavailable };
   }
-  const b: NativeBuild = buildNative({ name: 'step-recorder', source: 'src/machine/native/step-recorder.c', kind: 'shared', link: () => [libunicorn] });
+  const b = buildNative(stepRecorderTarget(libunicorn));
   if (!b.ok) {
-    unavailable = b.reason;
+    unavailable = `${b.message}${b.notes.length ? `: ${b.notes.join(' / ')}` : ''}`;
     return { ok: false, reason: unavailable };
   }
   const h = koffi.load(b.path);
@@ -87,13 +93,18 @@ export class NativeStepLog {
   drained(): void {
     this.ctl[CTL.steps] = 0n;
     this.ctl[CTL.accesses] = 0n;
-    this.ctl[CTL.flags] = 0n;
+    this.ctl[CTL.flags] &= ~FLAG_FULL;
   }
 
   /** Starts a new run: counts from zero, stops before instruction `budget` + 1 (0: no budget). */
   reset(budget: number): void {
     this.ctl.fill(0n);
     this.ctl[CTL.budget] = BigInt(budget);
+  }
+
+  /** Ends the run (flag FLAG_TIME) once `ms` from now have passed. process.hrtime is CLOCK_MONOTONIC, the clock the C side reads. */
+  setDeadline(ms: number): void {
+    this.ctl[CTL.deadline] = process.hrtime.bigint() + BigInt(Math.max(1, Math.ceil(ms * 1e6)));
   }
 
   get total(): number {
@@ -104,9 +115,23 @@ export class NativeStepLog {
     return this.steps[i * STEP_WORDS]!;
   }
 
+  stepSize(i: number): number {
+    return Number(this.steps[i * STEP_WORDS + 1]!);
+  }
+
+  /** RIP of the buffered step `back` steps before the newest one, if it is still buffered. */
+  lastBufferedRip(back = 0): bigint | undefined {
+    const i = Number(this.ctl[CTL.steps]) - 1 - back;
+    return i >= 0 ? this.stepRip(i) : undefined;
+  }
+
   /** The registers before buffered step `i` (STEP_REGISTERS order), a view into the buffer. */
   stepRegisters(i: number): BigUint64Array {
     return this.steps.subarray(i * STEP_WORDS + 2, (i + 1) * STEP_WORDS);
+  }
+
+  accessStep(i: number): number {
+    return Number(this.accesses[i * ACCESS_WORDS]! & ~READ_BIT);
   }
 
   access(i: number): { step: number; read: boolean; address: bigint; size: number; value: bigint } {

@@ -114,8 +114,15 @@ export interface MemoryAccess {
 export interface RunObserver {
   /** Wants memory reads too (costs a hook and a read per load). Writes are always reported. */
   readonly observesReads?: boolean;
-  /** Before the instruction at `address` executes (it will: pauses were decided before). `step` counts from 0. */
-  instruction?(step: number, address: bigint, size: number): string | void;
+  /**
+   * Before the instruction at `address` executes (it will: pauses were
+   * decided before). `step` counts from 0. A machine in 'recorded' mode
+   * passes the registers before the instruction (src/machine/native-steps.ts
+   * `STEP_REGISTERS` order: the 16 GPRs in encoding order, then RFLAGS) —
+   * it reports steps after Unicorn ran them, so the live registers are
+   * later ones; in 'single' mode the live registers are these.
+   */
+  instruction?(step: number, address: bigint, size: number, registers?: BigUint64Array): string | void;
   memory?(access: MemoryAccess): string | void;
   /** A SEAM call was served and its outcome applied (or it faulted). */
   seamCall?(record: SeamCallRecord): void;

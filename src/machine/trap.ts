@@ -10,6 +10,7 @@ import { GPR_NAMES, RFLAGS, RFLAGS_STATUS, type GprName } from './unicorn-consts
 import { SLOT } from './register-file.js';
 import { matchTdxOpcode, TDX_INSN_LENGTH } from '../support/tdx-opcodes.js';
 import type { SourceMap } from '../image/source-map.js';
+import { imageBytes } from '../image/bytes.js';
 
 export const TRAP_INSN_LENGTH = BigInt(TDX_INSN_LENGTH);
 
@@ -18,16 +19,6 @@ export interface TrapSite {
   kind: SeamKind;
 }
 
-function bytesAt(image: Image, address: bigint, n: number): Uint8Array | undefined {
-  for (const s of image.sections) {
-    const end = s.address + BigInt(s.bytes.length);
-    if (address >= s.address && address + BigInt(n) <= end) {
-      const o = Number(address - s.address);
-      return s.bytes.subarray(o, o + n);
-    }
-  }
-  return undefined;
-}
 
 
 /**
@@ -40,8 +31,8 @@ export function findTrapSites(image: Image, map: SourceMap): TrapSite[] {
   const sites: TrapSite[] = [];
   for (const r of map.codeRanges()) {
     if (r.size < 4 && r.kind === 'insn') continue;
-    const b = bytesAt(image, r.address, 4);
-    if (!b) continue;
+    const b = imageBytes(image, r.address, TDX_INSN_LENGTH);
+    if (!b || b.length < TDX_INSN_LENGTH) continue;
     const op = matchTdxOpcode(b);
     if (op === 'seamcall' || op === 'tdcall') sites.push({ address: r.address, kind: op });
   }

@@ -179,19 +179,16 @@ export interface HookHandle { readonly id: bigint | number; readonly type: numbe
  * up (uc.c `_timeout_fn`, `usleep(TIMEOUT_STEP)`), and joins at the end. That
  * thread wakes some 20,000 times a second: measured here, it cost a batch run
  * a third of its speed when it shared a core with the emulation (with the
- * other core busy: 133,000 context switches in a 5 s run instead of 4,300),
- * and short runs about half a millisecond per call, creating and joining it.
- * So:
- * - when a JavaScript code hook runs before every instruction, the timeout is
- *   kept by that hook (a clock read every CLOCK_EVERY hooks) and Unicorn gets
- *   none — no thread at all;
- * - otherwise, on an engine marked `longRuns` (the batch loop: one call that
- *   runs for seconds), the thread is created with a timer slack of
- *   LONG_RUN_TIMER_SLACK_NS (Linux prctl PR_SET_TIMERSLACK, inherited by the
- *   threads a thread creates), so each of its sleeps lasts about that long:
- *   a few hundred wake-ups a second, the timeout late by at most that much.
+ * other core busy: 133,000 context switches in a 5 s run instead of 4,300).
+ * Single and recorded runs keep their time limit themselves and pass no
+ * timeout (src/machine/execution.ts). On an engine marked `longRuns` (the
+ * batch loop: one call that runs for seconds), the thread is created with a
+ * timer slack of LONG_RUN_TIMER_SLACK_NS (Linux prctl PR_SET_TIMERSLACK,
+ * inherited by the threads a thread creates), so each of its sleeps lasts
+ * about that long: a few hundred wake-ups a second, the timeout late by at
+ * most that much, and as much added to the join at the end of the call —
+ * which is why short emulations are not marked.
  */
-const CLOCK_EVERY = 1024;
 export const LONG_RUN_TIMER_SLACK_NS = 2_000_000;
 const PR_SET_TIMERSLACK = 29;
 const PR_GET_TIMERSLACK = 30;
@@ -223,15 +220,10 @@ export class Unicorn {
   private readonly lib: UnicornLib;
   private handle: Ptr;
   private readonly callbacks: { hh: HookHandle; cb: unknown }[] = [];
-  /** JavaScript code hooks installed for every instruction: while there is one, it keeps emuStart's timeout. */
-  private readonly everywhere = new Set<HookHandle>();
   /** An exception thrown by a hook: emulation is stopped and it is rethrown from emuStart. */
   private pendingError: unknown = undefined;
   /** True while uc_emu_start runs (hooks execute inside it). */
   private running = false;
-  /** When the running emuStart's timeout is up (performance.now()), if a hook keeps it; else Infinity. */
-  private deadline = Infinity;
-  private hookCalls = 0;
   /**
    * Emulations on this engine run long (a batch loop): when Unicorn's own
    * timeout thread is needed, it polls coarsely (see LONG_RUN_TIMER_SLACK_NS).
@@ -373,19 +365,15 @@ export class Unicorn {
   emuStart(begin: bigint, until: bigint, timeoutUs = 0, count = 0): number {
     this.pendingError = undefined;
     this.running = true;
-    const hookKeepsTime = timeoutUs > 0 && this.everywhere.size > 0;
-    const slack = timeoutUs > 0 && !hookKeepsTime && this.longRuns ? loadPrctl() : null;
+    const slack = timeoutUs > 0 && this.longRuns ? loadPrctl() : null;
     const previousSlack = slack ? slack(PR_GET_TIMERSLACK, 0) : 0;
     let err: number;
     try {
-      this.deadline = hookKeepsTime ? performance.now() + timeoutUs / 1000 : Infinity;
-      this.hookCalls = 0;
       if (slack) slack(PR_SET_TIMERSLACK, LONG_RUN_TIMER_SLACK_NS);
-      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(hookKeepsTime ? 0 : timeoutUs), count) as number;
+      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count) as number;
     } finally {
       if (slack && previousSlack > 0) slack(PR_SET_TIMERSLACK, previousSlack);
       this.running = false;
-      this.deadline = Infinity;
     }
     if (this.pendingError !== undefined) {
       const e = this.pendingError;
@@ -433,25 +421,8 @@ export class Unicorn {
    * (begin > end means everywhere). The hook may write RIP to redirect.
    */
   hookCode(cb: CodeHook, begin = 1n, end = 0n): HookHandle {
-    if (begin <= end) {
-      const g = this.guard((_uc: Ptr, address: number | bigint, size: number) => cb(toBig(address), size), undefined);
-      return this.addHook(UC_HOOK.CODE, this.lib.protoCode, g, begin, end);
-    }
-    // Before every instruction: this hook also keeps emuStart's timeout (see CLOCK_EVERY).
-    const g = this.guard((_uc: Ptr, address: number | bigint, size: number) => {
-      if (++this.hookCalls >= CLOCK_EVERY) {
-        this.hookCalls = 0;
-        if (performance.now() >= this.deadline) {
-          // Stopped before this instruction, as a pause is: emuStart returns UC_ERR_OK short of `until`.
-          this.lib.uc_emu_stop(this.handle);
-          return;
-        }
-      }
-      cb(toBig(address), size);
-    }, undefined);
-    const h = this.addHook(UC_HOOK.CODE, this.lib.protoCode, g, begin, end);
-    this.everywhere.add(h);
-    return h;
+    const g = this.guard((_uc: Ptr, address: number | bigint, size: number) => cb(toBig(address), size), undefined);
+    return this.addHook(UC_HOOK.CODE, this.lib.protoCode, g, begin, end);
   }
 
   hookBlock(cb: CodeHook, begin = 1n, end = 0n): HookHandle {
@@ -483,7 +454,6 @@ export class Unicorn {
 
   hookDel(h: HookHandle): void {
     this.check('uc_hook_del', this.lib.uc_hook_del(this.handle, h.id));
-    this.everywhere.delete(h);
     const i = this.callbacks.findIndex((c) => c.hh === h);
     if (i >= 0) {
       koffi.unregister(this.callbacks[i]!.cb as bigint);

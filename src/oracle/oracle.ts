@@ -12,6 +12,7 @@ import type { Scenario } from '../seam/scenario.js';
 import { compareOracleTraces, sourceLine, type OracleDivergence } from './compare.js';
 import { ORACLE_BUDGET, SiliconSession, type SiliconRunOptions } from './silicon.js';
 import { UnicornStepRecorder, type MemorySnapshot, type OracleTrace, type OracleEnd } from './step-trace.js';
+import { imageBytes } from '../image/bytes.js';
 
 export interface OracleRunOptions extends SiliconRunOptions {
   revision: string;
@@ -68,11 +69,8 @@ export class Oracle {
     let cache = this.decoded.get(image);
     if (!cache) this.decoded.set(image, (cache = new Map()));
     if (cache.has(address)) return cache.get(address);
-    let insn: DisasmInsn | undefined;
-    for (const s of image.sections) {
-      if (!s.flags.exec || address < s.address || address >= s.address + BigInt(s.bytes.length)) continue;
-      insn = this.disassembler.decodeOne(s.bytes, Number(address - s.address), address);
-    }
+    const bytes = image.sections.some((s) => s.flags.exec && address >= s.address && address < s.address + BigInt(s.bytes.length)) ? imageBytes(image, address) : undefined;
+    const insn: DisasmInsn | undefined = bytes ? this.disassembler.decodeOne(bytes, 0, address) : undefined;
     cache.set(address, insn);
     return insn;
   }

@@ -3,7 +3,9 @@
  * caller gets back and checks what it relies on (System V psABI §3.2):
  * callee-saved registers preserved, RSP back to entry + 8, DF clear, no
  * stores at or above the entry RSP, and stores outside the stack only into
- * the structs the caller passed.
+ * the structs the caller passed — and that no value the SEAM side produced
+ * is left in a caller register where the function promised to clear it
+ * (the leak check, from the register origins of src/run/origins.ts).
  */
 import type { Machine, MachineRun, StoreRecord } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
@@ -11,11 +13,12 @@ import { formatLocation } from '../image/source-map.js';
 import { GPR_NAMES, RFLAGS, type Regs } from '../support/registers.js';
 import { hex } from '../support/format.js';
 import { CALLEE_SAVED, type CallPlan } from './plan.js';
+import type { LeakReport, LeftoverValue, OriginTracker, ScrubPromise } from './origins.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'n/a';
 
 export interface AbiCheck {
-  name: 'callee-saved' | 'rsp' | 'df' | 'stack-writes' | 'memory-writes';
+  name: 'callee-saved' | 'rsp' | 'df' | 'stack-writes' | 'memory-writes' | 'leak';
   status: CheckStatus;
   detail: string;
 }
@@ -48,14 +51,19 @@ function readField(buf: Uint8Array, off: number, size: number): bigint {
 
 export interface HarnessOutcome {
   checks: AbiCheck[];
+  /** SEAM-produced values left in caller registers (absent when the run did not return). */
+  leak?: LeakReport;
   returnValue?: bigint;
   outputs: OutputStruct[];
   regsOut: Regs;
   rflagsOut: bigint;
 }
 
+/** Register origins of a run (single mode with Capstone), or why there are none. */
+export type OriginSource = { tracker: OriginTracker; promise: ScrubPromise } | { untracked: string };
+
 /** Reads the result back and runs the ABI checks. */
-export function checkCall(machine: Machine, plan: CallPlan, run: MachineRun): HarnessOutcome {
+export function checkCall(machine: Machine, plan: CallPlan, run: MachineRun, origins: OriginSource = { untracked: 'no register-origin tracking for this run' }): HarnessOutcome {
   machine.regs.read();
   const v = machine.regs.values;
   const regsOut = {} as Regs;
@@ -114,5 +122,39 @@ export function checkCall(machine: Machine, plan: CallPlan, run: MachineRun): Ha
     };
   });
 
-  return { checks, ...(returned ? { returnValue: regsOut.rax } : {}), outputs, regsOut, rflagsOut };
+  let leak: LeakReport | undefined;
+  if (returned) {
+    leak = 'tracker' in origins
+      ? { tracked: true, promise: origins.promise, leftovers: origins.tracker.leftovers(regsOut) }
+      : { tracked: false, reason: origins.untracked };
+  }
+  checks.push(leakCheck(leak, run.stop.kind));
+
+  return { checks, ...(leak ? { leak } : {}), ...(returned ? { returnValue: regsOut.rax } : {}), outputs, regsOut, rflagsOut };
+}
+
+/**
+ * The leak check's verdict follows what the function promises. A function
+ * that clears registers after the call (tdxcall.S `.if \saved && \ret`)
+ * promises that no SEAM value reaches its caller except RAX: any leftover
+ * fails. A function that clears none promises only RAX and the structs it
+ * fills; SEAM values it leaves in caller-clobbered registers are listed, not
+ * failed (the kernel's comment restricts the clearing to the VP.VMCALL /
+ * VP.ENTER variants).
+ */
+export function leakCheck(leak: LeakReport | undefined, end: string): AbiCheck {
+  if (!leak) return { name: 'leak', status: 'n/a', detail: `the function did not return (${end})` };
+  if (!leak.tracked) return { name: 'leak', status: 'n/a', detail: leak.reason };
+  const list = leak.leftovers.map((l) => describeLeftoverShort(l)).join('; ');
+  if (leak.leftovers.length === 0) return { name: 'leak', status: 'pass', detail: 'no SEAM-produced value left in a caller register but RAX' };
+  if (leak.promise.scrubs) {
+    return { name: 'leak', status: 'fail', detail: `SEAM values survive the clearing after the call (${leak.promise.zeroed.length} registers cleared): ${list}` };
+  }
+  return { name: 'leak', status: 'pass', detail: `left in caller registers; this function clears none after the call, so it promises only RAX: ${list}` };
+}
+
+function describeLeftoverShort(l: LeftoverValue): string {
+  const from = l.origin.from === 'memory' ? 'memory' : l.origin.from.toUpperCase();
+  const by = l.writerLocation ? ` by ${formatLocation(l.writerLocation, l.writer)}` : '';
+  return `${l.register} = ${hex(l.value)} from SEAM call #${l.origin.seamCall} ${from}${l.origin.derived ? ' (derived)' : ''}${by}`;
 }

@@ -98,7 +98,8 @@ export function runJob(rev: Revision, opts: JobOptions): JobResult {
         }
         let machine = machines.get(image);
         if (!machine) {
-          machine = new Machine(image);
+          // Loads observed: the leak check's register origins follow values through the stack.
+          machine = new Machine(image, { observeReads: true });
           machines.set(image, machine);
         }
         const runOpts = {

@@ -16,7 +16,9 @@ import { leafName, SOFTWARE_STATUS, statusName } from '../seam/codes.js';
 import { serveWithEnvironment } from '../seam/env.js';
 import { createHandler, handlerLabel, type LogicalCall, type Scenario } from '../seam/scenario.js';
 import type { CpuEnv, GprName, Outcome, SeamCall, SeamKind } from '../seam/types.js';
-import { checkCall, type AbiCheck, type OutputStruct } from './check.js';
+import { checkCall, type AbiCheck, type OriginSource, type OutputStruct } from './check.js';
+import { loadedDisassembler, type Disassembler } from '../encode/capstone.js';
+import { OriginTracker, scrubPromise, type LeakReport } from './origins.js';
 import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement, type PlanOptions } from './plan.js';
 
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from './limits.js';
@@ -41,7 +43,8 @@ export interface SeamCallResult extends SeamCallRecord {
   statusName?: string;
 }
 
-export interface RunResult {
+/** What was run: the entry point of which revision, built how, under which scenario (a single run or a sequence). */
+export interface RunSubject {
   revision: string;
   function: string;
   kind: SeamKind;
@@ -49,6 +52,9 @@ export interface RunResult {
   profile: string;
   prototype: string;
   scenario: { name: string; summary: string; source: string };
+}
+
+export interface RunResult extends RunSubject {
   env: CpuEnv;
   handler: string;
   call: {
@@ -66,6 +72,8 @@ export interface RunResult {
   registersOut: Regs;
   rflagsOut: bigint;
   checks: AbiCheck[];
+  /** SEAM-produced values left in caller registers after return, with their origin (absent when the run did not return). */
+  leak?: LeakReport;
   /** Exception-table fixups taken: the faulting instruction, where execution continued, and its source. */
   fixups: { vector: number; address: bigint; fixup: bigint; fixupLocation?: AddressLocation }[];
   instructions: number;
@@ -116,6 +124,8 @@ export interface PreparedRun {
   readonly execution: Execution;
   readonly fn: RunFunction;
   readonly scenario: Scenario;
+  /** Register origins through the run (single mode, Capstone loaded, loads observed); the leak check reads them. */
+  readonly origins?: OriginTracker;
   /** Checks the ended run and returns what the C caller saw. Throws while the run has not ended. */
   result(): RunResult;
   /** Runs to the end (ignoring pause points), then `result()`. */
@@ -129,6 +139,12 @@ export interface PrepareOptions extends RunOptions {
   observers?: RunObserver[];
   /** Install the memory-read hook (an observer wants loads). Only for a machine created here. */
   observeReads?: boolean;
+  /** For a machine created here: 'recorded' records natively and replays to the observers (no stepping); default 'single'. */
+  mode?: 'single' | 'recorded';
+  /** For the register-origin tracking of the leak check (default: the one `loadDisassembler()` loaded, if any). */
+  disassembler?: Disassembler;
+  /** Track register origins for the leak check (default true; needs Capstone and a machine that observes loads). */
+  trackOrigins?: boolean;
 }
 
 /** Plans the scenario's call for `fn` and starts the run (nothing executes yet). */
@@ -142,20 +158,22 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
   const c = scenario.cases[fn.kind]!;
   const entry = functionAddress(image, fn.name);
   const ownMachine = opts.machine === undefined;
-  const machine = opts.machine ?? new Machine(image, { observeReads: opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
+  const track = opts.trackOrigins !== false;
+  const machine = opts.machine ?? new Machine(image, { mode: opts.mode ?? 'single', observeReads: track || opts.observeReads === true || (opts.observers ?? []).some((o) => o.observesReads) });
   try {
     const plan = planCall(machine, fn.abi, entry, c.call);
     // A fresh handler per run: an inline handler object carries no state from one run to the next.
     const handler = createHandler(c.handler);
+    const { origins, originSource } = originsFor(image, fn, machine, track, opts.disassembler);
     const execution = machine.start({
       entry, serve: serveWithEnvironment(handler), handlerName: handler.name, env: c.env,
       budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
-      ...(opts.observers ? { observers: opts.observers } : {}),
+      observers: [...(opts.observers ?? []), ...(origins ? [origins] : [])],
     });
     const spec: CallSpec = { call: c.call, env: c.env, handler: handlerLabel(c.handler) };
-    const result = (): RunResult => checkRun(image, fn, scenarioInfo(scenario), spec, opts, machine, plan, execution.summary());
+    const result = (): RunResult => checkRun(image, fn, scenarioInfo(scenario), spec, opts, machine, plan, execution.summary(), originSource);
     return {
-      machine, plan, execution, fn, scenario, result,
+      machine, plan, execution, fn, scenario, result, ...(origins ? { origins } : {}),
       complete: () => {
         execution.finish();
         return result();
@@ -209,11 +227,28 @@ export interface CallOptions extends RunOptions {
 export function runCall(image: Image, fn: RunFunction, machine: Machine, scenario: RunResult['scenario'], spec: CallSpec, opts: CallOptions): RunResult {
   const entry = functionAddress(image, fn.name);
   const plan = planCall(machine, fn.abi, entry, spec.call, opts.plan);
-  const run = machine.run({
+  const { origins, originSource } = originsFor(image, fn, machine, true, undefined);
+  const run = machine.start({
     entry, serve: opts.serve, handlerName: opts.handlerName, env: spec.env,
     budget: opts.budget ?? DEFAULT_BUDGET, timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
-  });
-  return checkRun(image, fn, scenario, spec, opts, machine, plan, run);
+    observers: [...(opts.observers ?? []), ...(origins ? [origins] : [])],
+  }).finish();
+  return checkRun(image, fn, scenario, spec, opts, machine, plan, run, originSource);
+}
+
+/**
+ * The leak check's register origins for one run, or why they are not
+ * tracked: they follow every instruction (single or recorded mode), need
+ * Capstone's regs-access and a machine that reports loads.
+ */
+function originsFor(image: Image, fn: RunFunction, machine: Machine, track: boolean, disassembler: Disassembler | undefined): { origins?: OriginTracker; originSource: OriginSource } {
+  const disasm = disassembler ?? loadedDisassembler();
+  if (!track) return { originSource: { untracked: 'register origins not tracked (trackOrigins: false)' } };
+  if (machine.mode === 'batch') return { originSource: { untracked: 'batch mode tracks no register origins' } };
+  if (!disasm) return { originSource: { untracked: 'register origins need Capstone: await loadDisassembler() before the run' } };
+  if (!machine.readsObserved) return { originSource: { untracked: 'register origins need a machine created with observeReads' } };
+  const origins = new OriginTracker(machine, disasm);
+  return { origins, originSource: { tracker: origins, promise: scrubPromise(image, fn.name, machine.sites.map((s) => s.address), disasm) } };
 }
 
 /**
@@ -228,8 +263,8 @@ function callerStatusName(value: bigint, kind: SeamKind, leaf: bigint): string |
 const SOFTWARE_STATUS_NAME = new Map<bigint, string>(Object.entries(SOFTWARE_STATUS).map(([n, v]) => [v, n]));
 
 /** The check step: what the caller got, the ABI checks, names of leaves and statuses. */
-function checkRun(image: Image, fn: RunFunction, scenario: RunResult['scenario'], c: CallSpec, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun): RunResult {
-  const h = checkCall(machine, plan, run);
+function checkRun(image: Image, fn: RunFunction, scenario: RunResult['scenario'], c: CallSpec, opts: RunOptions, machine: Machine, plan: CallPlan, run: MachineRun, origins: OriginSource): RunResult {
+  const h = checkCall(machine, plan, run, origins);
   const seamCalls: SeamCallResult[] = run.seamCalls.map((r) => {
     const ln = leafName(r.kind, r.regsIn.rax);
     const sn = r.outcome.kind === 'return' ? statusName(r.outcome.rax, { kind: r.kind, rax: r.regsIn.rax }) : undefined;
@@ -248,7 +283,7 @@ function checkRun(image: Image, fn: RunFunction, scenario: RunResult['scenario']
     seamCalls,
     ...(h.returnValue !== undefined ? { returnValue: h.returnValue } : {}),
     ...(returnName ? { returnName } : {}),
-    outputs: h.outputs, registersOut: h.regsOut, rflagsOut: h.rflagsOut, checks: h.checks,
+    outputs: h.outputs, registersOut: h.regsOut, rflagsOut: h.rflagsOut, checks: h.checks, ...(h.leak ? { leak: h.leak } : {}),
     fixups: run.fixups.map((f) => {
       const loc = machine.map.locate(f.fixup);
       return loc ? { ...f, fixupLocation: loc } : f;

@@ -20,7 +20,7 @@ import { checkStep } from '../seam/session.js';
 import type { CpuEnv, OutcomeKind, OutputReg, SeamKind } from '../seam/types.js';
 import { isGprName } from '../support/registers.js';
 import type { CheckStatus } from './check.js';
-import type { RunResult } from './run.js';
+import type { RunResult, RunSubject } from './run.js';
 
 /** One expectation of a step, checked against the caller's view. */
 export interface ExpectCheck {
@@ -49,14 +49,7 @@ export interface SequenceStepResult {
   ok: boolean;
 }
 
-export interface SequenceResult {
-  revision: string;
-  function: string;
-  kind: SeamKind;
-  sourceFile: string;
-  profile: string;
-  prototype: string;
-  scenario: { name: string; summary: string; source: string };
+export interface SequenceResult extends RunSubject {
   handler: string;
   steps: SequenceStepResult[];
   /** Steps after a call that did not return: not run. */

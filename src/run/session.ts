@@ -35,6 +35,7 @@ import { pageAlignUp } from '../support/memory.js';
 import type { ImageBuilder } from './main-job.js';
 import { runCall, scenarioInfo, type RunFunction, type RunOptions, type RunResult } from './run.js';
 import { callerView, stepChecks, type CallerView, type SequenceResult, type SequenceStepResult } from './sequence.js';
+import { loadDisassembler } from '../encode/capstone.js';
 
 /** The run-layer side of a session: one module session, one machine per image, one physical memory. */
 export class CallSession {
@@ -53,7 +54,8 @@ export class CallSession {
   private machineFor(image: Image, given?: Machine): Machine {
     let m = this.machines.get(image);
     if (!m) {
-      m = { machine: given ?? new Machine(image), owned: given === undefined };
+      // Loads observed: the leak check follows register origins through every call.
+      m = { machine: given ?? new Machine(image, { observeReads: true }), owned: given === undefined };
       this.machines.set(image, m);
     }
     const machine = m.machine;
@@ -189,6 +191,8 @@ function inputValue(r: string, v: SessionInput): InputValue {
  */
 export async function openSession(revision: string | Revision, opts: SessionOptions = {}): Promise<KernelSession> {
   const rev = typeof revision === 'string' ? resolveRevision(revision) : revision;
+  // The leak check's register origins need Capstone (loaded once per process).
+  await loadDisassembler();
   const kind: SeamKind = opts.kind ?? (opts.guest || (opts.handler && 'model' in opts.handler && opts.handler.model === 'td-guest') ? 'tdcall' : 'seamcall');
   const handler: HandlerSpec = opts.handler ?? (kind === 'seamcall'
     ? { model: 'tdx-module', ...(opts.module ? { module: opts.module } : {}), ...(opts.seamldr ? { seamldr: opts.seamldr } : {}) }

@@ -19,7 +19,7 @@ import { packageRoot } from '../support/package-root.js';
 
 export { parseNumber, scenarioSchema, type ScenarioInput } from './scenario-schema.js';
 
-interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; errors?: ZodIssueLike[][] }
+export interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; errors?: ZodIssueLike[][] }
 
 /**
  * Zod reports a failed union as "Invalid input" with every branch's issues.
@@ -27,7 +27,7 @@ interface ZodIssueLike { code: string; path: PropertyKey[]; message: string; err
  * about its own shape (wrong type, wrong literal, unknown keys) — and report
  * its issues with full paths.
  */
-function flattenIssues(issues: ZodIssueLike[], base: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
+export function flattenIssues(issues: ZodIssueLike[], base: PropertyKey[]): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
   for (const i of issues) {
     const path = [...base, ...i.path];
@@ -161,7 +161,7 @@ function checkAnswers(s: ScenarioParsed, where: (path: PropertyKey[]) => string)
   if (s.sequence) visit(s.sequence.handler, s.sequence.kind ?? 'seamcall', ['sequence', 'handler']);
 }
 
-function positionFinder(doc: Document, lc: LineCounter, file: string): (path: PropertyKey[]) => string {
+export function positionFinder(doc: Document, lc: LineCounter, file: string): (path: PropertyKey[]) => string {
   return (path) => {
     // The deepest node that exists on the path (a missing field points at its parent).
     for (let n = path.length; n >= 0; n--) {
@@ -178,7 +178,7 @@ function positionFinder(doc: Document, lc: LineCounter, file: string): (path: Pr
 const MAX_SCENARIO_BYTES = 1 << 20;
 
 /** YAML integers are read as bigints (so 64-bit values survive); small ones become plain numbers again. */
-function smallIntsAsNumbers(v: unknown): unknown {
+export function smallIntsAsNumbers(v: unknown): unknown {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (Array.isArray(v)) return v.map(smallIntsAsNumbers);
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, smallIntsAsNumbers(x)]));

@@ -1,12 +1,13 @@
 /**
- * The little native code seamlab has (C files under src/, no third-party
- * code) is compiled on the user's machine with the system C compiler, once,
- * into $SEAMLAB_CACHE/native/<name>-<hash>/ — the hash covers the source,
- * the flags and the compiler's version, so a changed source or compiler
- * rebuilds, and a build interrupted half way is never used (it is written to
- * a temporary name and renamed). `seamlab setup` builds everything ahead of
- * time; a missing build is made on first use. Without a C compiler the
- * callers fall back to their JavaScript paths and say so.
+ * The little native code seamlab has (our own C files under src/, no
+ * third-party code) is compiled on the user's machine with the system C
+ * compiler, once, into $SEAMLAB_CACHE/native/<hash>/ — the hash covers the
+ * source, the compiler command, the flags and what is linked, so a changed
+ * source or compiler builds a new file next to the old one, and a build
+ * interrupted half way is never used (it is written under a temporary name
+ * and renamed). `seamlab setup` builds everything ahead of time; a missing
+ * build is made on first use. Callers decide what a failure means (the
+ * silicon oracle refuses to run; traces fall back to JavaScript hooks).
  */
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -16,50 +17,56 @@ import { cacheDir } from './cache.js';
 import { packageRoot } from './package-root.js';
 
 export interface NativeTarget {
-  /** Short name, e.g. "step-recorder". */
+  /** What the build is called: the executable's name, or the library's (`lib<name>.so`). */
   name: string;
   /** The C source, relative to the package root. */
   source: string;
   /** 'shared' for a library loaded with koffi, 'executable' for a helper program. */
   kind: 'shared' | 'executable';
-  /** Extra arguments after the source (libraries to link). */
-  link?: () => string[];
+  cflags: readonly string[];
+  /** Arguments after the source (libraries to link). */
+  link?: readonly string[];
 }
 
-export type NativeBuild = { ok: true; path: string; built: boolean } | { ok: false; reason: string };
+export type NativeBuild =
+  | { ok: true; path: string; compiled: boolean }
+  | { ok: false; problem: 'no-compiler' | 'compile-failed' | 'no-source'; message: string; notes: string[] };
 
-const CC = () => process.env.CC || 'cc';
-
-function compilerVersion(): string | undefined {
-  const r = spawnSync(CC(), ['--version'], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.split('\n')[0] : undefined;
+/** The compiler: $CC, else `cc`. */
+export function compilerCommand(): string {
+  return process.env.CC || 'cc';
 }
 
-/** Builds `target` if its cached build is missing or stale; never throws. */
-export function buildNative(target: NativeTarget): NativeBuild {
-  let source: string;
+/** Where `target`'s build for the current source and compiler lives (built or not); undefined when the source is missing. */
+export function nativeBuildPath(target: NativeTarget, cache = cacheDir()): string | undefined {
+  let source: Buffer;
   try {
-    source = fs.readFileSync(path.join(packageRoot(), target.source), 'utf8');
-  } catch (e) {
-    return { ok: false, reason: `cannot read ${target.source}: ${(e as Error).message}` };
+    source = fs.readFileSync(path.join(packageRoot(), target.source));
+  } catch {
+    return undefined;
   }
-  const cc = compilerVersion();
-  if (!cc) return { ok: false, reason: `no C compiler (${CC()}) found; install gcc (Debian: apt-get install gcc) or set CC` };
-  const link = target.link?.() ?? [];
-  const flags = ['-O2', '-Wall', ...(target.kind === 'shared' ? ['-shared', '-fPIC'] : [])];
-  const hash = createHash('sha256').update(`${source}\0${cc}\0${flags.join(' ')}\0${link.join(' ')}`).digest('hex').slice(0, 16);
-  const dir = path.join(cacheDir(), 'native', `${target.name}-${hash}`);
-  const out = path.join(dir, target.kind === 'shared' ? `lib${target.name}.so` : target.name);
-  if (fs.existsSync(out)) return { ok: true, path: out, built: false };
-  fs.mkdirSync(dir, { recursive: true });
-  const src = path.join(dir, path.basename(target.source));
+  const flags = [...target.cflags, ...(target.kind === 'shared' ? ['-shared', '-fPIC'] : [])];
+  const h = createHash('sha256').update(source).update(`\0${compilerCommand()}\0${flags.join(' ')}\0${(target.link ?? []).join(' ')}`).digest('hex').slice(0, 16);
+  return path.join(cache, 'native', h, target.kind === 'shared' ? `lib${target.name}.so` : target.name);
+}
+
+/** Compiles `target` unless its cached build exists. Never throws for a missing compiler or a failed compile: says so. */
+export function buildNative(target: NativeTarget, opts: { cache?: string; log?: (line: string) => void } = {}): NativeBuild {
+  const out = nativeBuildPath(target, opts.cache);
+  if (!out) return { ok: false, problem: 'no-source', message: `cannot read ${target.source}`, notes: [] };
+  if (fs.existsSync(out)) return { ok: true, path: out, compiled: false };
+  const cc = compilerCommand();
+  opts.log?.(`compiling ${target.source} with ${cc}`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  fs.writeFileSync(src, source);
-  const r = spawnSync(CC(), [...flags, '-o', tmp, src, ...link], { encoding: 'utf8' });
-  if (r.status !== 0) {
+  const flags = [...target.cflags, ...(target.kind === 'shared' ? ['-shared', '-fPIC'] : [])];
+  const r = spawnSync(cc, [...flags, '-o', tmp, path.join(packageRoot(), target.source), ...(target.link ?? [])], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
     fs.rmSync(tmp, { force: true });
-    return { ok: false, reason: `${CC()} failed on ${target.source}: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(0, 3).join(' / ')}` };
+    return r.error
+      ? { ok: false, problem: 'no-compiler', message: `cannot run the C compiler ${cc}: ${r.error.message}`, notes: [] }
+      : { ok: false, problem: 'compile-failed', message: `${cc} could not compile ${target.source}`, notes: (r.stderr || r.stdout).trim().split('\n').slice(0, 12) };
   }
   fs.renameSync(tmp, out);
-  return { ok: true, path: out, built: true };
+  return { ok: true, path: out, compiled: true };
 }

@@ -24,6 +24,8 @@ import { compareTraces, type TraceComparison } from './compare.js';
 import type { Trace } from './format.js';
 import { parseTrace, serializeTrace } from './jsonl.js';
 import { recordTrace } from './record.js';
+import type { Image } from '../image/types.js';
+import type { Machine } from '../machine/machine.js';
 
 export const GOLDEN_DIR = 'fixtures/golden';
 export const GOLDEN_REVISIONS = ['v3', 'linux-6.1', 'linux-6.12'] as const;
@@ -72,11 +74,11 @@ export type GoldenStatus =
 
 export type GoldenResult = GoldenStatus & { case: GoldenCase; expected?: Trace; actual: Trace; comparison?: TraceComparison };
 
-async function recordCase(c: GoldenCase, revisions: Map<string, Revision>): Promise<Trace> {
+async function recordCase(c: GoldenCase, revisions: Map<string, Revision>, machines: Map<Image, Machine>): Promise<Trace> {
   const rev = revisions.get(c.revision)!;
   const fn = rev.functions.find((f: EntryFunction) => f.name === c.function)!;
   const scenario = BUILTIN_SCENARIOS.find((s) => s.name === c.scenario)!;
-  return recordTrace({ revision: rev, fn, scenario, profile: c.profile });
+  return recordTrace({ revision: rev, fn, scenario, profile: c.profile, machines });
 }
 
 function readGolden(root: string, c: GoldenCase): Trace | undefined | SeamlabError {
@@ -99,20 +101,25 @@ function readGolden(root: string, c: GoldenCase): Trace | undefined | SeamlabErr
 export async function checkGoldens(filter?: string, root = packageRoot()): Promise<GoldenResult[]> {
   const { cases, revisions } = goldenCases(filter);
   const out: GoldenResult[] = [];
-  for (const c of cases) {
-    const actual = await recordCase(c, revisions);
-    const expected = readGolden(root, c);
-    if (expected === undefined) out.push({ status: 'missing', case: c, actual });
-    else if (expected instanceof SeamlabError) out.push({ status: 'unreadable', error: expected, case: c, actual });
-    else {
-      const comparison = compareTraces(expected, actual);
-      const same = comparison.divergence === undefined && comparison.headerChanges.length === 0;
-      out.push(same
-        ? { status: 'ok', sourceChanged: comparison.sourceChanges.length > 0, case: c, expected, actual, comparison }
-        : { status: 'diverged', case: c, expected, actual, comparison });
-    }
+  // One machine per image for all its goldens (planning resets its memory before every run).
+  const machines = new Map<Image, Machine>();
+  try {
+    for (const c of cases) out.push(await checkCase(root, c, await recordCase(c, revisions, machines)));
+  } finally {
+    for (const m of machines.values()) m.close();
   }
   return out;
+}
+
+function checkCase(root: string, c: GoldenCase, actual: Trace): GoldenResult {
+  const expected = readGolden(root, c);
+  if (expected === undefined) return { status: 'missing', case: c, actual };
+  if (expected instanceof SeamlabError) return { status: 'unreadable', error: expected, case: c, actual };
+  const comparison = compareTraces(expected, actual);
+  const same = comparison.divergence === undefined && comparison.headerChanges.length === 0;
+  return same
+    ? { status: 'ok', sourceChanged: comparison.sourceChanges.length > 0, case: c, expected, actual, comparison }
+    : { status: 'diverged', case: c, expected, actual, comparison };
 }
 
 export interface UpdateResult {

@@ -14,6 +14,7 @@ import type { AddressLocation } from '../image/source-map.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
 import { prepareRun } from '../run/run.js';
+import { Machine } from '../machine/machine.js';
 import type { RunResult } from '../run/run.js';
 import type { Scenario, ScenarioCase } from '../seam/scenario.js';
 import { gitBlobId } from '../support/cache.js';
@@ -21,6 +22,8 @@ import { hexU64 } from '../support/format.js';
 import { packageRoot } from '../support/package-root.js';
 import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceHeader, type TraceStep, type TraceSummary } from './format.js';
 import { TraceRecorder } from './recorder.js';
+import { loadStepRecorder } from '../machine/native-steps.js';
+import { SeamlabError } from '../errors.js';
 
 export interface TraceRequest {
   revision: Revision;
@@ -32,6 +35,27 @@ export interface TraceRequest {
   image?: Image;
   budget?: number;
   timeLimitMs?: number;
+  /**
+   * How instructions are captured: 'native' (C hooks, src/machine/native-steps.ts),
+   * 'js' (JavaScript hooks), or 'auto' (native when it can be built and
+   * loaded — it needs a C compiler — else JavaScript). Both give the same trace.
+   */
+  recorder?: 'native' | 'js' | 'auto';
+  /**
+   * Machines to reuse, one per image (many traces of one image — goldens —
+   * pay for a Unicorn engine and its translation cache once). Filled here;
+   * the caller closes them.
+   */
+  machines?: Map<Image, Machine>;
+}
+
+/** Which recorder `recordTrace` uses for `choice` (and why not the native one, when it cannot). */
+export function traceRecorder(choice: TraceRequest['recorder'] = 'auto'): { recorder: 'native' | 'js'; reason?: string } {
+  if (choice === 'js') return { recorder: 'js' };
+  const r = loadStepRecorder();
+  if (r.ok) return { recorder: 'native' };
+  if (choice === 'native') throw new SeamlabError('TRACE_NO_NATIVE_RECORDER', `the native step recorder is not available: ${r.reason}`, 'install a C compiler (Debian: apt-get install gcc), or record with --recorder js');
+  return { recorder: 'js', reason: r.reason };
 }
 
 /** Streaming: the header before the first instruction runs, then each step as it completes. */
@@ -48,8 +72,15 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
   // The build (cached per process) also says which files it read; a given image is what runs.
   const built = buildImage(req.revision.files, fn.sourceFile, { profile });
   const image = req.image ?? built.image;
+  const mode = traceRecorder(req.recorder).recorder === 'native' ? 'recorded' : 'single';
+  let machine = req.machines?.get(image);
+  if (req.machines && (!machine || machine.mode !== mode)) {
+    machine?.close();
+    machine = new Machine(image, { mode, observeReads: true });
+    req.machines.set(image, machine);
+  }
   const prepared = prepareRun(image, fn, req.scenario, {
-    revision: req.revision.name, profile, observeReads: true,
+    revision: req.revision.name, profile, observeReads: true, mode, ...(machine ? { machine } : {}),
     ...(req.budget !== undefined ? { budget: req.budget } : {}),
     ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
   });

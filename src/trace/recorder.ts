@@ -20,21 +20,26 @@ import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } 
 import type { AddressLocation } from '../image/source-map.js';
 import type { RegisterBlock } from '../machine/unicorn.js';
 import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
+import { STEP_REGISTERS } from '../machine/native-steps.js';
 import { labelAddress, type CallPlan } from '../run/plan.js';
 import { leafName, statusName } from '../seam/codes.js';
 import { hexBytes, hexU64 } from '../support/format.js';
 import { DISPLAY_ORDER, GPR_NAMES, RFLAGS, type RflagsBit } from '../support/registers.js';
 import type { SeamEvent, TraceStep } from './format.js';
+import { imageBytes } from '../image/bytes.js';
 
 /** The registers a step's changes are computed over, in display order, RFLAGS last. */
 const TRACKED = [...DISPLAY_ORDER, 'rflags'] as const;
 type Tracked = (typeof TRACKED)[number];
 const TRACKED_IDS = TRACKED.map((r) => (r === 'rflags' ? X86_REG.RFLAGS : GPR_IDS[r]));
 const RSP_SLOT = TRACKED.indexOf('rsp');
+/** Where each TRACKED register sits in a recorded step's registers (STEP_REGISTERS order). */
+const FROM_STEP = TRACKED.map((r) => (STEP_REGISTERS as readonly string[]).indexOf(r));
 const FLAG_BITS = Object.entries(RFLAGS) as [RflagsBit, bigint][];
 
 /** What a step shows about its address, the same every time the address runs. */
 interface StaticStep {
+  rip: string;
   sym?: string;
   bytes: string;
   asm: string;
@@ -50,8 +55,10 @@ export class TraceRecorder implements RunObserver {
   private readonly block: RegisterBlock;
   /** Registers before the step being recorded (TRACKED order). */
   private readonly before: BigUint64Array;
-  private current: TraceStep | undefined;
+  /** The step in progress: what it is and what it did so far (its registers are known when the next one starts). */
+  private current: { step: number; at: StaticStep; mem?: TraceStep['mem']; seam?: SeamEvent; fault?: TraceStep['fault'] } | undefined;
   private readonly statics = new Map<bigint, StaticStep>();
+  private readonly scratch = new BigUint64Array(TRACKED.length);
   /** Register values at the first instruction. */
   readonly entry: Record<Tracked, bigint>;
 
@@ -67,9 +74,9 @@ export class TraceRecorder implements RunObserver {
     this.entry = Object.fromEntries(TRACKED.map((r, i) => [r, this.before[i]!])) as Record<Tracked, bigint>;
   }
 
-  instruction(step: number, address: bigint): void {
-    this.complete();
-    this.current = { type: 'step', step, rip: hexU64(address), ...this.staticAt(address) };
+  instruction(step: number, address: bigint, _size: number, registers?: BigUint64Array): void {
+    this.complete(registers);
+    this.current = { step, at: this.staticAt(address) };
   }
 
   memory(a: MemoryAccess): void {
@@ -100,19 +107,26 @@ export class TraceRecorder implements RunObserver {
   stop(stop: RunStop): void {
     if (stop.kind !== 'ended') return;
     const end = stop.end;
-    if (this.current && end.kind === 'oops' && hexU64(end.address) === this.current.rip) this.current.fault = { vector: end.vector };
+    if (this.current && end.kind === 'oops' && hexU64(end.address) === this.current.at.rip) this.current.fault = { vector: end.vector };
     this.complete();
   }
 
-  /** Finishes the step in progress with the registers it left behind. */
-  private complete(): void {
+  /** Finishes the step in progress with the registers it left behind (recorded, or read now). */
+  private complete(recorded?: BigUint64Array): void {
     const s = this.current;
     if (!s) return;
     this.current = undefined;
-    this.block.read();
-    const now = this.block.values;
+    let now: BigUint64Array;
+    if (recorded) {
+      now = this.scratch;
+      for (let i = 0; i < FROM_STEP.length; i++) now[i] = recorded[FROM_STEP[i]!]!;
+    } else {
+      this.block.read();
+      now = this.block.values;
+    }
     const before = this.before;
     let regs: TraceStep['regs'];
+    let flags: TraceStep['flags'];
     for (let i = 0; i < TRACKED.length; i++) {
       if (now[i] !== before[i]) (regs ??= {})[TRACKED[i]!] = [hexU64(before[i]!), hexU64(now[i]!)];
     }
@@ -124,20 +138,25 @@ export class TraceRecorder implements RunObserver {
         if ((now[fl]! & bit) !== 0n && (before[fl]! & bit) === 0n) set.push(name);
         else if ((now[fl]! & bit) === 0n && (before[fl]! & bit) !== 0n) cleared.push(name);
       }
-      if (set.length || cleared.length) s.flags = { set, cleared };
+      if (set.length || cleared.length) flags = { set, cleared };
     }
-    if (regs) s.regs = regs;
     before.set(now);
-    this.sink(orderStep(s));
+    const at = s.at;
+    // One object with its keys in the documented order; JSON.stringify leaves out the ones that are undefined.
+    this.sink({
+      type: 'step', step: s.step, rip: at.rip, sym: at.sym, bytes: at.bytes, asm: at.asm, src: at.src, stmt: at.stmt, macros: at.macros,
+      regs, flags, mem: s.mem, seam: s.seam, fault: s.fault,
+    });
   }
 
   private staticAt(address: bigint): StaticStep {
     let st = this.statics.get(address);
     if (st) return st;
-    const code = bytesAt(this.machine.image, address) ?? this.machine.readMemory(address, 15) ?? new Uint8Array(0);
+    const code = imageBytes(this.machine.image, address) ?? this.machine.readMemory(address, 15) ?? new Uint8Array(0);
     const insn = code.length ? this.disasm.decodeOne(code, 0, address) : undefined;
     const loc = this.machine.map.locate(address);
     st = {
+      rip: hexU64(address),
       ...(loc?.symbol ? { sym: loc.symbol } : {}),
       bytes: insn ? hexBytes(insn.bytes) : '',
       asm: insn ? insn.text : '(no code mapped)',
@@ -159,16 +178,6 @@ function sourceFields(loc: AddressLocation | undefined): Pick<StaticStep, 'src' 
   };
 }
 
-/** The bytes of the image from `address` to the end of its section (at most 15, an instruction's limit). */
-function bytesAt(image: Image, address: bigint): Uint8Array | undefined {
-  for (const s of image.sections) {
-    if (address >= s.address && address < s.address + BigInt(s.bytes.length)) {
-      const o = Number(address - s.address);
-      return s.bytes.subarray(o, Math.min(s.bytes.length, o + 15));
-    }
-  }
-  return undefined;
-}
 
 function outcomeRecord(o: SeamCallRecord['outcome']): SeamEvent['outcome'] {
   const out: SeamEvent['outcome'] = { kind: o.kind };
@@ -179,13 +188,4 @@ function outcomeRecord(o: SeamCallRecord['outcome']): SeamEvent['outcome'] {
   if (o.kind === 'fault') out.vector = o.vector;
   if (o.note !== undefined) out.note = o.note;
   return out;
-}
-
-/** A step's keys in the documented order, whatever order they were filled in. */
-function orderStep(s: TraceStep): TraceStep {
-  const { type, step, rip, sym, bytes, asm, src, stmt, macros, regs, flags, mem, seam, fault } = s;
-  return {
-    type, step, rip, ...(sym !== undefined ? { sym } : {}), bytes, asm, ...(src !== undefined ? { src } : {}), ...(stmt !== undefined ? { stmt } : {}),
-    ...(macros ? { macros } : {}), ...(regs ? { regs } : {}), ...(flags ? { flags } : {}), ...(mem ? { mem } : {}), ...(seam ? { seam } : {}), ...(fault ? { fault } : {}),
-  };
 }

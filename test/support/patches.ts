@@ -36,3 +36,19 @@ export function slsConfig(): string {
   writeFileSync(out, '# seamlab test\nCONFIG_64BIT=y\nCONFIG_MITIGATION_SLS=y\n# CONFIG_MITIGATION_RETHUNK is not set\n');
   return out;
 }
+
+/** The text of `file` in a cached tree. */
+export function treeFile(tree: 'linux-6.1' | 'linux-6.12', file: string): string {
+  return readFileSync(join(treePath(tree), file), 'utf8');
+}
+
+/**
+ * Writes a patch that turns `file` of `tree` into `edit(text)` and returns
+ * its path; throws when the edit changes nothing (the kernel text moved).
+ */
+export function makePatch(tree: 'linux-6.1' | 'linux-6.12', file: string, name: string, edit: (text: string) => string): string {
+  const before = treeFile(tree, file);
+  const after = edit(before);
+  if (after === before) throw new Error(`the edit for ${name} changed nothing in ${tree}/${file}`);
+  return treePatch(tree, file, () => after, `${name}.patch`);
+}

@@ -15,13 +15,17 @@
  *
  * Control words (ctl[], uint64):
  *   0 steps in the buffer   1 accesses in the buffer   2 steps in the whole run
- *   3 instruction budget (0: none)   4 flags: 1 buffer full, 2 budget reached
- * A full buffer or the budget stops emulation *before* the instruction, like
- * every pause in seamlab: the caller drains the buffers and resumes at RIP.
+ *   3 instruction budget (0: none)   4 flags: 1 buffer full, 2 budget reached, 4 time up
+ *   5 deadline, CLOCK_MONOTONIC nanoseconds (0: none), checked every 4096 steps
+ * A full buffer, the budget or the deadline stops emulation *before* the
+ * instruction, like every pause in seamlab: the caller drains the buffers
+ * and resumes at RIP (or ends the run). The deadline replaces Unicorn's own
+ * timeout, whose watchdog thread polls every 2 µs.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 typedef void uc_engine;
 typedef size_t uc_hook;
@@ -32,7 +36,8 @@ extern int uc_mem_read(uc_engine *uc, uint64_t address, void *bytes, size_t size
 extern int uc_emu_stop(uc_engine *uc);
 
 enum { MAX_REGS = 24, MEM_SLACK = 64, UC_MEM_READ_TYPE = 16 };
-enum { CTL_STEPS, CTL_ACCESSES, CTL_TOTAL, CTL_BUDGET, CTL_FLAGS };
+enum { CTL_STEPS, CTL_ACCESSES, CTL_TOTAL, CTL_BUDGET, CTL_FLAGS, CTL_DEADLINE };
+enum { CLOCK_EVERY = 4096 };
 
 struct recorder {
   uint64_t *ctl;
@@ -57,6 +62,15 @@ static void on_code(uc_engine *uc, uint64_t address, uint32_t size, void *user) 
     ctl[CTL_FLAGS] |= 2;
     uc_emu_stop(uc);
     return;
+  }
+  if (ctl[CTL_DEADLINE] && ctl[CTL_TOTAL] % CLOCK_EVERY == 0 && ctl[CTL_TOTAL] > 0) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec >= ctl[CTL_DEADLINE]) {
+      ctl[CTL_FLAGS] |= 4;
+      uc_emu_stop(uc);
+      return;
+    }
   }
   uint64_t *s = r->steps + ctl[CTL_STEPS] * (uint64_t)(2 + r->nregs);
   s[0] = address;

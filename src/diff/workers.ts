@@ -1,0 +1,59 @@
+/**
+ * Worker threads for a fuzz campaign (`--jobs N`): each worker builds the
+ * pair's batch machines once (src/diff/worker.ts, bundled as
+ * dist/diff-worker.js) and takes ranges of cases from a shared queue until
+ * the campaign's range is done. Results are plain data (src/diff/fuzz-engine.ts).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { SeamlabError } from '../errors.js';
+import { packageRoot } from '../support/package-root.js';
+import { CHUNK, type EngineConfig, type RangeResult } from './fuzz-engine.js';
+
+export const WORKER_FILE = 'dist/diff-worker.js';
+
+/** Messages between the main thread and a worker. */
+export type ToWorker = { type: 'range'; first: number; count: number } | { type: 'close' };
+export type FromWorker = { type: 'progress'; cases: number } | { type: 'result'; result: RangeResult } | { type: 'error'; message: string; stack?: string };
+
+export async function runWorkers(config: EngineConfig, first: number, count: number, jobs: number, progress?: (done: number) => void): Promise<RangeResult[]> {
+  const file = join(packageRoot(), WORKER_FILE);
+  if (!existsSync(file)) throw new SeamlabError('DIFF_NO_WORKER', `${WORKER_FILE} is missing`, 'run `npm run build` in the seamlab checkout, or use --jobs 1');
+  // Work in pieces of a few chunks, handed out as workers become free: a slow worker does not hold up the rest.
+  const piece = CHUNK * 4;
+  const queue: { first: number; count: number }[] = [];
+  for (let i = first; i < first + count; i += piece) queue.push({ first: i, count: Math.min(piece, first + count - i) });
+  const results: RangeResult[] = [];
+  let done = 0;
+  const one = (): Promise<void> => new Promise((resolve, reject) => {
+    const w = new Worker(file, { workerData: { config } });
+    let failed = false;
+    const next = () => {
+      const job = queue.shift();
+      w.postMessage(job ? { type: 'range', ...job } satisfies ToWorker : { type: 'close' } satisfies ToWorker);
+    };
+    w.on('message', (m: FromWorker) => {
+      if (m.type === 'progress') {
+        done += m.cases;
+        progress?.(done);
+      } else if (m.type === 'result') {
+        results.push(m.result);
+        next();
+      } else {
+        failed = true;
+        reject(new Error(`diff worker: ${m.message}\n${m.stack ?? ''}`));
+        void w.terminate();
+      }
+    });
+    w.on('error', (e) => { failed = true; reject(e); });
+    w.on('exit', (code) => {
+      if (failed) return;
+      if (code === 0) resolve();
+      else reject(new Error(`diff worker exited with ${code}`));
+    });
+    next();
+  });
+  await Promise.all(Array.from({ length: jobs }, one));
+  return results;
+}
