@@ -114,9 +114,10 @@ export function traceRows(ctx: BenchContext): BenchRow[] {
   });
   ctx.log(`traced instructions: ${reps} rounds of the recorder, Python, C (interleaved)`);
   const rows = interleaved(ctx, [
-    workerMeasure(ctx, 'trace.recorder', g, 'seamlab trace recorder (every step: registers, flags, memory, source)', 'trace-loop', { calls: recCalls }, `${n(recCalls)} calls per repetition`),
+    workerMeasure(ctx, 'trace.recorder', g, 'seamlab trace recorder, fed as recordTrace feeds it (the native step recorder when built)', 'trace-loop', { calls: recCalls }, `${n(recCalls)} calls per repetition; every step's registers, flags, memory, source`),
+    workerMeasure(ctx, 'trace.recorder-js', g, 'seamlab trace recorder, fed by JavaScript hooks (--recorder js)', 'trace-loop', { calls: recCalls, recorder: 'js' }, `${n(recCalls)} calls per repetition`),
     programMeasure(ctx, 'trace.python', g, 'Python + Unicorn, per-instruction hook reading 17 registers', ctx.python, ctx.missing.python, (p) => [ctx.tools.python!, [p, 'trace', String(pyCalls)]], `${n(pyCalls)} calls per repetition`),
     programMeasure(ctx, 'trace.limit', g, 'limit: C + Unicorn, C hook recording 17 registers into a buffer', ctx.unicornLimit, ctx.missing.unicornLimit, (p) => [p, ['trace', String(cCalls)]], `${n(cCalls)} calls per repetition`),
   ], reps);
-  return [rows[0]!, record, ...rows.slice(1)];
+  return [rows[0]!, rows[1]!, record, ...rows.slice(2)];
 }

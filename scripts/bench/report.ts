@@ -12,6 +12,7 @@ const VERSUS: Record<string, string[]> = {
   'seamcall.batch-busy': ['seamcall.batch'],
   'seamcall.python-loop-busy': ['seamcall.python-loop'],
   'trace.recorder': ['trace.python', 'trace.limit'],
+  'trace.recorder-js': ['trace.python', 'trace.limit'],
   'diff.self.jobs': ['diff.self.jobs1'],
   'diff.abi.jobs': ['diff.abi.jobs1'],
   'cli.version': ['cli.node'],

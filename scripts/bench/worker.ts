@@ -17,7 +17,7 @@ import { openSession } from '../../src/run/session.js';
 import { BUILTIN_SCENARIOS } from '../../src/seam/builtin-scenarios.js';
 import { HOST_ENV, type Outcome, type SeamHandler } from '../../src/seam/types.js';
 import { checkGoldens } from '../../src/trace/golden.js';
-import { recordTrace } from '../../src/trace/record.js';
+import { recordTrace, traceRecorder } from '../../src/trace/record.js';
 import { TraceRecorder } from '../../src/trace/recorder.js';
 import { DifferenceCollector } from '../../src/diff/collect.js';
 import { DiffEngine, mergeRanges } from '../../src/diff/fuzz-engine.js';
@@ -44,6 +44,8 @@ interface Args {
   fb?: string;
   cases?: number;
   jobs?: number;
+  /** trace-loop: feed the recorder as recordTrace would ('auto') or with JavaScript hooks ('js'). */
+  recorder?: 'auto' | 'js';
 }
 
 function setup() {
@@ -98,23 +100,30 @@ const TASKS: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
     }
   },
 
-  /** Traced instructions/s: the trace recorder (src/trace/recorder.ts) watching the batch loop, steps counted and dropped. */
+  /**
+   * Traced instructions/s: the trace recorder (src/trace/recorder.ts) watching
+   * the batch loop, steps counted and dropped — fed as recordTrace feeds it
+   * (the native step recorder when it can be built: traceRecorder()), or by
+   * JavaScript hooks.
+   */
   async 'trace-loop'(a) {
     const { fn, image, driver } = setup();
     const disasm = await loadDisassembler();
+    const chosen = a.recorder === 'js' ? { recorder: 'js' as const } : traceRecorder('auto');
+    const observeMode = chosen.recorder === 'native' ? 'recorded' as const : 'single' as const;
     let steps = 0;
     const samples = rounds(a.reps!, a.calls!, (rows) => {
       steps = 0;
       const t = performance.now();
       const r = runBatch(image, fn, driver, {
-        rows, call: CALL, handler: TRIVIAL, env: HOST_ENV, observeReads: true,
+        rows, call: CALL, handler: TRIVIAL, env: HOST_ENV, observeReads: true, observeMode,
         observe: (machine, plan) => [new TraceRecorder(machine, plan, disasm, () => { steps++; })],
       });
       const ms = performance.now() - t;
       if (r.stop.kind !== 'returned') throw new Error(`traced batch ended ${r.stop.kind}`);
       return { count: steps, ms };
     });
-    return { samples, instructionsPerRound: steps };
+    return { samples, instructionsPerRound: steps, recorder: chosen.recorder };
   },
 
   /** recordTrace end to end over every v3 entry point × built-in single-call scenario (each a short run with its own set-up). */

@@ -47,6 +47,8 @@ export interface BatchOptions {
   observe?: (machine: Machine, plan: CallPlan) => RunObserver[];
   /** Whether an observer will watch memory reads (they need the read hook). */
   observeReads?: boolean;
+  /** How observers are fed: JavaScript hooks ('single', the default) or the native step recorder ('recorded'). */
+  observeMode?: 'single' | 'recorded';
 }
 
 export interface BatchResult {
@@ -73,7 +75,7 @@ export function runBatch(image: Image, fn: RunFunction, driver: DriverCode, opts
   const stride = ROW_HEADER + 8 + structBytes;
   const callerSize = pageAlignUp(Math.max(PAGE, (opts.rows + 1) * stride + 0x1000));
   const machine = opts.observe
-    ? new Machine(image, { mode: 'single', driver: driver.bytes, layout: { callerSize }, observeReads: opts.observeReads === true })
+    ? new Machine(image, { mode: opts.observeMode ?? 'single', driver: driver.bytes, layout: { callerSize }, observeReads: opts.observeReads === true })
     : new Machine(image, { mode: 'batch', driver: driver.bytes, layout: { callerSize } });
   // One emulation for the whole table: Unicorn's timeout thread may poll coarsely (src/machine/unicorn.ts).
   machine.uc.longRuns = true;
