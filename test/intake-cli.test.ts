@@ -57,8 +57,8 @@ describe('seamlab revisions', () => {
     expect(out).toMatch(/patch 3 +fixtures\/intake\/series-3-encoded\.mbox message 1 +"\[PATCH v2 3\/3\] x86\/virt\/tdx: Add SEAMCALL leaf numbers" +\(v2, 3\/3, mbox, base64\)/);
   });
 
-  it('--json is machine-readable', () => {
-    const r = runRevisions([], { json: true, cwd: ROOT });
+  it('--json is machine-readable', async () => {
+    const r = await runRevisions([], { json: true, cwd: ROOT });
     const j = JSON.parse(r.text) as { revisions: { name: string; functions: { name: string; abi: { params: { register: string }[] } }[] }[] };
     expect(j.revisions.map((x) => x.name)).toEqual(['linux-6.1', 'linux-6.12', 'v3']);
     expect(j.revisions[2]!.functions.map((f) => f.name)).toEqual(['__tdx_module_call', '__seamcall']);

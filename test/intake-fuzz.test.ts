@@ -64,8 +64,8 @@ describe('the v12 20/22 shape: tdx.h hunk @@ -18,6 +20,9 @@ with 5 of 6 context 
     expect(rev.files.readFile(TDX_H)).toBe(gnu.files[TDX_H]);
   });
 
-  it('revisions shows it; --no-fuzz refuses it, saying what fuzz GNU patch would use', () => {
-    expect(runRevisions([`linux-6.1+${FIXTURE}`], { cwd: ROOT }).text).toMatch(/^ +fuzzy +arch\/x86\/include\/asm\/tdx\.h .*\n +hunk @@ -18,6 \+20,9 @@ applied at line 17 with fuzz 1/m);
+  it('revisions shows it; --no-fuzz refuses it, saying what fuzz GNU patch would use', async () => {
+    expect((await runRevisions([`linux-6.1+${FIXTURE}`], { cwd: ROOT })).text).toMatch(/^ +fuzzy +arch\/x86\/include\/asm\/tdx\.h .*\n +hunk @@ -18,6 \+20,9 @@ applied at line 17 with fuzz 1/m);
     let err: unknown;
     try {
       resolveRevision(`linux-6.1+${FIXTURE}`, { cwd: ROOT, maxFuzz: 0 });

@@ -256,6 +256,17 @@ describe('wild accesses, stubs and limits', () => {
     expect(run.stop).toMatchObject({ kind: 'runaway', limit: 'time', timeLimitMs: 100 });
   });
 
+  it('the wall-clock limit ends an endless loop in batch mode too (no per-instruction hook; Unicorn\'s timeout, polled coarsely)', () => {
+    const image = miniImage([{ label: 'f', ...X.nop }, X.jmpSelf]);
+    const m = new Machine(image, { mode: 'batch' });
+    machines.push(m);
+    m.uc.longRuns = true;
+    const addr = image.symbols.find((s) => s.name === 'f')!.address;
+    planCall(m, VOID_ABI, addr, { leaf: 0n, inputs: {} });
+    const run = m.run({ entry: addr, serve: serveWithEnvironment({ name: 'test', handle: () => ({ kind: 'return', rax: 0n }) }), handlerName: 'test', env: HOST_ENV, budget: 0, timeLimitMs: 100 });
+    expect(run.stop).toMatchObject({ kind: 'runaway', limit: 'time', timeLimitMs: 100 });
+  });
+
   it('records every store with the storing instruction', () => {
     const { m, run } = start(miniImage([{ label: 'f', ...X.pushRax }, X.popRcx, X.ret]));
     expect(run.stores).toEqual([{ address: m.entryRsp - 8n, size: 8, rip: MINI_BASE }]);

@@ -15,17 +15,11 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import { isSeamlabError, SeamlabError } from '../errors.js';
 import { formatPos } from '../support/source-location.js';
-import { loadDisassembler } from '../encode/capstone.js';
-import { buildImage, type BuiltFile } from '../image/build.js';
-import { writeElf } from '../image/elf.js';
-import { buildDebugInfo } from '../image/dwarf.js';
-import { formatListing } from '../report/listing.js';
+import type { BuiltFile } from '../image/build.js';
 import type { Image } from '../image/types.js';
-import { resolveRevision } from '../intake/revision.js';
-import { readDotConfig } from '../kbuild/environment.js';
 import type { Revision } from '../intake/types.js';
+import { formatListing } from '../report/listing.js';
 import { failedFileLines, flags, hx, summary } from '../report/build-report.js';
-import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
 import { EXIT } from './exit-codes.js';
 import { checkOutputPath, makeOutputDir, writeOutputFile } from '../support/user-files.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
@@ -93,6 +87,7 @@ function entryPointFiles(rev: Revision): Map<string, string[]> {
 }
 
 export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promise<BuildCliResult> {
+  const [{ resolveRevision }, { buildImage }, { readDotConfig }] = await Promise.all([import('../intake/revision.js'), import('../image/build.js'), import('../kbuild/environment.js')]);
   const rev = resolveRevision(spec, { cwd: opts.cwd, ...resolveOptionsOf(opts) });
   // A bad --config is refused once, here, not once per file that would build with it.
   if (opts.config !== undefined) readDotConfig(opts.cwd ? path.resolve(opts.cwd, opts.config) : opts.config);
@@ -136,13 +131,14 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
   if (elfTarget) {
     for (const f of files) {
       const name = elfName(elfTarget, f.file, wanted.length > 1);
-      sources.push(...writeElfWithSources(name, f.image, rev));
+      sources.push(...await writeElfWithSources(name, f.image, rev));
       written.push(name);
     }
   }
   const configured = opts.config === undefined ? `profile ${profile}` : `.config ${opts.config}`;
   let text: string;
   if (opts.json) {
+    const { documentHeader, errorObject, jsonText } = await import('../report/json-schema.js');
     text = jsonText({
       ...documentHeader('build'), revision: rev.name, profile, ...(opts.config !== undefined ? { config: opts.config } : {}),
       files: files.map((f) => ({ file: f.file, functions: f.functions, image: imageJson(f.image) })),
@@ -150,7 +146,7 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
     });
   } else {
     const lines = [`${rev.name} (${configured})`];
-    const disasm = opts.listing ? await loadDisassembler() : undefined;
+    const disasm = opts.listing ? await (await import('../encode/capstone.js')).loadDisassembler() : undefined;
     for (const f of files) {
       lines.push(...summary(f));
       if (opts.listing) lines.push('', formatListing(f.image, f.listing, disasm));
@@ -167,7 +163,8 @@ export async function runBuild(spec: string, opts: BuildCliOptions = {}): Promis
  * names under `NAME.src/` (their content in the revision: a patched file as
  * patched). Returns the source paths written.
  */
-export function writeElfWithSources(name: string, image: Image, rev: Revision): string[] {
+export async function writeElfWithSources(name: string, image: Image, rev: Revision): Promise<string[]> {
+  const [{ writeElf }, { buildDebugInfo }] = await Promise.all([import('../image/elf.js'), import('../image/dwarf.js')]);
   const srcDir = `${name}.src`;
   const functions = rev.functions.filter((fn) => fn.sourceFile === image.sourceFile).map((fn) => ({ name: fn.name, definedAt: fn.definedAt }));
   checkOutputPath(name, '--elf output');

@@ -10,14 +10,12 @@
  */
 import type { Command } from 'commander';
 import { formatPos } from '../support/source-location.js';
-import { buildEnvironment, PROFILES, preprocess } from '../cpp/index.js';
-import { FEATURE_OPTIONS, type Feature } from '../kbuild/kconfig/profiles.js';
+import type { Feature } from '../kbuild/kconfig/profiles.js';
 import type { PreprocessedSource } from '../cpp/types.js';
-import { resolveRevision, type ResolveOptions } from '../intake/revision.js';
+import type { ResolveOptions } from '../intake/revision.js';
 import { step } from '../support/progress.js';
-import { documentHeader, jsonText } from '../report/json-schema.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
-import { formatProfiles, profilesDocument, type ProfileInTree, type ProfilesReport } from '../report/profiles-report.js';
+import type { ProfileInTree, ProfilesReport } from '../report/profiles-report.js';
 
 export interface CppCommandOptions {
   profile?: string;
@@ -42,11 +40,18 @@ export function formatPreprocessed(src: PreprocessedSource, map: boolean): strin
   return out.join('\n') + (out.length ? '\n' : '');
 }
 
-export function runCpp(spec: string, file: string, opts: CppCommandOptions = {}): { stdout: string; stderr: string } {
+export async function runCpp(spec: string, file: string, opts: CppCommandOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  const [{ resolveRevision }, { preprocess }] = await Promise.all([import('../intake/revision.js'), import('../cpp/index.js')]);
   const rev = resolveRevision(spec, resolveOptionsOf(opts));
   const src = step(`preprocessing ${file}`, () => preprocess(rev.files, file, { profile: opts.profile, config: opts.config }));
   const stderr = (src.diagnostics ?? []).map((d) => `${formatPos(d.where.pos)}: warning: ${d.message}`).join('\n');
-  const stdout = opts.json ? jsonText({ ...documentHeader('cpp'), profile: opts.config === undefined ? opts.profile ?? 'default' : null, ...(opts.config !== undefined ? { config: opts.config } : {}), ...src }) + '\n' : formatPreprocessed(src, opts.map ?? false);
+  let stdout: string;
+  if (opts.json) {
+    const { documentHeader, jsonText } = await import('../report/json-schema.js');
+    stdout = jsonText({ ...documentHeader('cpp'), profile: opts.config === undefined ? opts.profile ?? 'default' : null, ...(opts.config !== undefined ? { config: opts.config } : {}), ...src }) + '\n';
+  } else {
+    stdout = formatPreprocessed(src, opts.map ?? false);
+  }
   return { stdout, stderr: stderr ? stderr + '\n' : '' };
 }
 
@@ -54,7 +59,8 @@ export function runCpp(spec: string, file: string, opts: CppCommandOptions = {})
 const SHOWN_OPTIONS = ['FUNCTION_ALIGNMENT', 'OBJTOOL', 'UNWINDER_ORC', 'UNWINDER_FRAME_POINTER', 'CALL_PADDING', 'MITIGATION_RETPOLINE', 'RETPOLINE', 'CALL_DEPTH_TRACKING', 'MITIGATION_CALL_DEPTH_TRACKING'];
 
 /** What `seamlab profiles [REV]` reports: the profiles and, for a revision, what each sets in its tree. */
-export function collectProfiles(spec?: string, resolve: ResolveOptions = {}): ProfilesReport {
+export async function collectProfiles(spec?: string, resolve: ResolveOptions = {}): Promise<ProfilesReport> {
+  const [{ buildEnvironment, PROFILES }, { FEATURE_OPTIONS }, { resolveRevision }] = await Promise.all([import('../cpp/index.js'), import('../kbuild/kconfig/profiles.js'), import('../intake/revision.js')]);
   const report: ProfilesReport = {
     profiles: PROFILES.map((p) => ({ name: p.name, description: p.description, features: { ...p.features } as Record<string, boolean> })),
     featureOptions: Object.fromEntries(Object.entries(FEATURE_OPTIONS).map(([f, names]) => [f, [...names]])),
@@ -79,8 +85,9 @@ export function collectProfiles(spec?: string, resolve: ResolveOptions = {}): Pr
 }
 
 /** The text `seamlab profiles [REV]` prints. */
-export function runProfiles(spec?: string): string {
-  return formatProfiles(collectProfiles(spec));
+export async function runProfiles(spec?: string): Promise<string> {
+  const { formatProfiles } = await import('../report/profiles-report.js');
+  return formatProfiles(await collectProfiles(spec));
 }
 
 export function registerCpp(program: Command): void {
@@ -94,8 +101,8 @@ export function registerCpp(program: Command): void {
     .addOption(noFuzzOption())
     .option('--map', 'show where each line comes from (file:line, include chain, cpp macros)')
     .option('--json', 'a JSON document (format seamlab-cpp): lines and their origins')
-    .action((rev: string, file: string, opts: CppCommandOptions) => {
-      const r = runCpp(rev, file, opts);
+    .action(async (rev: string, file: string, opts: CppCommandOptions) => {
+      const r = await runCpp(rev, file, opts);
       process.stdout.write(r.stdout);
       if (r.stderr) process.stderr.write(r.stderr);
     });
@@ -108,8 +115,8 @@ export function registerProfiles(program: Command): void {
     .argument('[rev]', 'revision to evaluate the profiles on')
     .option('--json', 'a JSON document (format seamlab-profiles)')
     .addOption(noFuzzOption())
-    .action((rev: string | undefined, opts: { json?: boolean; fuzz?: boolean }) => {
-      const r = collectProfiles(rev, resolveOptionsOf(opts));
+    .action(async (rev: string | undefined, opts: { json?: boolean; fuzz?: boolean }) => {
+      const [r, { formatProfiles, profilesDocument }, { jsonText }] = await Promise.all([collectProfiles(rev, resolveOptionsOf(opts)), import('../report/profiles-report.js'), import('../report/json-schema.js')]);
       console.log(opts.json ? jsonText(profilesDocument(r)) : formatProfiles(r));
     });
 }

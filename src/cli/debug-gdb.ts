@@ -51,7 +51,7 @@ export async function runGdbStub(dbg: Debugger, opts: GdbStubOptions, io: GdbStu
   let elf: string | undefined;
   if (opts.elf) {
     elf = path.resolve(opts.cwd ?? process.cwd(), opts.elf);
-    writeElfWithSources(elf, dbg.image, dbg.revision);
+    await writeElfWithSources(elf, dbg.image, dbg.revision);
   }
   const server = await serveGdb(dbg, { port, host, ...(opts.gdbLog ? { log: (d, t) => io.warn(`gdb ${d === 'recv' ? '<-' : '->'} ${t}`) } : {}) });
   const where = `${host.includes(':') ? `[${host}]` : host}:${server.port}`;

@@ -7,21 +7,18 @@
  * or, with `--gdb PORT`, the same debugger served to gdb (src/cli/debug-gdb.ts).
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
-import * as readline from 'node:readline';
+import type * as net from 'node:net';
 import { Command, Option } from 'commander';
-import { runAdapter } from '../debug/dap/run.js';
-import { Debugger } from '../debug/debugger.js';
-import { DebugRepl } from '../debug/repl.js';
+import type { runAdapter } from '../debug/dap/run.js';
+import type { Debugger } from '../debug/debugger.js';
+import type { DebugRepl } from '../debug/repl.js';
 import { SeamlabError } from '../errors.js';
-import { resolveRevision } from '../intake/revision.js';
 import type { Revision } from '../intake/types.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { resolveScenario } from '../seam/scenario-file.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
-import { DEFAULT_GDB_HOST, parsePort } from '../gdb/server.js';
+import { DEFAULT_GDB_HOST } from '../gdb/server.js';
 import { readUserFile } from '../support/user-files.js';
-import { addGdbOptions, listenWarning, runGdbStub, type GdbStubOptions } from './debug-gdb.js';
+import { addGdbOptions, listenWarning, type GdbStubOptions } from './debug-gdb.js';
 
 export interface DebugOpts {
   fn?: string;
@@ -49,6 +46,7 @@ export function debugFunction(rev: Revision, fn: string | undefined): string {
 
 /** Opens the debugger for the command line's revision, function and scenario. */
 export async function openDebugger(revision: string, opts: Omit<DebugOpts, 'batch'>): Promise<Debugger> {
+  const [{ resolveRevision }, { resolveScenario }, { Debugger }] = await Promise.all([import('../intake/revision.js'), import('../seam/scenario-file.js'), import('../debug/debugger.js')]);
   const rev = resolveRevision(revision);
   const scenario = await resolveScenario(opts.scenario, scenarioLoadOptionsOf(opts));
   return Debugger.open({ revision: rev, fn: debugFunction(rev, opts.fn), scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) });
@@ -73,6 +71,7 @@ async function interactive(d: Debugger, repl: DebugRepl): Promise<void> {
   } catch {
     history = [];
   }
+  const readline = await import('node:readline');
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout, prompt: '(seamlab) ', completer: (line: string) => repl.complete(line), history, historySize: 1000 });
   let busy = false;
   rl.on('SIGINT', () => {
@@ -112,6 +111,7 @@ export function registerDap(program: Command): Command {
     .option('--port <n>', 'listen on 127.0.0.1:PORT instead of stdin/stdout (0: any free port, printed on stderr)')
     .option('--listen <addr>', `address for --port (default ${DEFAULT_GDB_HOST}; another one prints a warning: whoever connects controls the run)`)
     .action(async (opts: { port?: string; listen?: string }) => {
+      const { runAdapter } = await import('../debug/dap/run.js');
       const open = (c: Parameters<Parameters<typeof runAdapter>[2]>[0]) => openDebugger(c.revision, {
         ...(c.function ? { fn: c.function } : {}), scenario: c.scenario, profile: c.profile, allowCode: c.allowCode,
         budget: String(c.budget ?? DEFAULT_BUDGET), timeLimit: String(c.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS),
@@ -126,7 +126,8 @@ export function registerDap(program: Command): Command {
       const host = opts.listen ?? DEFAULT_GDB_HOST;
       const warning = listenWarning(host, 'the DAP server');
       if (warning) process.stderr.write(`${warning}\n`);
-      const server = net.createServer((socket) => {
+      const { createServer } = await import('node:net');
+      const server = createServer((socket) => {
         void runAdapter(socket, socket, open).then(() => socket.destroy());
       });
       await new Promise<void>((resolve, reject) => {
@@ -156,6 +157,7 @@ export function registerDebug(program: Command): Command {
   return addGdbOptions(debug)
     .action(async (revision: string, opts: DebugOpts) => {
       if (opts.gdb !== undefined) {
+        const [{ parsePort }, { runGdbStub }] = await Promise.all([import('../gdb/server.js'), import('./debug-gdb.js')]);
         parsePort(opts.gdb);
         if (opts.batch !== undefined) throw new SeamlabError('DEBUG_GDB_AND_BATCH', '--gdb and --batch do not go together', 'script gdb itself (gdb -batch -ex …) against --gdb, or use --batch without it');
         const d = await openDebugger(revision, opts);
@@ -170,6 +172,7 @@ export function registerDebug(program: Command): Command {
       if (opts.batch !== undefined) {
         script = readUserFile(opts.batch, { what: '--batch file', code: 'DEBUG_BATCH', maxBytes: 4 << 20, hint: 'give --batch a readable file of debugger commands, one per line' }).toString('utf8');
       }
+      const { DebugRepl } = await import('../debug/repl.js');
       const d = await openDebugger(revision, opts);
       try {
         if (script === undefined && !process.stdin.isTTY) script = fs.readFileSync(0, 'utf8');

@@ -9,17 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { formatError, isSeamlabError, SeamlabError } from '../errors.js';
-import { loadExpectations } from '../diff/expect.js';
-import { mergeReports, readReport } from '../diff/merge.js';
-import { parsePairOption } from '../diff/pairing.js';
-import { runDiff } from '../diff/run-diff.js';
-import { renderDiffHtml } from '../report/diff-html.js';
-import { diffText } from '../report/diff-text.js';
-import { toJson } from '../report/run-report.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { resolveScenario } from '../seam/scenario-file.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 import type { DiffReport } from '../diff/report.js';
 
@@ -57,9 +48,10 @@ function shardOf(v: string): { index: number; count: number } {
 }
 
 /** A progress bar on a terminal; nothing when stderr is not a TTY or CI is set. */
-function progressBar(): { update: (done: number, total: number) => void; stop: () => void } {
+async function progressBar(): Promise<{ update: (done: number, total: number) => void; stop: () => void }> {
   if (!process.stderr.isTTY || process.env.CI) return { update: () => {}, stop: () => {} };
-  let bar: SingleBar | undefined;
+  const { SingleBar } = await import('cli-progress');
+  let bar: InstanceType<typeof SingleBar> | undefined;
   return {
     update: (done, total) => {
       if (!bar) {
@@ -72,10 +64,11 @@ function progressBar(): { update: (done: number, total: number) => void; stop: (
   };
 }
 
-function emit(report: DiffReport, opts: { json?: boolean; output?: string; html?: string }, print: (s: string) => void): void {
+async function emit(report: DiffReport, opts: { json?: boolean; output?: string; html?: string }, print: (s: string) => void): Promise<void> {
+  const [{ toJson }, { diffText }] = await Promise.all([import('../report/run-report.js'), import('../report/diff-text.js')]);
   const json = toJson(report);
   if (opts.output) writeFileSync(opts.output, json + '\n');
-  if (opts.html) writeFileSync(opts.html, renderDiffHtml(report));
+  if (opts.html) writeFileSync(opts.html, (await import('../report/diff-html.js')).renderDiffHtml(report));
   print(opts.json ? json : diffText(report));
   process.exitCode = report.exitStatus;
 }
@@ -115,13 +108,16 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .addOption(new Option('--budget <n>', 'instruction budget per single run').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'wall-clock limit per single run').default(String(DEFAULT_TIME_LIMIT_MS)))
     .action((revA: string, revB: string, opts: DiffOpts) => usage(async () => {
+      const [{ parsePairOption }, { resolveScenario }, { loadExpectations }, { runDiff }] = await Promise.all([
+        import('../diff/pairing.js'), import('../seam/scenario-file.js'), import('../diff/expect.js'), import('../diff/run-diff.js'),
+      ]);
       const pairs = (opts.pair ?? []).map(parsePairOption);
       if (opts.fuzzOnly && (!opts.fuzz || opts.scenario)) throw new SeamlabError('DIFF_FUZZ_ONLY', '--fuzz-only needs --fuzz N and no --scenario', 'drop --fuzz-only, or give --fuzz N without --scenario');
       const scenarios = opts.fuzzOnly ? [] : opts.scenario ? await Promise.all(opts.scenario.map((s) => resolveScenario(s, scenarioLoadOptionsOf(opts)))) : undefined;
       const expect = opts.expect ? loadExpectations(opts.expect) : undefined;
       // The HTML page shows aligned traces: those of the success scenario when --align names none.
-      const align = opts.align || opts.html ? await resolveScenario(opts.align ?? 'success') : undefined;
-      const bar = progressBar();
+      const align = opts.align || opts.html ? await resolveScenario(opts.align ?? 'success', scenarioLoadOptionsOf(opts)) : undefined;
+      const bar = await progressBar();
       const fuzz = opts.fuzz !== undefined ? {
         cases: count(opts.fuzz, '--fuzz'), seed: count(opts.seed, '--seed', 0),
         ...(opts.jobs !== undefined ? { jobs: count(opts.jobs, '--jobs') } : {}),
@@ -138,7 +134,7 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
       } finally {
         bar.stop();
       }
-      emit(report, opts, print);
+      await emit(report, opts, print);
     }));
 
   program
@@ -149,6 +145,7 @@ export function registerDiff(program: Command, deps: { print?: (s: string) => vo
     .option('-o, --output <file>', 'also write the merged JSON report to FILE')
     .option('--html <file>', 'also write the merged report as one self-contained HTML page')
     .action((files: string[], opts: { json?: boolean; output?: string; html?: string }) => usage(async () => {
-      emit(mergeReports(files.map(readReport)), opts, print);
+      const { mergeReports, readReport } = await import('../diff/merge.js');
+      await emit(mergeReports(files.map(readReport)), opts, print);
     }));
 }

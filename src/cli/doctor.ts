@@ -7,28 +7,30 @@
  * `seamlab --version [--verbose]` prints seamlab's version (and, verbose,
  * the versions of Node and of the three engines) from here too.
  */
-import { spawnSync } from 'node:child_process';
+import type { spawnSync as SpawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../support/package-root.js';
-import { inspectTree, KERNEL_PACKAGES } from '../intake/kernel-cache.js';
-import { cacheDir } from '../support/cache.js';
-import { formatUnicornVersion, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
-import { keystoneVersion, sharedKeystone } from '../encode/keystone.js';
-import { capstoneVersion, loadDisassembler } from '../encode/capstone.js';
-import { isSeamlabError } from '../errors.js';
 import type { DoctorItem } from '../report/doctor-report.js';
 
-export { formatDoctor, type DoctorItem } from '../report/doctor-report.js';
+export type { DoctorItem } from '../report/doctor-report.js';
+
+/** The engines, loaded when asked for (not at start-up: `--version` needs none of them). */
+async function engines() {
+  const [unicorn, keystone, capstone] = await Promise.all([import('../machine/unicorn.js'), import('../encode/keystone.js'), import('../encode/capstone.js')]);
+  return { ...unicorn, ...keystone, ...capstone };
+}
 
 
-function firstLine(cmd: string, args: string[]): string | undefined {
+function firstLine(spawnSync: typeof SpawnSync, cmd: string, args: string[]): string | undefined {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.error || r.status !== 0) return undefined;
   return (r.stdout || r.stderr).split('\n')[0]?.trim();
 }
 
 export async function runDoctor(): Promise<DoctorItem[]> {
+  const [{ formatUnicornVersion, loadUnicorn, unicornVersion, keystoneVersion, sharedKeystone, capstoneVersion, loadDisassembler }, { inspectTree, KERNEL_PACKAGES }, { cacheDir }, { isSeamlabError }, { spawnSync }] =
+    await Promise.all([engines(), import('../intake/kernel-cache.js'), import('../support/cache.js'), import('../errors.js'), import('node:child_process')]);
   const items: DoctorItem[] = [];
   items.push({ name: 'node', ok: Number(process.versions.node.split('.')[0]) >= 20, required: true, detail: `v${process.versions.node}`, fix: 'install Node.js 20 or newer' });
 
@@ -74,10 +76,19 @@ export async function runDoctor(): Promise<DoctorItem[]> {
     ['patch', 'patch', ['--version']],
   ];
   for (const [name, cmd, args] of oracles) {
-    const v = firstLine(cmd, args);
+    const v = firstLine(spawnSync, cmd, args);
     items.push({ name: `oracle ${name}`, ok: v !== undefined, required: false, detail: v ?? 'not found', fix: `apt-get install ${name === 'as' || name === 'ld' ? 'binutils' : name} (only the tests need it)` });
   }
   return items;
+}
+
+/** True for `seamlab --version`/`-V` (options before any subcommand): answered before the rest of the CLI loads (src/cli/seamlab.ts). */
+export function asksVersion(argv: readonly string[]): boolean {
+  for (const a of argv) {
+    if (a === '-V' || a === '--version') return true;
+    if (!a.startsWith('-')) return false;
+  }
+  return false;
 }
 
 /** seamlab's version, from its package.json. */
@@ -89,6 +100,7 @@ export function seamlabVersion(): string {
 export async function versionText(verbose: boolean): Promise<string> {
   const lines = [`seamlab ${seamlabVersion()}`];
   if (!verbose) return lines[0]!;
+  const { formatUnicornVersion, loadUnicorn, unicornVersion, keystoneVersion, capstoneVersion } = await engines();
   const tryOr = async (f: () => string | Promise<string>): Promise<string> => {
     try {
       return await f();

@@ -5,17 +5,22 @@
  * SeamlabError, printed as `file:line: error: … hint: …` without a stack
  * trace), 70 an internal error (a seamlab bug: the stack is printed).
  * With --json, a failure also prints a JSON error document on stdout.
+ *
+ * Start-up cost: `buildProgram()` describes every command and option (the
+ * README is compared with it), but the command modules import what their
+ * actions run only inside the actions (`await import(…)`), so `--version`,
+ * `--help` and each command load commander and the code that command uses,
+ * not the whole pipeline (test/cli-startup.test.ts checks the start-up
+ * import graph). Keep it so: a command module's static imports are commander,
+ * its siblings in src/cli, types, and small constant modules.
  */
 import { Command, CommanderError } from 'commander';
 import { formatError, isSeamlabError, type SeamlabError } from '../errors.js';
-import { doctorDocument } from '../report/doctor-report.js';
-import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
 import { startProgress } from '../report/progress.js';
 import { outputWidth } from '../report/table.js';
 import { setProgressSink } from '../support/progress.js';
-import { formatDoctor, runDoctor, versionText } from './doctor.js';
 import { EXIT, EXIT_STATUS_HELP } from './exit-codes.js';
-import { runSetup } from './setup.js';
+import { asksVersion, versionText } from './doctor.js';
 import { registerRevisions } from './revisions.js';
 import { registerCpp, registerProfiles } from './cpp.js';
 import { registerBuild } from './build.js';
@@ -39,11 +44,15 @@ export function buildProgram(): Command {
 
   program
     .command('setup')
-    .description('install libunicorn2 if missing (root + apt) and fetch the Debian kernel trees into the cache')
+    .description('install libunicorn2 if missing (root + apt), fetch the Debian kernel trees into the cache, and (without --tree) warm the disk caches')
     .option('--tree <name...>', 'only these built-in trees')
     .option('--verify', 'check every file of the cached trees against its recorded git blob id (not only size and time); rebuild a damaged tree')
-    .action((opts: { tree?: string[]; verify?: boolean }) => {
-      runSetup((l) => console.log(l), { trees: opts.tree, verify: opts.verify });
+    .action(async (opts: { tree?: string[]; verify?: boolean }) => {
+      const { runSetup, warmDiskCaches } = await import('./setup.js');
+      const log = (l: string) => console.log(l);
+      runSetup(log, { trees: opts.tree, verify: opts.verify });
+      // Only a whole setup warms the caches (the main job's revision needs the built-in trees).
+      if (!opts.tree) await warmDiskCaches(log);
     });
 
   program
@@ -52,6 +61,7 @@ export function buildProgram(): Command {
     .option('--json', 'a JSON document (format seamlab-doctor)')
     .option('--wide', 'do not fit the table to the terminal width')
     .action(async (opts: { json?: boolean; wide?: boolean }) => {
+      const [{ runDoctor }, { doctorDocument, formatDoctor }, { jsonText }] = await Promise.all([import('./doctor.js'), import('../report/doctor-report.js'), import('../report/json-schema.js')]);
       const items = await runDoctor();
       console.log(opts.json ? jsonText(doctorDocument(items)) : formatDoctor(items, outputWidth(process.stdout, opts.wide)));
       if (items.some((i) => i.required && !i.ok)) process.exitCode = EXIT.checkFailed;
@@ -78,35 +88,28 @@ function commandOf(program: Command, argv: string[]): string | undefined {
   return argv.find((a) => names.has(a));
 }
 
-/** True for `seamlab --version`/`-V` (options before any subcommand). */
-function asksVersion(argv: string[]): boolean {
-  for (const a of argv) {
-    if (a === '-V' || a === '--version') return true;
-    if (!a.startsWith('-')) return false;
-  }
-  return false;
-}
-
 /** Prints a failure: the message on stderr and, with --json, an error document on stdout. */
-function reportFailure(command: string | undefined, json: boolean, error: Record<string, unknown>, text: string | undefined): void {
+async function reportFailure(command: string | undefined, json: boolean, error: (errorObject: (e: SeamlabError) => Record<string, unknown>) => Record<string, unknown>, text: string | undefined): Promise<void> {
   if (text !== undefined) console.error(text);
-  if (json) console.log(jsonText({ ...documentHeader(command ?? 'seamlab'), error }));
+  if (!json) return;
+  const { documentHeader, errorObject, jsonText } = await import('../report/json-schema.js');
+  console.log(jsonText({ ...documentHeader(command ?? 'seamlab'), error: error(errorObject) }));
 }
 
 /** Maps what escaped a command to the exit status, printing it the way the status says. */
-export function failureExit(e: unknown, command: string | undefined, json: boolean): number {
+export async function failureExit(e: unknown, command: string | undefined, json: boolean): Promise<number> {
   if (e instanceof CommanderError) {
     if (e.exitCode === 0) return EXIT.ok; // --help
     // commander has already printed its message and the usage.
-    reportFailure(command, json, { code: 'CLI_USAGE', message: e.message.replace(/^error: /, ''), hint: `see seamlab ${command ? `${command} ` : ''}--help`, notes: [] }, undefined);
+    await reportFailure(command, json, () => ({ code: 'CLI_USAGE', message: e.message.replace(/^error: /, ''), hint: `see seamlab ${command ? `${command} ` : ''}--help`, notes: [] }), undefined);
     return EXIT.userError;
   }
   if (isSeamlabError(e)) {
-    reportFailure(command, json, errorObject(e as SeamlabError), formatError(e));
+    await reportFailure(command, json, (errorObject) => errorObject(e as SeamlabError), formatError(e));
     return EXIT.userError;
   }
   const message = e instanceof Error ? e.message : String(e);
-  reportFailure(command, json, { code: 'INTERNAL', message, hint: 'this is a bug in seamlab: please report it with the command line', notes: [] },
+  await reportFailure(command, json, () => ({ code: 'INTERNAL', message, hint: 'this is a bug in seamlab: please report it with the command line', notes: [] }),
     `seamlab: internal error (this is a bug in seamlab, please report it):\n${e instanceof Error ? e.stack ?? e.message : String(e)}`);
   return EXIT.internal;
 }
@@ -127,7 +130,7 @@ export async function main(argv: string[], program: Command = buildProgram()): P
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     progress.stop();
-    return failureExit(e, command, json);
+    return await failureExit(e, command, json);
   } finally {
     progress.stop();
     setProgressSink(previousSink);

@@ -6,20 +6,12 @@
  */
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
-import { buildImage } from '../image/build.js';
 import type { Image } from '../image/types.js';
-import { PROFILES } from '../kbuild/kconfig/profiles.js';
-import { listBuiltinRevisions, resolveRevision } from '../intake/revision.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
-import { formatOracleDivergence } from '../oracle/compare.js';
-import { fuzzOracle } from '../oracle/fuzz.js';
-import { Oracle } from '../oracle/oracle.js';
-import { ORACLE_BUDGET } from '../oracle/silicon.js';
-import { selectFunctions, type ImageBuilder } from '../run/main-job.js';
-import { notApplicable } from '../run/run.js';
-import { BUILTIN_SCENARIOS } from '../seam/builtin-scenarios.js';
+import type { Oracle } from '../oracle/oracle.js';
+import { ORACLE_BUDGET } from '../oracle/limits.js';
+import type { ImageBuilder } from '../run/main-job.js';
 import type { Scenario } from '../seam/scenario.js';
-import { resolveScenario } from '../seam/scenario-file.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 
 export interface OracleCliDeps {
@@ -45,7 +37,8 @@ function count(v: string, what: string, min: number): number {
   return n;
 }
 
-function profilesOf(name: string): string[] {
+async function profilesOf(name: string): Promise<string[]> {
+  const { PROFILES } = await import('../kbuild/kconfig/profiles.js');
   if (name === 'all') return PROFILES.map((p) => p.name);
   if (!PROFILES.some((p) => p.name === name)) {
     throw new SeamlabError('UNKNOWN_PROFILE', `no kconfig profile named ${JSON.stringify(name)}`, `use one of: ${PROFILES.map((p) => p.name).join(', ')}, or all`);
@@ -53,7 +46,8 @@ function profilesOf(name: string): string[] {
   return [name];
 }
 
-function revisionsOf(spec: string): Revision[] {
+async function revisionsOf(spec: string): Promise<Revision[]> {
+  const { listBuiltinRevisions, resolveRevision } = await import('../intake/revision.js');
   if (spec === 'all') return listBuiltinRevisions().map((r) => resolveRevision(r.name));
   return [resolveRevision(spec)];
 }
@@ -75,8 +69,12 @@ export function registerOracle(program: Command, deps: OracleCliDeps = {}): void
       const budget = count(opts.budget, '--budget', 1);
       const fuzz = opts.fuzz === undefined ? undefined : count(opts.fuzz, '--fuzz', 1);
       const seed = count(opts.seed, '--seed', 0);
-      const revisions = revisionsOf(revision);
-      const profiles = profilesOf(opts.profile);
+      const [{ buildImage }, { formatOracleDivergence }, { fuzzOracle }, { Oracle }, { selectFunctions }, { notApplicable }, { BUILTIN_SCENARIOS }, { resolveScenario }] = await Promise.all([
+        import('../image/build.js'), import('../oracle/compare.js'), import('../oracle/fuzz.js'), import('../oracle/oracle.js'),
+        import('../run/main-job.js'), import('../run/run.js'), import('../seam/builtin-scenarios.js'), import('../seam/scenario-file.js'),
+      ]);
+      const revisions = await revisionsOf(revision);
+      const profiles = await profilesOf(opts.profile);
       const scenarios: Scenario[] = [];
       for (const s of opts.scenario ?? []) scenarios.push(await resolveScenario(s, scenarioLoadOptionsOf(opts)));
       if (fuzz !== undefined && scenarios.length) throw new SeamlabError('CLI_CONFLICT', '--fuzz makes its own scenarios; it cannot be combined with --scenario', 'drop one of the two');

@@ -6,10 +6,8 @@
  */
 import type { Command } from 'commander';
 import { isSeamlabError } from '../errors.js';
-import { formatPos } from '../support/source-location.js';
-import { listBuiltinRevisions, resolveRevision, type BuiltinRevisionInfo } from '../intake/revision.js';
+import type { BuiltinRevisionInfo } from '../intake/revision.js';
 import type { Revision } from '../intake/types.js';
-import { documentHeader, errorObject, jsonText } from '../report/json-schema.js';
 import { formatFunctions, formatProvenance, provenanceJson } from '../report/revision-report.js';
 import { EXIT } from './exit-codes.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
@@ -29,7 +27,8 @@ function revisionJson(rev: Revision, info?: BuiltinRevisionInfo): Record<string,
 }
 
 /** The command's output (and exit code) for the given specs; no specs lists the built-ins. */
-export function runRevisions(specs: string[], opts: RevisionsOptions = {}): { text: string; exitCode: number } {
+export async function runRevisions(specs: string[], opts: RevisionsOptions = {}): Promise<{ text: string; exitCode: number }> {
+  const [{ listBuiltinRevisions, resolveRevision }, { documentHeader, errorObject, jsonText }] = await Promise.all([import('../intake/revision.js'), import('../report/json-schema.js')]);
   const ro = { cache: opts.cache, cwd: opts.cwd, ...resolveOptionsOf(opts) };
   const out: string[] = [];
   const json: Record<string, unknown>[] = [];
@@ -66,8 +65,8 @@ export function registerRevisions(program: Command): void {
     .argument('[spec...]', 'revision specs to resolve: a built-in name, a kernel tree path, or BASE+PATCH[+PATCH…] (mails, mboxes, diffs)')
     .option('--json', 'a JSON document (format seamlab-revisions)')
     .addOption(noFuzzOption())
-    .action((specs: string[], opts: { json?: boolean; fuzz?: boolean }) => {
-      const r = runRevisions(specs, opts);
+    .action(async (specs: string[], opts: { json?: boolean; fuzz?: boolean }) => {
+      const r = await runRevisions(specs, opts);
       console.log(r.text);
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });

@@ -9,22 +9,12 @@
  */
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
-import { resolveRevision } from '../intake/revision.js';
-import { readDotConfig } from '../kbuild/environment.js';
-import { isRevisionSpec } from '../intake/spec.js';
-import { jobFailed, runJob, type ImageBuilder } from '../run/main-job.js';
-import { documentHeader, jsonText } from '../report/json-schema.js';
-import { formatDetails, formatScenarioList, formatTable, jobFooter, runDocument } from '../report/run-report.js';
+import type { ImageBuilder } from '../run/main-job.js';
 import { outputWidth } from '../report/table.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { BUILTIN_SCENARIOS, BUILTIN_SEQUENCES, builtinScenario } from '../seam/builtin-scenarios.js';
-import { inlineScenario, scenarioToYaml } from '../seam/inline.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 import type { Scenario } from '../seam/scenario.js';
-import { resolveScenario } from '../seam/scenario-file.js';
-import { formatSequenceDetails } from '../report/sequence-report.js';
 import { EXIT } from './exit-codes.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
-import { loadDisassembler } from '../encode/capstone.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 
 export const MAIN_JOB_REVISION = 'v3';
@@ -57,6 +47,7 @@ interface RunOpts {
 /** The scenarios a run asks for: `--scenario`s, or the one call of `--leaf`/`--reg`/`--answer`. */
 async function scenariosOf(opts: RunOpts, kinds: ReadonlySet<'seamcall' | 'tdcall'>): Promise<Scenario[]> {
   if (opts.leaf === undefined) {
+    const { resolveScenario } = await import('../seam/scenario-file.js');
     if (opts.reg.length || opts.answer !== undefined) {
       throw new SeamlabError('CLI_INLINE_WITHOUT_LEAF', `${opts.reg.length ? '--reg' : '--answer'} describes a call given with --leaf`, 'add --leaf NAME|NUMBER, e.g. --leaf TDH.SYS.RD --reg rdx=0x9100000100000008');
     }
@@ -66,6 +57,7 @@ async function scenariosOf(opts: RunOpts, kinds: ReadonlySet<'seamcall' | 'tdcal
   }
   // A numbered leaf is a SEAMCALL or TDCALL as the selected entry points are (all of one kind), else a SEAMCALL.
   const kind = kinds.size === 1 ? [...kinds][0]! : undefined;
+  const { inlineScenario } = await import('../seam/inline.js');
   return [inlineScenario({ leaf: opts.leaf, regs: opts.reg, ...(opts.answer !== undefined ? { answer: opts.answer } : {}), ...(kind ? { kind } : {}) })];
 }
 
@@ -88,8 +80,9 @@ function shellWord(w: string): string {
  * `run --fn __seamcall linux-6.12`: the variadic option took the revision.
  * Say so, with the command line that means what the user meant.
  */
-function checkSwallowedRevision(cmd: Command, opts: RunOpts): void {
+async function checkSwallowedRevision(cmd: Command, opts: RunOpts): Promise<void> {
   if (cmd.args.length > 0) return; // a revision was given: values of --fn/--scenario are what they say
+  const [{ builtinScenario }, { isRevisionSpec }] = await Promise.all([import('../seam/builtin-scenarios.js'), import('../intake/spec.js')]);
   const swallowed = [
     ...(opts.fn ?? []).map((v) => ({ option: '--fn', v })),
     ...(opts.scenario ?? []).filter((v) => !builtinScenario(v)).map((v) => ({ option: '--scenario', v })),
@@ -127,7 +120,10 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
     .addOption(new Option('--budget <n>', 'instruction budget per run').default(String(DEFAULT_BUDGET)))
     .addOption(new Option('--time-limit <ms>', 'wall-clock limit per run').default(String(DEFAULT_TIME_LIMIT_MS)))
     .action(async (revision: string, opts: RunOpts, cmd: Command) => {
-      checkSwallowedRevision(cmd, opts);
+      await checkSwallowedRevision(cmd, opts);
+      const [{ resolveRevision }, { jobFailed, runJob }, { jsonText }, { formatDetails, formatTable, jobFooter, runDocument }, { formatSequenceDetails }, { readDotConfig }] = await Promise.all([
+        import('../intake/revision.js'), import('../run/main-job.js'), import('../report/json-schema.js'), import('../report/run-report.js'), import('../report/sequence-report.js'), import('../kbuild/environment.js'),
+      ]);
       const budget = positiveInt(opts.budget, '--budget');
       const timeLimitMs = positiveInt(opts.timeLimit, '--time-limit');
       // A bad --config is refused once, here, not once per file that would build with it.
@@ -136,7 +132,7 @@ export function registerRun(program: Command, deps: RunCliDeps = {}): void {
       const kinds = new Set(rev.functions.filter((f) => !opts.fn || opts.fn.includes(f.name)).map((f) => f.kind));
       const scenarios = await scenariosOf(opts, kinds);
       // The leak check follows register origins with Capstone's regs-access.
-      await loadDisassembler();
+      await (await import('../encode/capstone.js')).loadDisassembler();
       const job = runJob(rev, {
         ...(opts.fn ? { functions: opts.fn } : {}), scenarios, profile: opts.profile, budget, timeLimitMs,
         ...(opts.config !== undefined ? { config: opts.config } : {}),
@@ -170,7 +166,10 @@ export function registerScenarios(program: Command, deps: { print?: (line: strin
     .addOption(new Option('--show <name>', 'print this built-in scenario or sequence as YAML, a file to start your own from').conflicts(['json', 'wide']))
     .option('--json', 'a JSON document (format seamlab-scenarios)')
     .option('--wide', 'do not fit the list to the terminal width')
-    .action((opts: { show?: string; json?: boolean; wide?: boolean }) => {
+    .action(async (opts: { show?: string; json?: boolean; wide?: boolean }) => {
+      const [{ BUILTIN_SCENARIOS, BUILTIN_SEQUENCES, builtinScenario }, { scenarioToYaml }, { documentHeader, jsonText }, { formatScenarioList }] = await Promise.all([
+        import('../seam/builtin-scenarios.js'), import('../seam/inline.js'), import('../report/json-schema.js'), import('../report/run-report.js'),
+      ]);
       const all = [...BUILTIN_SCENARIOS, ...BUILTIN_SEQUENCES];
       if (opts.show !== undefined) {
         const s = builtinScenario(opts.show);

@@ -7,7 +7,7 @@
  */
 import { Option } from 'commander';
 import type { ScenarioLoadOptions } from '../seam/scenario-file.js';
-import { DEFAULT_TIME_LIMIT_MS } from '../machine/run-types.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 
 export function allowCodeOption(): Option {
   return new Option('--allow-code', 'let YAML/JSON scenario files load handler modules (handler: {module: FILE}), which run as code with your privileges');

@@ -3,7 +3,8 @@
  * checked idempotently; what interrupted setups left in the cache is
  * removed first. scripts/setup runs npm and the bundle build first,
  * then this. Test oracles (gcc, binutils, gdb, chromium) are not installed
- * here: .ci/run installs them.
+ * here: .ci/run installs them. Last, the main job's images are built once, so
+ * that the disk caches are warm for the first `seamlab run` (warmDiskCaches).
  */
 import { spawnSync } from 'node:child_process';
 import { SeamlabError } from '../errors.js';
@@ -12,6 +13,8 @@ import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 import { setupRunner } from '../oracle/native-build.js';
 import { loadStepRecorder } from '../machine/native-steps.js';
+import { diskCacheEnabled } from '../support/cache.js';
+import { MAIN_JOB_REVISION } from './run.js';
 
 function canLoadUnicorn(): boolean {
   try {
@@ -83,5 +86,23 @@ function setupStepRecorder(log: Log): void {
   } catch (e) {
     if (!(e instanceof SeamlabError)) throw e;
     log(`  step recorder: not built (${e.message})`);
+  }
+}
+
+/**
+ * Builds the main job's images once, filling the disk caches (the build
+ * environment, preprocessed files, Keystone's answers) for this seamlab
+ * build, so the first `seamlab run` after setup does not pay for them. A
+ * failure here is reported and ignored: the first run fills the caches then.
+ */
+export async function warmDiskCaches(log: Log): Promise<void> {
+  if (!diskCacheEnabled()) return;
+  const t = performance.now();
+  try {
+    const [{ resolveRevision }, { buildRevision }] = await Promise.all([import('../intake/revision.js'), import('../image/build.js')]);
+    buildRevision(resolveRevision(MAIN_JOB_REVISION), 'default');
+    log(`[setup] disk caches warm: ${MAIN_JOB_REVISION} built in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    log(`[setup] could not warm the disk caches (${(e instanceof Error ? e.message : String(e)).split('\n')[0]}); the first run fills them`);
   }
 }

@@ -6,20 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { SeamlabError } from '../errors.js';
-import { resolveRevision } from '../intake/revision.js';
-import { buildImage } from '../image/build.js';
-import { renderDivergence } from '../report/golden-text.js';
-import { renderTraceExplorer } from '../report/trace-explorer.js';
-import { columnsFor, renderHeader, renderStep, renderSummary, type TextStyle } from '../report/trace-text.js';
-import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../run/run.js';
-import { resolveScenario } from '../seam/scenario-file.js';
-import { checkGoldens, updateGoldens } from '../trace/golden.js';
-import { traceLine } from '../trace/jsonl.js';
+import type { TextStyle } from '../report/trace-text.js';
+import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
+import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { stdoutWriteError } from './stdout-errors.js';
 import { outputError } from '../support/user-files.js';
-import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
-import { recordTrace } from '../trace/record.js';
 import type { TraceStep } from '../trace/format.js';
 
 interface TraceOpts {
@@ -76,6 +68,9 @@ export function registerTrace(program: Command): void {
     .addOption(noFuzzOption())
     .addOption(allowCodeOption())
     .action(async (revision: string, opts: TraceOpts) => {
+      const [{ resolveRevision }, { resolveScenario }, { recordTrace }, { traceLine }, { columnsFor, renderHeader, renderStep, renderSummary }] = await Promise.all([
+        import('../intake/revision.js'), import('../seam/scenario-file.js'), import('../trace/record.js'), import('../trace/jsonl.js'), import('../report/trace-text.js'),
+      ]);
       const rev = resolveRevision(revision, resolveOptionsOf(opts));
       const fnName = opts.fn ?? (rev.functions.length === 1 ? rev.functions[0]!.name : undefined);
       if (!fnName) {
@@ -109,6 +104,7 @@ export function registerTrace(program: Command): void {
           out.line(traceLine(trace.summary));
         } else if (format === 'html') {
           // The source view is drawn from the listing of the build that ran (cached in this process by recordTrace).
+          const [{ buildImage }, { renderTraceExplorer }] = await Promise.all([import('../image/build.js'), import('../report/trace-explorer.js')]);
           const { listing } = buildImage(rev.files, fn.sourceFile, { profile: opts.profile });
           out.line(renderTraceExplorer({ ...trace, steps }, { listing, readFile: (p) => rev.files.readFile(p) }).replace(/\n$/, ''));
         } else {
@@ -141,6 +137,7 @@ export function registerGolden(program: Command, deps: { print?: (l: string) => 
     .argument('[filter]', 'substring of the golden path, e.g. v3/__seamcall or /ud.jsonl')
     .option('--no-color', 'no colour')
     .action(async (filter: string | undefined, opts: { color: boolean }) => {
+      const [{ checkGoldens }, { renderDivergence }] = await Promise.all([import('../trace/golden.js'), import('../report/golden-text.js')]);
       const style = terminalStyle(opts.color, false);
       const results = await checkGoldens(filter, deps.root);
       if (results.length === 0) throw new SeamlabError('GOLDEN_NONE', `no golden path contains ${JSON.stringify(filter)}`, 'give part of a path under fixtures/golden, e.g. v3/__seamcall');
@@ -164,6 +161,7 @@ export function registerGolden(program: Command, deps: { print?: (l: string) => 
     .argument('[filter]', 'substring of the golden path')
     .option('--accept-source-change', 'rewrite goldens whose input files (by git blob id) changed since they were recorded')
     .action(async (filter: string | undefined, opts: { acceptSourceChange?: boolean }) => {
+      const { updateGoldens } = await import('../trace/golden.js');
       const results = await updateGoldens(filter, { ...(opts.acceptSourceChange ? { acceptSourceChange: true } : {}), ...(deps.root ? { root: deps.root } : {}) });
       const written = results.filter((r) => r.action === 'written');
       const refused = results.filter((r) => r.action === 'refused');

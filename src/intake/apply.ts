@@ -172,14 +172,15 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
           const lines = content.split('\n');
           const eol = lines[lines.length - 1] === '';
           if (eol) lines.pop();
-          const repaired = indentationRepairs(lines, path).find((r) => blobMatches(r.lines.join('\n') + (eol ? '\n' : ''), fp.newBlob!));
+          const repairs = indentationRepairs(lines, path);
+          const repaired = repairs.find((r) => blobMatches(r.lines.join('\n') + (eol ? '\n' : ''), fp.newBlob!));
           if (repaired) {
             content = repaired.lines.join('\n') + (eol ? '\n' : '');
             fa.blobCheck = 'ok';
             fa.notes.push(`whitespace repaired (${repaired.label}): the result has blob ${fp.newBlob}, as the patch says`);
           } else {
             fa.blobCheck = 'whitespace-damaged';
-            fa.notes.push(`content differs from blob ${fp.newBlob} (got ${shortBlob(content)}) only because the source text lost its whitespace; equal to the patch's lines up to whitespace${indentationRepairs(lines, path).length ? '; indentation repair tried, no match' : ''}`);
+            fa.notes.push(`content differs from blob ${fp.newBlob} (got ${shortBlob(content)}) only because the source text lost its whitespace; equal to the patch's lines up to whitespace${repairs.length ? '; indentation repair tried, no match' : ''}`);
           }
         } else {
           fa.blobCheck = 'mismatch';

@@ -182,6 +182,45 @@ export type IntrHook = (intno: number) => void;
 
 export interface HookHandle { readonly id: bigint | number; readonly type: number }
 
+/**
+ * Unicorn 2 enforces uc_emu_start's timeout with a thread it creates for each
+ * call, which sleeps 2 µs at a time until the emulation ends or the time is
+ * up (uc.c `_timeout_fn`, `usleep(TIMEOUT_STEP)`), and joins at the end. That
+ * thread wakes some 20,000 times a second: measured here, it cost a batch run
+ * a third of its speed when it shared a core with the emulation (with the
+ * other core busy: 133,000 context switches in a 5 s run instead of 4,300).
+ * Single and recorded runs keep their time limit themselves and pass no
+ * timeout (src/machine/execution.ts). On an engine marked `longRuns` (the
+ * batch loop: one call that runs for seconds), the thread is created with a
+ * timer slack of LONG_RUN_TIMER_SLACK_NS (Linux prctl PR_SET_TIMERSLACK,
+ * inherited by the threads a thread creates), so each of its sleeps lasts
+ * about that long: a few hundred wake-ups a second, the timeout late by at
+ * most that much, and as much added to the join at the end of the call —
+ * which is why short emulations are not marked.
+ */
+export const LONG_RUN_TIMER_SLACK_NS = 2_000_000;
+const PR_SET_TIMERSLACK = 29;
+const PR_GET_TIMERSLACK = 30;
+
+let prctl: ((option: number, arg: bigint | number) => number) | null | undefined;
+
+/** libc's prctl on Linux (null elsewhere, or when it cannot be loaded: then the slack stays as it is). */
+function loadPrctl(): typeof prctl {
+  if (prctl !== undefined) return prctl;
+  prctl = null;
+  if (process.platform !== 'linux') return prctl;
+  for (const name of ['libc.so.6', 'libc.so']) {
+    try {
+      const f = koffi.load(name).func('int prctl(int option, unsigned long arg2)') as (option: number, arg: bigint | number) => number;
+      prctl = f;
+      break;
+    } catch {
+      // not this libc
+    }
+  }
+  return prctl;
+}
+
 /** koffi hands a uint64_t callback argument over as a number, or as a signed bigint above 2^63. */
 const toBig = (v: number | bigint): bigint => BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(v));
 
@@ -194,6 +233,11 @@ export class Unicorn {
   private pendingError: unknown = undefined;
   /** True while uc_emu_start runs (hooks execute inside it). */
   private running = false;
+  /**
+   * Emulations on this engine run long (a batch loop): when Unicorn's own
+   * timeout thread is needed, it polls coarsely (see LONG_RUN_TIMER_SLACK_NS).
+   */
+  longRuns = false;
   // Scratch buffers reused across calls (register reads are on the hot path).
   private readonly reg8 = Buffer.alloc(8);
 
@@ -330,10 +374,14 @@ export class Unicorn {
   emuStart(begin: bigint, until: bigint, timeoutUs = 0, count = 0): number {
     this.pendingError = undefined;
     this.running = true;
+    const slack = timeoutUs > 0 && this.longRuns ? loadPrctl() : null;
+    const previousSlack = slack ? slack(PR_GET_TIMERSLACK, 0) : 0;
     let err: number;
     try {
+      if (slack) slack(PR_SET_TIMERSLACK, LONG_RUN_TIMER_SLACK_NS);
       err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count) as number;
     } finally {
+      if (slack && previousSlack > 0) slack(PR_SET_TIMERSLACK, previousSlack);
       this.running = false;
     }
     if (this.pendingError !== undefined) {

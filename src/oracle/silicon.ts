@@ -29,8 +29,9 @@ import { relocationFor, type Relocation } from './relocate.js';
 import { RunnerProcess } from './runner-process.js';
 import type { MemorySnapshot, OracleTrace, OracleEnd, OracleStep } from './step-trace.js';
 
-/** Instruction budget of an oracle run (the entry points run 10–100 instructions; a single step costs some 30 µs here). */
-export const ORACLE_BUDGET = 10_000;
+import { ORACLE_BUDGET } from './limits.js';
+
+export { ORACLE_BUDGET } from './limits.js';
 
 export interface SiliconRunOptions {
   budget?: number;

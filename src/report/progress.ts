@@ -11,7 +11,8 @@
  * worker drew.
  */
 import { writeSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { Worker } from 'node:worker_threads';
 import type { ProgressSink } from '../support/progress.js';
 
 export interface ProgressDisplayOptions {
@@ -76,6 +77,8 @@ export function startProgress(opts: ProgressDisplayOptions): ProgressDisplay {
   // Started at the first step, so that commands without one (--version, --help) start no thread.
   let worker: Worker | undefined;
   const startWorker = () => {
+    // Loaded here, not at start-up: most commands never show progress (src/cli/main.ts).
+    const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof import('node:worker_threads');
     worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { state, label, fd: opts.fd, delayMs: opts.delayMs ?? 500, clear: CLEAR } });
     // The display must never keep the process alive, nor fail the command.
     worker.unref();

@@ -3,20 +3,23 @@
  * driver loop in asm/batch-driver.S (assembled by seamlab) walks a table of
  * rows in caller memory, loads the six argument registers from each row,
  * calls the function and stores RAX back, so JavaScript runs only at the
- * SEAMCALL/TDCALL traps. No per-instruction or per-store hooks are installed.
+ * SEAMCALL/TDCALL traps. No per-instruction or per-store hooks are installed
+ * — unless observers are asked for (`observe`, e.g. a trace recorder over the
+ * whole loop): then the machine runs in single mode and they see every
+ * instruction.
  */
 import { SeamlabError } from '../errors.js';
 import type { Image } from '../image/types.js';
 import type { DriverCode } from '../image/batch-driver.js';
 import type { SysvArgReg } from '../intake/types.js';
 import { PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
-import { Machine, type StopReason } from '../machine/machine.js';
+import { Machine, type RunObserver, type StopReason } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
 import { GPR_NAMES } from '../machine/unicorn-consts.js';
 import { serveWithEnvironment } from '../seam/env.js';
 import type { LogicalCall } from '../seam/scenario.js';
 import type { CpuEnv, SeamHandler } from '../seam/types.js';
-import { ENTRY_RFLAGS, canary, planCall } from './plan.js';
+import { ENTRY_RFLAGS, canary, planCall, type CallPlan } from './plan.js';
 import { DEFAULT_TIME_LIMIT_MS, functionAddress, type RunFunction } from './run.js';
 
 /** Row layout the driver expects: RDI, RSI, RDX, RCX, R8, R9 at 0..40, RAX stored at 48. */
@@ -36,6 +39,16 @@ export interface BatchOptions {
    */
   budgetPerRow?: number;
   timeLimitMs?: number;
+  /**
+   * Observers of every instruction of the loop, made once the machine and the
+   * call's plan exist. With them the machine runs in single mode (hooks on
+   * every instruction and store): far slower, for tracing a long run.
+   */
+  observe?: (machine: Machine, plan: CallPlan) => RunObserver[];
+  /** Whether an observer will watch memory reads (they need the read hook). */
+  observeReads?: boolean;
+  /** How observers are fed: JavaScript hooks ('single', the default) or the native step recorder ('recorded'). */
+  observeMode?: 'single' | 'recorded';
 }
 
 export interface BatchResult {
@@ -61,7 +74,11 @@ export function runBatch(image: Image, fn: RunFunction, driver: DriverCode, opts
   const structBytes = fn.abi.params.reduce((n, p) => n + (p.type.kind === 'pointer' && p.type.to.kind === 'struct' ? Math.ceil(p.type.to.layout.size / 16) * 16 + 16 : 0), 0);
   const stride = ROW_HEADER + 8 + structBytes;
   const callerSize = pageAlignUp(Math.max(PAGE, (opts.rows + 1) * stride + 0x1000));
-  const machine = new Machine(image, { mode: 'batch', driver: driver.bytes, layout: { callerSize } });
+  const machine = opts.observe
+    ? new Machine(image, { mode: opts.observeMode ?? 'single', driver: driver.bytes, layout: { callerSize }, observeReads: opts.observeReads === true })
+    : new Machine(image, { mode: 'batch', driver: driver.bytes, layout: { callerSize } });
+  // One emulation for the whole table: Unicorn's timeout thread may poll coarsely (src/machine/unicorn.ts).
+  machine.uc.longRuns = true;
   try {
     // Plan a single call in the caller area, then move its structs into each row.
     const plan = planCall(machine, fn.abi, entry, opts.call);
@@ -91,11 +108,12 @@ export function runBatch(image: Image, fn: RunFunction, driver: DriverCode, opts
     v[SLOT.rip] = start;
     machine.regs.write();
     const setupMs = performance.now() - t0;
-    const run = machine.run({
+    const run = machine.start({
       entry: start, serve: serveWithEnvironment(opts.handler), handlerName: opts.handler.name, env: opts.env,
       budget: opts.budgetPerRow === undefined ? 0 : Math.min(Number.MAX_SAFE_INTEGER, opts.budgetPerRow * Math.max(1, opts.rows)),
       timeLimitMs: opts.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS * 10,
-    });
+      ...(opts.observe ? { observers: opts.observe(machine, plan) } : {}),
+    }).finish();
     const returns = new BigUint64Array(opts.rows);
     for (let i = 0; i < opts.rows; i++) returns[i] = machine.caller.readBigUInt64LE(tableOff + i * stride + ROW_RESULT_OFFSET);
     return { rows: opts.rows, returns, seamCalls: run.seamCallCount, elapsedMs: run.elapsedMs, stop: run.stop, setupMs };

@@ -140,6 +140,15 @@ export function decodeAccess(access: InsnAccess): Decoded {
 
 const SLOT = 8n;
 
+/**
+ * Instructions decoded (Capstone's regs-access, the costly part of tracking
+ * origins), by image and address, with the bytes they were decoded from:
+ * the same bytes at the same address decode the same way, so a process that
+ * runs an image many times (the main job: ~290 runs of two images) asks
+ * Capstone once per instruction instead of once per instruction per run.
+ */
+const decodedByImage = new WeakMap<Image, Map<bigint, { bytes: string; decoded: Decoded }>>();
+
 export class OriginTracker implements RunObserver {
   readonly observesReads = true;
   private readonly regs: RegisterProvenances;
@@ -232,7 +241,15 @@ export class OriginTracker implements RunObserver {
     if (d) return d;
     const bytes = this.machine.readMemory(address, 15) ?? imageBytes(this.machine.image, address);
     if (!bytes || bytes.length === 0) return undefined;
-    d = decodeAccess(this.disasm.access(bytes, 0, address));
+    let shared = decodedByImage.get(this.machine.image);
+    if (!shared) decodedByImage.set(this.machine.image, (shared = new Map()));
+    const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+    const hit = shared.get(address);
+    if (hit && hit.bytes === key) d = hit.decoded;
+    else {
+      d = decodeAccess(this.disasm.access(bytes, 0, address));
+      shared.set(address, { bytes: key, decoded: d });
+    }
     this.decoded.set(address, d);
     return d;
   }
