@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EXIT_STATUS_HELP } from '../src/cli/exit-codes.js';
 import { buildProgram, main } from '../src/cli/main.js';
 import { errorDocumentSchema } from '../src/report/json-schema.js';
-import { seamlab } from './support/cli.js';
+import { seamlab, seamlabOnTerminal } from './support/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const VERSION = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -117,4 +117,21 @@ describe('--json on failure', () => {
     expect(await main(['boom', '--json'], program)).toBe(70);
     expect(errorDocumentSchema.parse(JSON.parse(out.join('\n')))).toMatchObject({ format: 'seamlab-boom', error: { code: 'INTERNAL', message: 'broken' } });
   });
+});
+
+describe('output fits the terminal (issue 10 item 5)', () => {
+  const longest = (text: string) => Math.max(...text.split('\n').map((l) => [...l].length));
+  for (const args of [['run'], ['scenarios'], ['revisions'], ['profiles', 'v3'], ['build', 'v3']]) {
+    it(`seamlab ${args.join(' ')}: every line fits 80 columns on a terminal; --wide and piped output are full width`, () => {
+      const fitted = seamlabOnTerminal(args, 80);
+      expect(fitted.stdout.length).toBeGreaterThan(0);
+      expect(longest(fitted.stdout), fitted.stdout).toBeLessThanOrEqual(80);
+      const piped = seamlab(args);
+      const wide = seamlabOnTerminal([...args, '--wide'], 80);
+      expect(longest(wide.stdout)).toBe(longest(piped.stdout));
+      // Nothing is lost in the fitting: the same words, in the same order.
+      const words = (t: string) => t.split(/\s+/).filter(Boolean).join(' ');
+      if (!['run', 'scenarios'].includes(args[0]!)) expect(words(fitted.stdout)).toBe(words(piped.stdout));
+    });
+  }
 });

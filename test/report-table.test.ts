@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { displayWidth, outputWidth, plural, renderTable, WRAP_MARKER, wrapCell, type TableColumn } from '../src/report/table.js';
+import { displayWidth, fitLines, outputWidth, plural, renderTable, WRAP_MARKER, wrapCell, type TableColumn } from '../src/report/table.js';
 
 const COLUMNS: TableColumn[] = [{ header: 'scenario' }, { header: 'module answered', minWidth: 10 }, { header: 'RAX returned', minWidth: 18 }, { header: 'ABI' }];
 const ROWS = [
@@ -82,6 +82,32 @@ describe('wrapCell', () => {
     expect(wrapCell('out: rcx=0x30 rdx=0', 10)).toEqual(['out:', 'rcx=0x30', 'rdx=0']);
     expect(wrapCell('TDX_OPERAND_INVALID|RDX', 10)).toEqual([`TDX_OPERA${WRAP_MARKER}`, `ND_INVALI${WRAP_MARKER}`, 'D|RDX']);
     expect(wrapCell('short', 10)).toEqual(['short']);
+  });
+});
+
+describe('fitLines (revisions, build, profiles on a terminal)', () => {
+  const text = [
+    'linux-6.12  Debian linux-source-6.12: the TDX_MODULE_CALL rewrite of Linux 6.7 with ret/saved variants',
+    '      rsi args: → struct tdx_module_args (104 bytes: rcx@0 rdx@8 r8@16 r9@24 r10@32 r11@40 r12@48 r13@56 r14@64 r15@72 rbx@80 rdi@88 rsi@96; arch/x86/include/asm/shared/tdx.h:82)',
+    '  patches    none',
+  ];
+  it('leaves lines alone without a width (piped, --wide)', () => {
+    expect(fitLines(text, undefined)).toEqual(text);
+  });
+  it('wraps long lines under their own indent plus two, loses no word and fits every line (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 20, max: 200 }), (width) => {
+      const out = fitLines(text, width);
+      for (const l of out) expect(displayWidth(l)).toBeLessThanOrEqual(width);
+      const words = (ls: string[]) => ls.join(' ').split(/\s+/).filter(Boolean);
+      // Words cut mid-word carry the marker; joined back they are the original words.
+      expect(words(out).join(' ').replaceAll(`${WRAP_MARKER} `, '')).toBe(words(text).join(' '));
+    }));
+    const at60 = fitLines(text, 60);
+    expect(at60[0]).toBe('linux-6.12  Debian linux-source-6.12: the TDX_MODULE_CALL');
+    expect(at60[1]!.startsWith('  rewrite')).toBe(true);
+    const field = at60.findIndex((l) => l.startsWith('      rsi args:'));
+    expect(at60[field + 1]!.startsWith('        ')).toBe(true);
+    expect(at60[at60.length - 1]).toBe('  patches    none');
   });
 });
 

@@ -19,6 +19,7 @@ import type { BuiltFile } from '../image/build.js';
 import type { Image } from '../image/types.js';
 import type { Revision } from '../intake/types.js';
 import { formatListing } from '../report/listing.js';
+import { fitLines, outputWidth } from '../report/table.js';
 import { failedFileLines, flags, hx, summary } from '../report/build-report.js';
 import { EXIT } from './exit-codes.js';
 import { checkOutputPath, makeOutputDir, writeOutputFile } from '../support/user-files.js';
@@ -195,10 +196,12 @@ export function registerBuild(program: Command): void {
     .option('--listing', 'print every statement with its address, bytes and (for code) the instruction they encode, macro expansions indented')
     .option('--json', 'a JSON document (format seamlab-build): images with sections and bytes, symbols, exception table, stubs, source map')
     .option('--elf <file>', 'write an ELF64 executable per image (FILE, or FILE.<name>.elf for several) with DWARF line info; its sources go to FILE.src/')
-    .action(async (rev: string, opts: BuildCliOptions) => {
+    .option('--wide', 'do not fit the summary to the terminal width (the listing and JSON are never wrapped)')
+    .action(async (rev: string, opts: BuildCliOptions & { wide?: boolean }) => {
       const r = await runBuild(rev, opts);
       for (const w of r.warnings) console.error(w);
-      console.log(r.text);
+      // The summary wraps on a terminal; a listing keeps one statement per line, as objdump does.
+      console.log(opts.json || opts.listing ? r.text : fitLines(r.text.split('\n'), outputWidth(process.stdout, opts.wide)).join('\n'));
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });
 }

@@ -115,8 +115,9 @@ export function registerProfiles(program: Command): void {
     .argument('[rev]', 'revision to evaluate the profiles on')
     .option('--json', 'a JSON document (format seamlab-profiles)')
     .addOption(noFuzzOption())
-    .action(async (rev: string | undefined, opts: { json?: boolean; fuzz?: boolean }) => {
-      const [r, { formatProfiles, profilesDocument }, { jsonText }] = await Promise.all([collectProfiles(rev, resolveOptionsOf(opts)), import('../report/profiles-report.js'), import('../report/json-schema.js')]);
-      console.log(opts.json ? jsonText(profilesDocument(r)) : formatProfiles(r));
+    .option('--wide', 'do not fit the text to the terminal width')
+    .action(async (rev: string | undefined, opts: { json?: boolean; fuzz?: boolean; wide?: boolean }) => {
+      const [r, { formatProfiles, profilesDocument }, { jsonText }, { fitLines, outputWidth }] = await Promise.all([collectProfiles(rev, resolveOptionsOf(opts)), import('../report/profiles-report.js'), import('../report/json-schema.js'), import('../report/table.js')]);
+      console.log(opts.json ? jsonText(profilesDocument(r)) : fitLines(formatProfiles(r).split('\n'), outputWidth(process.stdout, opts.wide)).join('\n'));
     });
 }

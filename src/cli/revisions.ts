@@ -10,6 +10,7 @@ import type { BuiltinRevisionInfo } from '../intake/revision.js';
 import type { Revision } from '../intake/types.js';
 import { formatFunctions, formatProvenance, provenanceJson } from '../report/revision-report.js';
 import { EXIT } from './exit-codes.js';
+import { fitLines, outputWidth } from '../report/table.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export { formatFunctions, formatProvenance } from '../report/revision-report.js';
@@ -65,9 +66,10 @@ export function registerRevisions(program: Command): void {
     .argument('[spec...]', 'revision specs to resolve: a built-in name, a kernel tree path, or BASE+PATCH[+PATCH…] (mails, mboxes, diffs)')
     .option('--json', 'a JSON document (format seamlab-revisions)')
     .addOption(noFuzzOption())
-    .action(async (specs: string[], opts: { json?: boolean; fuzz?: boolean }) => {
+    .option('--wide', 'do not fit the text to the terminal width')
+    .action(async (specs: string[], opts: { json?: boolean; fuzz?: boolean; wide?: boolean }) => {
       const r = await runRevisions(specs, opts);
-      console.log(r.text);
+      console.log(opts.json ? r.text : fitLines(r.text.split('\n'), outputWidth(process.stdout, opts.wide)).join('\n'));
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });
 }

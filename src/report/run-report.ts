@@ -123,9 +123,9 @@ function fitLine(text: string, width: number | undefined, indent: string): strin
 const TABLE_COLUMNS: TableColumn[] = [
   { header: 'scenario', minWidth: 8 },
   { header: 'leaf', minWidth: 10 },
-  { header: 'module answered', minWidth: 14 },
+  { header: 'module answered', minWidth: 12 },
   { header: 'RAX returned', minWidth: 18 },
-  { header: 'outputs', minWidth: 22 },
+  { header: 'outputs', minWidth: 14 },
   { header: 'ABI', minWidth: 4 },
 ];
 

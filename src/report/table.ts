@@ -112,6 +112,30 @@ export function renderTable(columns: TableColumn[], rows: string[][], opts: Tabl
   return lines;
 }
 
+/**
+ * Fits descriptive text (not a table: `revisions`, `build`, `profiles`) to
+ * `width`: a longer line wraps at spaces, its continuation lines indented
+ * two columns deeper than the line itself, so what belongs together stays
+ * visibly together. No width (piped output, `--wide`): lines unchanged.
+ */
+export function fitLines(lines: readonly string[], width: number | undefined): string[] {
+  if (width === undefined) return [...lines];
+  const out: string[] = [];
+  for (const line of lines) {
+    if (displayWidth(line) <= width) {
+      out.push(line);
+      continue;
+    }
+    const indent = /^ */.exec(line)![0];
+    // A line already indented most of the width wraps at a smaller indent rather than one word per line.
+    const hang = ' '.repeat(Math.min(indent.length + 2, Math.floor(width / 2)));
+    const [first = '', ...rest] = wrapCell(line.slice(indent.length), width - indent.length);
+    out.push(indent + first);
+    for (const piece of wrapCell(rest.join(' '), width - hang.length)) if (piece !== '') out.push(hang + piece);
+  }
+  return out;
+}
+
 /** "1 run", "2 runs"; `many` for irregular plurals. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

@@ -1,5 +1,7 @@
 /** Runs the bundled CLI (npm test builds dist/ first). */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 export const CLI = path.resolve(import.meta.dirname, '../../dist/seamlab.js');
@@ -9,4 +11,26 @@ export interface CliResult { status: number; stdout: string; stderr: string }
 export function seamlab(args: string[], env: Record<string, string | undefined> = {}, input?: string): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, input, maxBuffer: 64 << 20 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs the bundled CLI with stdout on a pseudo-terminal `columns` wide
+ * (util-linux `script`, in every Debian install), as a user at a terminal
+ * sees it. stderr goes to a file, not the terminal: progress lines redrawn
+ * with carriage returns would otherwise mix into what is measured. Returns
+ * stdout with terminal codes and carriage returns removed.
+ */
+export function seamlabOnTerminal(args: string[], columns: number): CliResult {
+  const dir = mkdtempSync(path.join(tmpdir(), 'seamlab-tty-'));
+  try {
+    const errFile = path.join(dir, 'stderr');
+    const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    const command = `stty cols ${columns} rows 50; ${[process.execPath, CLI, ...args].map(quote).join(' ')} 2>${quote(errFile)}`;
+    const r = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 });
+    // eslint-disable-next-line no-control-regex -- terminal escape sequences are what is being removed
+    const stdout = r.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '');
+    return { status: r.status ?? -1, stdout, stderr: readFileSync(errFile, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
