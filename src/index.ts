@@ -1,5 +1,6 @@
 // The seamlab library API: one export per pipeline stage's public surface.
 export * from './errors.js';
+export { ERROR_CODES, type ErrorCode, type ErrorCodeInfo, type ErrorStage } from './error-codes.js';
 export * from './support/source-location.js';
 export * from './machine/unicorn.js';
 export * from './machine/unicorn-consts.js';
