@@ -242,7 +242,7 @@ export const ERROR_CODES = {
   DEBUG_UNKNOWN_FUNCTION: { stage: 'debug', meaning: 'the revision has no TDX entry point with this name' },
   DEBUG_UNKNOWN_REGISTER: { stage: 'debug', meaning: 'no register has this name' },
   DEBUG_UNMAPPED: { stage: 'debug', meaning: 'memory to read or write is not mapped' },
-  DEBUG_WATCH_ACCESS: { stage: 'debug', meaning: 'rwatch/awatch is given a register (only memory reads can be watched)' },
+  DEBUG_WATCH_ACCESS: { stage: 'debug', meaning: 'rwatch/awatch is given something not in memory (a register: only its writes can be watched)' },
   DEBUG_WATCH_EMPTY: { stage: 'debug', meaning: 'watch is given no expression' },
   DEBUG_WATCH_REGISTER: { stage: 'debug', meaning: 'a watchpoint names no known register' },
   DEBUG_WATCH_SIZE: { stage: 'debug', meaning: 'a watchpoint covers fewer than 1 or more than 64 bytes' },
