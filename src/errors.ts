@@ -6,11 +6,13 @@
  * one-line fix hint and, when it comes from a source text, a position with
  * the include stack and the macro-expansion stacks that led there (a
  * `SourceLocation`, src/support/source-location.ts). The CLI
- * prints it without a JavaScript stack trace and exits non-zero.
+ * prints it without a JavaScript stack trace and exits non-zero. Its code is
+ * one of the registry (src/error-codes.ts), which says what each means.
  *
  * Anything else that escapes is an internal error: a bug in seamlab.
  */
 
+import type { ErrorCode } from './error-codes.js';
 import { formatPos, formatStack, type ErrorWhere } from './support/source-location.js';
 
 export interface SeamlabErrorOptions {
@@ -26,8 +28,8 @@ export class SeamlabError extends Error {
   readonly notes: string[];
 
   constructor(
-    /** Stable machine-readable code, e.g. `CPP_MISSING_INCLUDE`. */
-    readonly code: string,
+    /** Stable machine-readable code, e.g. `CPP_MISSING_INCLUDE`: one of the registry in src/error-codes.ts. */
+    readonly code: ErrorCode,
     message: string,
     /** One line telling the user how to fix it. */
     readonly hint: string,

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../src/error-codes.js';
 import { clearRevisionCache, resolveRevision } from '../src/intake/revision.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -51,7 +52,7 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(top, { recursive: true, force: true }));
 
-function expectRefused(spec: string, code: string, message: RegExp): void {
+function expectRefused(spec: string, code: ErrorCode, message: RegExp): void {
   const before = snapshot(top);
   let err: unknown;
   try {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarioFile, parseNumber, resolveScenario, scenarioFromObject } from '../src/seam/scenario-file.js';
 import { createHandler } from '../src/seam/scenario.js';
 import { HOST_ENV, GUEST_ENV, type SeamCall } from '../src/seam/types.js';
+import type { ErrorCode } from '../src/error-codes.js';
 import { isSeamlabError } from '../src/errors.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { runJob } from '../src/run/main-job.js';
@@ -23,7 +24,7 @@ function file(name: string, text: string): string {
   writeFileSync(p, text);
   return p;
 }
-async function error(p: Promise<unknown>): Promise<{ code: string; message: string; notes: string[] }> {
+async function error(p: Promise<unknown>): Promise<{ code: ErrorCode; message: string; notes: string[] }> {
   try {
     await p;
   } catch (e) {

@@ -170,7 +170,7 @@ export function registerDebug(program: Command): Command {
       }
       let script: string | undefined;
       if (opts.batch !== undefined) {
-        script = readUserFile(opts.batch, { what: '--batch file', code: 'DEBUG_BATCH', maxBytes: 4 << 20, hint: 'give --batch a readable file of debugger commands, one per line' }).toString('utf8');
+        script = readUserFile(opts.batch, { what: '--batch file', codes: { notFound: 'DEBUG_BATCH_NOT_FOUND', notAFile: 'DEBUG_BATCH_NOT_A_FILE', tooBig: 'DEBUG_BATCH_TOO_BIG' }, maxBytes: 4 << 20, hint: 'give --batch a readable file of debugger commands, one per line' }).toString('utf8');
       }
       const { DebugRepl } = await import('../debug/repl.js');
       const d = await openDebugger(revision, opts);

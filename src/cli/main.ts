@@ -16,6 +16,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { formatError, isSeamlabError, type SeamlabError } from '../errors.js';
+import type { ErrorObject } from '../report/json-schema.js';
 import { startProgress } from '../report/progress.js';
 import { outputWidth } from '../report/table.js';
 import { setProgressSink } from '../support/progress.js';
@@ -89,7 +90,7 @@ function commandOf(program: Command, argv: string[]): string | undefined {
 }
 
 /** Prints a failure: the message on stderr and, with --json, an error document on stdout. */
-async function reportFailure(command: string | undefined, json: boolean, error: (errorObject: (e: SeamlabError) => Record<string, unknown>) => Record<string, unknown>, text: string | undefined): Promise<void> {
+async function reportFailure(command: string | undefined, json: boolean, error: (errorObject: (e: SeamlabError) => ErrorObject) => ErrorObject, text: string | undefined): Promise<void> {
   if (text !== undefined) console.error(text);
   if (!json) return;
   const { documentHeader, errorObject, jsonText } = await import('../report/json-schema.js');

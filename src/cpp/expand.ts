@@ -24,6 +24,7 @@ import type { LexMode } from './lexer.js';
 import { lexFragment } from './lexer.js';
 import type { Macro } from './macro.js';
 import { AVOID_PASTE, BOL, END_ARG, NO_EXPAND, padding, PASTE_LEFT, PREV_WHITE, STRINGIFY_ARG, type Token } from './token.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface MacroArg {
   /** Unexpanded tokens; null when a variadic argument was omitted entirely. */
@@ -71,7 +72,7 @@ export abstract class MacroEngine {
   /** Expands a builtin macro to one token, or undefined if it does not expand here. */
   protected abstract builtinToken(m: Macro, nameTok: Token): Token | undefined | 'pragma';
   /** A user error at the current position with include and macro stacks. */
-  protected abstract error(code: string, message: string, hint: string, notes?: string[]): SeamlabError;
+  protected abstract error(code: ErrorCode, message: string, hint: string, notes?: string[]): SeamlabError;
   /** Called when a macro is expanded (source map, reference watch); `at` is where its name is written. */
   protected abstract onMacroExpanded(m: Macro, at: SourcePos): void;
   /** Called for every identifier the expander looks up (reference watch). */

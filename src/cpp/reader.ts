@@ -15,6 +15,7 @@ import type { Macro } from './macro.js';
 import { Printer } from './printer.js';
 import { BOL, PREV_WHITE, type Token } from './token.js';
 import type { CppDiagnostic } from './types.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface CppConfig {
   mode: LexMode;
@@ -231,7 +232,7 @@ export abstract class SourceReader extends MacroEngine {
     return { pos: { file: this.buffer.file.tree, line }, includeStack: this.includeStack(), cppStack: this.macroStack(), gasStack: [], text: this.sourceLine(this.buffer.file, line) };
   }
 
-  protected error(code: string, message: string, hint: string, notes?: string[]): SeamlabError {
+  protected error(code: ErrorCode, message: string, hint: string, notes?: string[]): SeamlabError {
     const where = this.where();
     const extra: string[] = [];
     // A runaway recursion has hundreds of identical frames: show the innermost ones.

@@ -24,6 +24,7 @@ import { x86Layer, type InstructionLayer } from './layer.js';
 import { DIRECTIVES, NO_OP_DIRECTIVES } from './directives.js';
 import { flushLengths, instructionStatement } from './instructions.js';
 import { sectionForName, type SectionSpec } from './sections.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface AsmLimits {
   /** Bytes of output over all sections (a runaway `.rept`/`.skip` stops here). */
@@ -151,7 +152,7 @@ export class Assembler {
     return { ...stmt.location, text: stmt.text.trim() };
   }
 
-  error(code: string, message: string, hint: string, stmt: Stmt = this.stmt, cause?: unknown): SeamlabError {
+  error(code: ErrorCode, message: string, hint: string, stmt: Stmt = this.stmt, cause?: unknown): SeamlabError {
     return new SeamlabError(code, message, hint, { where: this.where(stmt), cause });
   }
 

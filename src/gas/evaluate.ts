@@ -16,6 +16,7 @@
  */
 import { foldAbs, foldUnary, type BinOp, type Expr } from './expr.js';
 import type { GasSymbol, Loc, Section } from './model.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export type Val =
   | { k: 'abs'; v: bigint }
@@ -52,7 +53,7 @@ export interface EvalContext {
 
 /** Thrown by evaluation for GNU as "invalid operands" and similar errors; the caller adds the position. */
 export class EvalError extends Error {
-  constructor(message: string, readonly code = 'GAS_BAD_EXPRESSION') {
+  constructor(message: string, readonly code: ErrorCode = 'GAS_BAD_EXPRESSION') {
     super(message);
   }
 }

@@ -16,6 +16,7 @@
  *   of macro expansions before this one. Anything else after `\` is kept.
  */
 import { isNamePart, isNameStart } from './expr.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface Formal {
   name: string;
@@ -115,7 +116,7 @@ export function getAnyString(s: string, i: number): { text: string; end: number 
 
 /** A problem with a macro definition or invocation; the caller positions it. */
 export class MacroError extends Error {
-  constructor(message: string, readonly code: string, readonly warning = false) {
+  constructor(message: string, readonly code: ErrorCode, readonly warning = false) {
     super(message);
   }
 }

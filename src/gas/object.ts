@@ -21,6 +21,7 @@ import { codePadding } from './nops.js';
 import type { GasSymbol, InsnItem, Loc, Section, SectionType } from './model.js';
 import { sectionSize } from './relax.js';
 import type { ByteKind, SectionFlags, StatementOrigin } from './types.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export type { AsmWarning } from './assembler.js';
 
@@ -87,7 +88,7 @@ export type LinkValue =
   /** An undefined symbol + addend (the linker binds it to a harness stub). */
   | { kind: 'external'; symbol: string; addend: bigint; pcrel?: SectionOffset }
   /** Not computable (GNU as: invalid operands): an error if the linker writes it. */
-  | { kind: 'invalid'; code: string; message: string };
+  | { kind: 'invalid'; code: ErrorCode; message: string };
 
 export interface Relocation {
   section: string;

@@ -25,6 +25,7 @@ import type { FileApplication, HunkApplication, PatchApplication } from './types
 import type { OverlayFs } from '../support/vfs.js';
 import { indentationRepairs } from './ws-repair.js';
 import { applyHunksLikePatch, DEFAULT_MAX_FUZZ } from './hunks.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface LoadedPatch {
   message: PatchMessage;
@@ -147,7 +148,7 @@ export function applyLoadedPatch(target: ApplyTarget, patch: LoadedPatch, later:
   for (const fp of diff.files) {
     const path = (fp.newPath ?? fp.oldPath)!;
     const build = isBuildInput(path) || (fp.oldPath !== undefined && isBuildInput(fp.oldPath));
-    const notApplied = (reason: string, at: SourcePos, code: string, hint: string, extra: Partial<FileApplication> = {}): void => {
+    const notApplied = (reason: string, at: SourcePos, code: ErrorCode, hint: string, extra: Partial<FileApplication> = {}): void => {
       if (build) {
         throw new SeamlabError(code, `${reason} (${path} is a build input)`, hint, { where: locationAt(at), notes: [`in patch ${patchLabel(msg)}`] });
       }

@@ -14,6 +14,7 @@ import type { StructuredPatchHunk } from 'diff';
 import { SeamlabError } from '../errors.js';
 import { locationAt, type SourcePos } from '../support/source-location.js';
 import { checkDiffPath, MAX_FILES_PER_PATCH } from './path-safety.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export type FileChangeKind = 'modify' | 'create' | 'delete' | 'rename' | 'copy';
 
@@ -58,7 +59,7 @@ const ZERO_BLOB = /^0+$/;
 /** Files whose lines are indented with tabs in the kernel (so single-space indentation means damage). */
 const TAB_INDENTED = /(\.(c|h|S|s|inc|lds)|(^|\/)(Makefile|Kbuild)[^/]*|(^|\/)Kconfig[^/]*)$/;
 
-function fail(code: string, msg: string, hint: string, pos: SourcePos, text?: string): never {
+function fail(code: ErrorCode, msg: string, hint: string, pos: SourcePos, text?: string): never {
   throw new SeamlabError(code, msg, hint, { where: { ...locationAt(pos), text } });
 }
 

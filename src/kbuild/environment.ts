@@ -66,7 +66,7 @@ const MAX_DOT_CONFIG_BYTES = 4 << 20;
  */
 export function readDotConfig(config: string): string {
   if (config.includes('\n')) return config;
-  const text = readUserFile(config, { what: 'kernel .config', code: 'CONFIG', maxBytes: MAX_DOT_CONFIG_BYTES, hint: 'give the path of a kernel .config file (lines CONFIG_X=y or # CONFIG_X is not set)' }).toString('utf8');
+  const text = readUserFile(config, { what: 'kernel .config', codes: { notFound: 'CONFIG_NOT_FOUND', notAFile: 'CONFIG_NOT_A_FILE', tooBig: 'CONFIG_TOO_BIG' }, maxBytes: MAX_DOT_CONFIG_BYTES, hint: 'give the path of a kernel .config file (lines CONFIG_X=y or # CONFIG_X is not set)' }).toString('utf8');
   checkDotConfigLines(text, config);
   return text;
 }

@@ -30,6 +30,7 @@ import { RunnerProcess } from './runner-process.js';
 import type { MemorySnapshot, OracleTrace, OracleEnd, OracleStep } from './step-trace.js';
 
 import { ORACLE_BUDGET } from './limits.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export { ORACLE_BUDGET } from './limits.js';
 
@@ -91,7 +92,7 @@ export function signalMeaning(signal: number, code: number, siAddr: bigint, rip:
 }
 
 /** Can this host run the oracle? `ok`, or why not (no ptrace, wrong architecture, no compiler …). */
-export function siliconAvailability(): { ok: true } | { ok: false; reason: string; code: string } {
+export function siliconAvailability(): { ok: true } | { ok: false; reason: string; code: ErrorCode } {
   const bad = unsupportedHost();
   if (bad) return { ok: false, reason: bad, code: 'ORACLE_UNSUPPORTED_HOST' };
   let session: SiliconSession | undefined;

@@ -12,7 +12,9 @@
  * (`looseObject`), so adding a field is not a format change.
  */
 import { z } from 'zod';
+import type { ErrorCode } from '../error-codes.js';
 import type { SeamlabError } from '../errors.js';
+import type { ErrorWhere } from '../support/source-location.js';
 import { hex } from '../support/format.js';
 
 export const JSON_FORMAT_VERSION = 1;
@@ -290,7 +292,16 @@ export function jsonText(value: unknown): string {
   }, 2);
 }
 
-/** A user error as a JSON object (the `error` of an error document, of a revision or of a file that did not build). */
-export function errorObject(e: SeamlabError): Record<string, unknown> {
+/** The `error` of an error document, of a revision or of a file that did not build (errorObjectSchema). */
+export interface ErrorObject {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+  where?: ErrorWhere;
+  notes: string[];
+}
+
+/** A user error as a JSON object. */
+export function errorObject(e: SeamlabError): ErrorObject {
   return { code: e.code, message: e.message, hint: e.hint, ...(e.where ? { where: e.where } : {}), notes: e.notes };
 }

@@ -12,6 +12,7 @@ import type { HandlerSpec, LogicalCall, Scenario, ScenarioCase, SequenceStep } f
 import { parseNumber } from './scenario-schema.js';
 import { GPR_NAMES, isGprName } from '../support/registers.js';
 import { GUEST_ENV, HOST_ENV, type CpuEnv, type GprName, type Outcome, type SeamKind } from './types.js';
+import type { ErrorCode } from '../error-codes.js';
 
 export interface InlineCall {
   /** A leaf name ("TDH.SYS.RD", "TDG.VM.RD v1", "SEAMLDR.INFO") or number ("34", "0x22"). */
@@ -32,7 +33,7 @@ export interface InlineCall {
 
 const INPUT_REGS = GPR_NAMES.filter((r) => r !== 'rax' && r !== 'rsp');
 
-function inlineError(code: string, message: string, hint: string): SeamlabError {
+function inlineError(code: ErrorCode, message: string, hint: string): SeamlabError {
   return new SeamlabError(code, message, hint);
 }
 

@@ -216,7 +216,7 @@ export async function loadScenarioFile(file: string, opts: ScenarioLoadOptions =
   }
   const ext = extname(path).toLowerCase();
   // Regular files of a bounded size only: a FIFO or /dev/zero would hang the read (or esbuild's).
-  const bytes = readUserFile(path, { what: 'scenario file', code: 'SCENARIO', maxBytes: MAX_SCENARIO_BYTES, hint: SCENARIO_FILE_HINT });
+  const bytes = readUserFile(path, { what: 'scenario file', codes: { notFound: 'SCENARIO_NOT_FOUND', notAFile: 'SCENARIO_NOT_A_FILE', tooBig: 'SCENARIO_TOO_BIG' }, maxBytes: MAX_SCENARIO_BYTES, hint: SCENARIO_FILE_HINT });
   if (['.ts', '.mts', '.js', '.mjs'].includes(ext)) return scenarioFromModule(path, opts);
   return scenarioFromText(bytes.toString('utf8'), file, ext === '.json' ? 'JSON' : 'YAML', opts);
 }

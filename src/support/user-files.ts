@@ -13,6 +13,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ErrorCode } from '../error-codes.js';
 import { SeamlabError } from '../errors.js';
 
 /** What a file of the file system is, for messages ("a directory", "a FIFO"). */
@@ -26,11 +27,21 @@ export function fileKind(st: fs.Stats): string {
   return 'a regular file';
 }
 
+/** The error codes `readUserFile` throws for one kind of file (each registered in src/error-codes.ts). */
+export interface UserFileCodes {
+  /** Cannot be opened (no such file, permission denied). */
+  notFound: ErrorCode;
+  /** A directory, FIFO, device or socket. */
+  notAFile: ErrorCode;
+  /** Over `maxBytes`. */
+  tooBig: ErrorCode;
+}
+
 export interface ReadUserFileOptions {
   /** What the file is, for messages: "scenario file", "kernel .config". */
   what: string;
-  /** Error-code prefix: `SCENARIO` gives SCENARIO_NOT_FOUND, SCENARIO_NOT_A_FILE, SCENARIO_TOO_BIG. */
-  code: string;
+  /** The codes of the three refusals, e.g. SCENARIO_NOT_FOUND, SCENARIO_NOT_A_FILE, SCENARIO_TOO_BIG. */
+  codes: UserFileCodes;
   maxBytes: number;
   /** How to fix a refused file. */
   hint: string;
@@ -48,7 +59,7 @@ export function readUserFile(file: string, opts: ReadUserFileOptions): Buffer {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SeamlabError(`${opts.code}_NOT_FOUND`, `cannot read the ${opts.what} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, opts.hint);
+    throw new SeamlabError(opts.codes.notFound, `cannot read the ${opts.what} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, opts.hint);
   }
   const st = fs.fstatSync(fd);
   // /dev/null reads as an empty file (what `--batch /dev/null` means); other devices could be endless.
@@ -58,9 +69,9 @@ export function readUserFile(file: string, opts: ReadUserFileOptions): Buffer {
   }
   if (!st.isFile()) {
     fs.closeSync(fd);
-    throw new SeamlabError(`${opts.code}_NOT_A_FILE`, `the ${opts.what} ${file} is ${fileKind(st)}, not a regular file`, opts.hint);
+    throw new SeamlabError(opts.codes.notAFile, `the ${opts.what} ${file} is ${fileKind(st)}, not a regular file`, opts.hint);
   }
-  const tooBig = (): SeamlabError => new SeamlabError(`${opts.code}_TOO_BIG`, `the ${opts.what} ${file} is over ${human(opts.maxBytes)}`, opts.hint);
+  const tooBig = (): SeamlabError => new SeamlabError(opts.codes.tooBig, `the ${opts.what} ${file} is over ${human(opts.maxBytes)}`, opts.hint);
   if (st.size > opts.maxBytes) {
     fs.closeSync(fd);
     throw tooBig();
