@@ -110,6 +110,8 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
       ...(req.budget !== undefined ? { budget: req.budget } : {}),
       ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
     });
+    // An image the CPU cannot run where it would have to (an absolute reference into itself) is refused before the header goes out.
+    cpu?.session.relocation(image);
     const steps: TraceStep[] = [];
     const recorder = new TraceRecorder(prepared.machine, prepared.plan, disasm, stream ? (s) => stream.step(s) : (s) => steps.push(s));
     if (!cpu) prepared.execution.observe(recorder);
