@@ -1,5 +1,5 @@
 /**
- * `seamlab trace [REV] --fn NAME --scenario NAME|FILE [--profile P] [--format jsonl|text|html] [-o FILE]`
+ * `seamlab trace [REV] --fn NAME --scenario NAME|FILE [--profile P] [--on unicorn|silicon] [--format jsonl|text|html] [-o FILE]`
  * and `seamlab golden check|update [FILTER]`.
  */
 import * as fs from 'node:fs';
@@ -13,6 +13,8 @@ import { stdoutWriteError } from './stdout-errors.js';
 import { outputError } from '../support/user-files.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
 import type { TraceStep } from '../trace/format.js';
+import type { SiliconSession } from '../oracle/silicon.js';
+import { ORACLE_BUDGET } from '../oracle/limits.js';
 
 interface TraceOpts {
   fuzz?: boolean;
@@ -21,9 +23,10 @@ interface TraceOpts {
   scenario: string;
   profile: string;
   format?: 'jsonl' | 'text' | 'html';
+  on: 'unicorn' | 'silicon';
   output?: string;
   color: boolean;
-  budget: string;
+  budget?: string;
   timeLimit: string;
 }
 
@@ -52,7 +55,12 @@ class LineWriter {
   }
 }
 
-export function registerTrace(program: Command): void {
+export interface TraceCliDeps {
+  /** Starts the silicon-oracle runner for `--on silicon` (default SiliconSession.open; tests give a stand-in). */
+  openSilicon?: () => SiliconSession;
+}
+
+export function registerTrace(program: Command, deps: TraceCliDeps = {}): void {
   program
     .command('trace')
     .description('record what one run does, instruction by instruction: registers and flags changed, memory read and written, SEAM calls, source lines')
@@ -60,14 +68,16 @@ export function registerTrace(program: Command): void {
     .option('--fn <name>', 'the entry point (required when the revision has more than one)')
     .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
     .option('--profile <name>', 'kconfig profile', 'default')
+    .addOption(new Option('--on <executor>', 'where the run executes: unicorn (seamlab\'s emulator) or silicon (this CPU, single-stepped under ptrace: Linux on x86-64)').choices(['unicorn', 'silicon']).default('unicorn'))
     .addOption(new Option('--format <format>', 'jsonl (the seamlab-trace format), text, or html (one self-contained page to explore in a browser; default: text on a terminal, jsonl otherwise)').choices(['jsonl', 'text', 'html']))
     .option('-o, --output <file>', 'write to a file (written to a temporary file and renamed into place)')
     .option('--no-color', 'no colour in text output (NO_COLOR is honoured too)')
-    .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))
+    .addOption(new Option('--budget <n>', `instruction budget (default ${DEFAULT_BUDGET}; ${ORACLE_BUDGET} --on silicon, where a step costs some 30 µs)`))
     .addOption(new Option('--time-limit <ms>', 'emulation time limit').default(String(DEFAULT_TIME_LIMIT_MS)))
     .addOption(noFuzzOption())
     .addOption(allowCodeOption())
     .action(async (revision: string, opts: TraceOpts) => {
+      const budget = Number(opts.budget ?? (opts.on === 'silicon' ? ORACLE_BUDGET : DEFAULT_BUDGET));
       const [{ resolveRevision }, { resolveScenario }, { recordTrace }, { traceLine }, { columnsFor, renderHeader, renderStep, renderSummary }] = await Promise.all([
         import('../intake/revision.js'), import('../seam/scenario-file.js'), import('../trace/record.js'), import('../trace/jsonl.js'), import('../report/trace-text.js'),
       ]);
@@ -94,7 +104,10 @@ export function registerTrace(program: Command): void {
       const steps: TraceStep[] = [];
       try {
         const trace = await recordTrace(
-          { revision: rev, fn, scenario, profile: opts.profile, budget: Number(opts.budget), timeLimitMs: Number(opts.timeLimit) },
+          {
+            revision: rev, fn, scenario, profile: opts.profile, budget, timeLimitMs: Number(opts.timeLimit), on: opts.on,
+            ...(deps.openSilicon ? { silicon: { open: deps.openSilicon } } : {}),
+          },
           format === 'jsonl'
             ? { header: (h) => out.line(traceLine(h)), step: (s) => out.line(traceLine(s)) }
             // Text aligns its columns over all steps, and a page embeds them all: both collect them first.

@@ -1,8 +1,10 @@
 /**
  * Capstone 5 (wasm, `@alexaltea/capstone-js`) behind a small wrapper for
- * AT&T disassembly, used by traces, listings and the debugger, and for the
+ * AT&T disassembly, used by traces, listings and the debugger, for the
  * registers an instruction reads and writes (`cs_regs_access`), used by the
- * register-origin tracking of the leak check (src/run/origins.ts).
+ * register-origin tracking of the leak check (src/run/origins.ts), and for
+ * its memory operands (`memoryOperands`), from which a trace recorded on
+ * the CPU derives the memory an instruction read and wrote (src/oracle/accesses.ts).
  *
  * Capstone does not know the TDX instructions: it prints `66 0F 01 CF`
  * (SEAMCALL) as `encls` and stops at `66 0F 01 CC` (TDCALL). We decode those
@@ -36,9 +38,37 @@ export interface InsnAccess {
   addressRegs: string[];
 }
 
+/**
+ * One memory operand as Capstone's x86 details give it: `disp(base,index,scale)`
+ * with register names as Capstone spells them (`rsi`, `esi` under a 0x67
+ * prefix, `rip`), the operand's size in bytes, and whether Capstone says the
+ * instruction reads and/or writes it (its access bits are not always right:
+ * src/oracle/accesses.ts corrects the instructions that matter).
+ */
+export interface MemOperand {
+  segment?: string;
+  base?: string;
+  index?: string;
+  scale: number;
+  disp: bigint;
+  size: number;
+  read: boolean;
+  write: boolean;
+}
+
+export interface InsnMemory {
+  insn: DisasmInsn;
+  /** Explicit memory operands in operand order (implicit stack accesses of push/pop/call/ret are not operands). */
+  operands: MemOperand[];
+  /** Address size in bytes (4 under a 0x67 prefix): the effective address wraps at 2^(8·addrSize). */
+  addrSize: number;
+}
+
 interface CsModule {
   ARCH_X86: number; MODE_64: number; OPT_SYNTAX: number; OPT_SYNTAX_ATT: number; OPT_DETAIL: number; OPT_ON: number;
   Capstone: new (arch: number, mode: number) => CsHandle;
+  /** Emscripten's typed read of the wasm heap. */
+  getValue(ptr: number, type: 'i8' | 'i32' | 'i64' | '*'): number | bigint;
 }
 interface CsInsn { size: number; mnemonic: string; op_str: string }
 interface CsHandle {
@@ -64,7 +94,7 @@ export function loadDisassembler(): Promise<Disassembler> {
     const detailed = new cs.Capstone(cs.ARCH_X86, cs.MODE_64);
     detailed.option(cs.OPT_SYNTAX, cs.OPT_SYNTAX_ATT);
     detailed.option(cs.OPT_DETAIL, cs.OPT_ON);
-    loaded = new Disassembler(handle, detailed);
+    loaded = new Disassembler(handle, detailed, cs);
     return loaded;
   })();
   return loading;
@@ -106,8 +136,31 @@ function memoryOperandRegs(operands: string): string[] {
   return out;
 }
 
+/**
+ * Where Capstone 5.0's C structs keep an x86 instruction's operands
+ * (capstone.h, x86.h of the 5.0 branch): `cs_insn.detail` at byte 236;
+ * in `cs_detail`, `regs_read[20]`, `regs_write[20]`, `groups[8]` and their
+ * counts come first, so the architecture union starts at byte 96 (the
+ * wrapper's own reader still uses Capstone 4's 80 and finds no operands);
+ * in `cs_x86`, `addr_size` at 9, `op_count` at 64 and eight 48-byte
+ * `cs_x86_op`s from 72 (type at 0, `x86_op_mem` segment/base/index/scale/
+ * disp at 8/12/16/20/24, size at 32, access at 33). `memoryOperands`
+ * checks the layout on a known instruction before trusting it.
+ */
+const CS_INSN_DETAIL = 236;
+const CS_DETAIL_X86 = 96;
+const X86_ADDR_SIZE = 9;
+const X86_OP_COUNT = 64;
+const X86_OPS = 72;
+const X86_OP_SIZE = 48;
+const X86_OP_MEM = 3;
+const CS_AC_READ = 1;
+const CS_AC_WRITE = 2;
+
 export class Disassembler {
-  constructor(private readonly cs: CsHandle, private readonly detailed?: CsHandle) {}
+  private layoutChecked = false;
+
+  constructor(private readonly cs: CsHandle, private readonly detailed?: CsHandle, private readonly module?: CsModule) {}
 
   /** Decodes one instruction at `offset` of `bytes`, which sit at `address`. */
   decodeOne(bytes: Uint8Array, offset: number, address: bigint): DisasmInsn {
@@ -171,5 +224,58 @@ export class Disassembler {
       return none;
     }
     return result;
+  }
+
+  /**
+   * Decodes one instruction and reads its memory operands from Capstone's
+   * details (see CS_DETAIL_X86). SEAMCALL/TDCALL and undecodable bytes have
+   * none.
+   */
+  memoryOperands(bytes: Uint8Array, offset: number, address: bigint): InsnMemory {
+    const insn = this.decodeOne(bytes, offset, address);
+    const none: InsnMemory = { insn, operands: [], addrSize: 8 };
+    if (insn.mnemonic === '.byte' || matchTdxOpcode(bytes, offset)) return none;
+    this.checkLayout();
+    return { insn, ...this.readOperands(bytes.subarray(offset, Math.min(bytes.length, offset + 15)), address) };
+  }
+
+  private readOperands(code: Uint8Array, address: bigint): Omit<InsnMemory, 'insn'> {
+    const d = this.detailed;
+    const m = this.module;
+    if (!d || !m) throw new Error('internal: memory operands need the detailed Capstone handle');
+    let out: Omit<InsnMemory, 'insn'> = { operands: [], addrSize: 8 };
+    d.disasm_iter(code, address, (_i, ptr) => {
+      const x86 = Number(m.getValue(ptr + CS_INSN_DETAIL, '*')) + CS_DETAIL_X86;
+      const count = Number(m.getValue(x86 + X86_OP_COUNT, 'i8'));
+      const operands: MemOperand[] = [];
+      for (let i = 0; i < count; i++) {
+        const op = x86 + X86_OPS + i * X86_OP_SIZE;
+        if (Number(m.getValue(op, 'i32')) !== X86_OP_MEM) continue;
+        const reg = (at: number) => {
+          const id = Number(m.getValue(op + at, 'i32'));
+          return id ? d.reg_name(id) : undefined;
+        };
+        const [segment, base, index] = [reg(8), reg(12), reg(16)];
+        const access = Number(m.getValue(op + 33, 'i8'));
+        operands.push({
+          ...(segment ? { segment } : {}), ...(base ? { base } : {}), ...(index ? { index } : {}),
+          scale: Number(m.getValue(op + 20, 'i32')), disp: BigInt(m.getValue(op + 24, 'i64')),
+          size: Number(m.getValue(op + 32, 'i8')) & 0xff, read: (access & CS_AC_READ) !== 0, write: (access & CS_AC_WRITE) !== 0,
+        });
+      }
+      out = { operands, addrSize: Number(m.getValue(x86 + X86_ADDR_SIZE, 'i8')) };
+      return false;
+    });
+    return out;
+  }
+
+  /** The struct offsets above are Capstone 5.0's: checked once on `movq %r8, -0x8(%rsi,%rcx,8)` (4c 89 44 ce f8). */
+  private checkLayout(): void {
+    if (this.layoutChecked) return;
+    const r = this.readOperands(Uint8Array.of(0x4c, 0x89, 0x44, 0xce, 0xf8), 0x1000n);
+    const o = r.operands[0];
+    const ok = r.addrSize === 8 && r.operands.length === 1 && o!.base === 'rsi' && o!.index === 'rcx' && o!.scale === 8 && o!.disp === -8n && o!.size === 8 && o!.write && !o!.read;
+    if (!ok) throw new Error(`internal: Capstone ${capstoneVersion()} lays out x86 operand details differently from Capstone 5.0 (src/encode/capstone.ts CS_DETAIL_X86)`);
+    this.layoutChecked = true;
   }
 }

@@ -17,7 +17,7 @@
  * EX_TYPE_DEFAULT: ex_handler_default only jumps), or end the run in an oops.
  */
 import type { ExtableEntry, Image } from '../image/types.js';
-import type { CpuEnv, Outcome, SeamCall } from '../seam/types.js';
+import type { CpuEnv, Outcome, SeamCall, SeamKind } from '../seam/types.js';
 import { VECTOR_NUMBER } from '../seam/types.js';
 import { GPR_NAMES, type Regs } from '../support/registers.js';
 import type { Machine } from './machine.js';
@@ -310,7 +310,7 @@ export class Execution {
         const f = this.memFault as MemFault | undefined;
         if (f && f.access !== 'fetch' && !isCanonicalAccess(f.address, f.size)) {
           // A general-protection fault, through the exception table (trapnr 13) or an oops.
-          if (!this.raise(GP_VECTOR, f.rip, `general protection fault: non-canonical address 0x${f.address.toString(16)}`, true)) return this.finishWith(this.end!);
+          if (!this.raise(GP_VECTOR, f.rip, nonCanonicalAccessCause(f.address), true)) return this.finishWith(this.end!);
           begin = this.resumeAt!;
           continue;
         }
@@ -501,43 +501,22 @@ export class Execution {
    */
   onBranch(site: BranchSite): void {
     if (this.end || this.paused) return;
-    const target = this.branchTarget(site);
+    const target = branchTarget(this.machine, site);
     if (target === undefined || isCanonicalAccess(target, 1)) return;
-    this.raise(GP_VECTOR, site.address, `general protection fault: ${site.mnemonic} to non-canonical address 0x${target.toString(16)}`, false);
+    this.raise(GP_VECTOR, site.address, nonCanonicalBranchCause(site, target), false);
   }
 
-  /** Where a branch goes, read before it executes; undefined when its operand cannot be read (Unicorn then faults as the CPU would). */
-  private branchTarget(site: BranchSite): bigint | undefined {
-    const m = this.machine;
-    const t = site.target;
-    const rf = m.regs;
-    rf.read();
-    const v = rf.values;
-    const qword = (address: bigint): bigint | undefined => {
-      const b = m.readMemory(BigInt.asUintN(64, address), 8);
-      return b ? Buffer.from(b).readBigUInt64LE(0) : undefined;
-    };
-    switch (t.kind) {
-      case 'stack': return qword(v[SLOT.rsp]!);
-      case 'register': return v[t.reg]!;
-      case 'memory': {
-        const base = t.ripRelative ? site.address + BigInt(site.length) : t.base !== undefined ? v[t.base]! : 0n;
-        const index = t.index !== undefined ? v[t.index]! * BigInt(t.scale) : 0n;
-        return qword(base + index + t.disp);
-      }
-    }
-  }
 
   onInsnInvalid(): boolean {
     if (this.end) return false;
-    return this.raise(VECTOR_NUMBER.UD, this.machine.uc.rip, 'undefined opcode', true);
+    return this.raise(VECTOR_NUMBER.UD, this.machine.uc.rip, exceptionCause(VECTOR_NUMBER.UD), true);
   }
 
   onInterrupt(intno: number): void {
     if (this.end) return;
     // int3 is a trap (RIP already past it); the other exceptions Unicorn reports are faults at RIP.
     const rip = this.machine.uc.rip;
-    this.raise(intno, intno === 3 ? rip - 1n : rip, `CPU exception #${EXCEPTION_NAMES[intno] ?? intno}`, false);
+    this.raise(intno, intno === 3 ? rip - 1n : rip, exceptionCause(intno), false);
   }
 
   onMemInvalid(access: 'read' | 'write' | 'fetch', address: bigint, size: number): void {
@@ -568,7 +547,7 @@ export class Execution {
       rf.write();
     } else {
       const vector = VECTOR_NUMBER[(outcome as { vector: 'UD' | 'GP' }).vector];
-      path = this.raise(vector, address, `${site.kind.toUpperCase()} raised #${EXCEPTION_NAMES[vector]} (${outcome.note ?? this.options.handlerName})`, false)
+      path = this.raise(vector, address, seamFaultCause(site.kind, vector, outcome.note ?? this.options.handlerName), false)
         ? 'exception-table' : 'oops';
     }
     if (recording) {
@@ -599,15 +578,8 @@ export class Execution {
       if (restart) this.resumeAt = entry.fixup;
       return true;
     }
-    const m = this.machine;
-    const location = m.map.locate(address);
-    const other = m.image.extable.find((e) => e.insn === address);
-    const note = other ? ` (exception-table entry of type ${other.type} is not modelled)` : '';
-    this.end = {
-      kind: 'oops', vector, vectorName: EXCEPTION_NAMES[vector] ?? String(vector), address,
-      ...(location ? { location } : {}), cause: cause + note,
-    };
-    m.uc.emuStop();
+    this.end = oopsEnd(this.machine, vector, address, cause);
+    this.machine.uc.emuStop();
     return false;
   }
 
@@ -641,6 +613,60 @@ export class Execution {
   }
 }
 
+/**
+ * Where a branch goes, read before it executes from the machine's registers
+ * and memory; undefined when its operand cannot be read (Unicorn then
+ * faults as the CPU would).
+ */
+export function branchTarget(m: Machine, site: BranchSite): bigint | undefined {
+  const t = site.target;
+  const rf = m.regs;
+  rf.read();
+  const v = rf.values;
+  const qword = (address: bigint): bigint | undefined => {
+    const b = m.readMemory(BigInt.asUintN(64, address), 8);
+    return b ? Buffer.from(b).readBigUInt64LE(0) : undefined;
+  };
+  switch (t.kind) {
+    case 'stack': return qword(v[SLOT.rsp]!);
+    case 'register': return v[t.reg]!;
+    case 'memory': {
+      const base = t.ripRelative ? site.address + BigInt(site.length) : t.base !== undefined ? v[t.base]! : 0n;
+      const index = t.index !== undefined ? v[t.index]! * BigInt(t.scale) : 0n;
+      return qword(base + index + t.disp);
+    }
+  }
+}
+
+/** The causes an oops report gives, one wording whichever executor (Unicorn, or the CPU in src/oracle/replay.ts) saw the exception. */
+export function exceptionCause(vector: number): string {
+  return vector === VECTOR_NUMBER.UD ? 'undefined opcode' : `CPU exception #${EXCEPTION_NAMES[vector] ?? vector}`;
+}
+
+export function nonCanonicalAccessCause(address: bigint): string {
+  return `general protection fault: non-canonical address 0x${address.toString(16)}`;
+}
+
+export function nonCanonicalBranchCause(site: BranchSite, target: bigint): string {
+  return `general protection fault: ${site.mnemonic} to non-canonical address 0x${target.toString(16)}`;
+}
+
+/** Why a SEAMCALL/TDCALL oopsed or went through the exception table: the fault its SEAM side answered, and the answer's note (or who answered). */
+export function seamFaultCause(kind: SeamKind, vector: number, note: string): string {
+  return `${kind.toUpperCase()} raised #${EXCEPTION_NAMES[vector]} (${note})`;
+}
+
+/** The end of a run whose CPU exception at `address` no exception-table entry handles (the kernel would oops). */
+export function oopsEnd(machine: Machine, vector: number, address: bigint, cause: string): RunEnd {
+  const location = machine.map.locate(address);
+  const other = machine.image.extable.find((e) => e.insn === address);
+  const note = other ? ` (exception-table entry of type ${other.type} is not modelled)` : '';
+  return {
+    kind: 'oops', vector, vectorName: EXCEPTION_NAMES[vector] ?? String(vector), address,
+    ...(location ? { location } : {}), cause: cause + note,
+  };
+}
+
 /** The exception-table entry that handles a fault at `address`, if any (the types fixup_exception() handles here). */
 export function exceptionFixup(image: Image, address: bigint): ExtableEntry | undefined {
   return image.extable.find((e) => e.insn === address && (e.type === EX_TYPE_FAULT || e.type === EX_TYPE_DEFAULT));
@@ -658,6 +684,7 @@ export function snapshot(v: BigUint64Array): Regs {
   return out;
 }
 
-function copyOutcome(o: Outcome): Outcome {
+/** A copy of a handler's outcome (a handler may reuse its objects from call to call). */
+export function copyOutcome(o: Outcome): Outcome {
   return o.kind === 'return' && o.regs ? { ...o, regs: { ...o.regs } } : { ...o };
 }

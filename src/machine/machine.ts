@@ -26,7 +26,7 @@ import { readCpuState, type CpuState } from './cpu-state.js';
 import { scanCode, type CodeScan } from './code-scan.js';
 
 export * from './run-types.js';
-export { EXCEPTION_NAMES, EX_TYPE_DEFAULT, EX_TYPE_FAULT, MAX_RECORDED_STORES, applyFixup, exceptionFixup, snapshot, type StopCondition } from './execution.js';
+export { EXCEPTION_NAMES, EX_TYPE_DEFAULT, EX_TYPE_FAULT, MAX_RECORDED_STORES, applyFixup, branchTarget, copyOutcome, exceptionCause, exceptionFixup, nonCanonicalAccessCause, nonCanonicalBranchCause, oopsEnd, seamFaultCause, snapshot, type StopCondition } from './execution.js';
 export type { Regs } from '../support/registers.js';
 
 /**
@@ -76,7 +76,8 @@ export class Machine {
   /** Unmodelled instructions and data-dependent branches found in the image's code (code-scan.ts). */
   readonly code: CodeScan;
 
-  private readonly traceDepth: number;
+  /** How many executed instructions a runaway report lists. */
+  readonly traceDepth: number;
   private readonly siteByAddress: Map<bigint, TrapSite>;
   private closed = false;
 

@@ -14,7 +14,7 @@
  */
 import { SeamlabError } from '../errors.js';
 import type { Image } from '../image/types.js';
-import { applyFixup, exceptionFixup, type Machine } from '../machine/machine.js';
+import { applyFixup, copyOutcome, exceptionFixup, snapshot, type Machine } from '../machine/machine.js';
 import { PhysMemory } from '../machine/memory.js';
 import { SLOT } from '../machine/register-file.js';
 import { applyOutcome, TrapCall } from '../machine/trap.js';
@@ -446,6 +446,7 @@ export class SiliconRun {
     call.index = this.seamIndex++;
     call.rip = rip;
     call.rflags = v[SLOT.rflags]!;
+    const regsIn = snapshot(v);
     this.phys.recorded = [];
     let outcome: Outcome;
     let resumed: boolean;
@@ -459,14 +460,16 @@ export class SiliconRun {
     }
     const written = this.phys.recorded;
     this.phys.recorded = undefined;
-    const writes: ByteRun[] = written.map((w) => ({ address: w.address, bytes: this.phys.read(w.address, w.length) }));
+    // In the order the handler wrote them, each as written (the last write of a byte is what memory holds).
+    const writes: ByteRun[] = written.map((w) => ({ address: w.address, bytes: w.bytes }));
     for (const w of writes) this.proc.send(encodeWrite(w.address, w.bytes));
+    const served = { index: call.index, regsIn, rflagsIn: call.rflags, handler: this.handlerName, answer: copyOutcome(outcome) };
     if (resumed) {
-      this.resume(this.reloc.regsToSilicon(v.slice()), { seam: { kind, outcome: outcome.kind, path: 'resumed', writes } });
+      this.resume(this.reloc.regsToSilicon(v.slice()), { seam: { kind, outcome: outcome.kind, path: 'resumed', writes, served } });
       return;
     }
     const vector = VECTOR_NUMBER[(outcome as { vector: 'UD' | 'GP' }).vector];
     const path = exceptionFixup(this.prepared.machine.image, rip) ? 'exception-table' : 'oops';
-    this.raise(ev, vector, rip, { kind, outcome: outcome.kind, path, writes });
+    this.raise(ev, vector, rip, { kind, outcome: outcome.kind, path, writes, served });
   }
 }

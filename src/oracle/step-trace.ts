@@ -14,12 +14,14 @@
  *
  * Memory changes are "bytes whose value changed" on both sides (the CPU can
  * only be observed that way), so a store of the value already there is not
- * a change. A golden trace recorded from the CPU (`seamlab trace --on
- * silicon`, later) is this stream with `side: 'silicon'`.
+ * a change. A trace recorded from the CPU (`seamlab trace --on silicon`)
+ * is this stream with `side: 'silicon'`, told to the trace recorder by
+ * replay.ts.
  */
 import type { Machine } from '../machine/machine.js';
 import type { FixupRecord, MemoryAccess, RunEnd, RunObserver, RunStop, SeamCallRecord, SeamPath } from '../machine/run-types.js';
 import type { Outcome, SeamKind } from '../seam/types.js';
+import type { Regs } from '../support/registers.js';
 import type { ByteRun } from './protocol.js';
 import type { Relocation } from './relocate.js';
 
@@ -29,8 +31,18 @@ export interface OracleSeamCall {
   kind: SeamKind;
   outcome: Outcome['kind'];
   path: SeamPath;
-  /** Bytes the SEAM handler wrote into physical memory (all of them, changed or not). */
+  /** Bytes the SEAM handler wrote into physical memory (all of them, changed or not), in the order it wrote them. */
   writes: ByteRun[];
+  /** What the handler was asked and what it answered (a trace shows both). */
+  served: {
+    /** 0-based, in run order. */
+    index: number;
+    /** The GPRs the handler saw (Unicorn's addresses) and RFLAGS as the instruction started. */
+    regsIn: Regs;
+    rflagsIn: bigint;
+    handler: string;
+    answer: Outcome;
+  };
 }
 
 export interface OracleStep {
@@ -172,6 +184,7 @@ export class UnicornStepRecorder implements RunObserver {
     this.pending.seam = {
       kind: r.kind, outcome: r.outcome.kind, path: r.path,
       writes: r.memWrites.map((w) => ({ address: w.address, bytes: phys.read(w.address, w.length) })),
+      served: { index: r.index, regsIn: r.regsIn, rflagsIn: r.rflagsIn, handler: r.handler, answer: r.outcome },
     };
   }
 

@@ -128,6 +128,12 @@ export interface PreparedRun {
   readonly origins?: OriginTracker;
   /** Checks the ended run and returns what the C caller saw. Throws while the run has not ended. */
   result(): RunResult;
+  /**
+   * Checks a run of this plan made elsewhere — on the CPU, told to the
+   * machine's observers by src/oracle/replay.ts, which leaves its final
+   * registers and memory in the machine — as `result()` checks the machine's own.
+   */
+  resultOf(run: MachineRun): RunResult;
   /** Runs to the end (ignoring pause points), then `result()`. */
   complete(): RunResult;
   /** Closes the machine if this run created it. */
@@ -171,9 +177,10 @@ export function prepareRun(image: Image, fn: RunFunction, scenario: Scenario, op
       observers: [...(opts.observers ?? []), ...(origins ? [origins] : [])],
     });
     const spec: CallSpec = { call: c.call, env: c.env, handler: handlerLabel(c.handler) };
-    const result = (): RunResult => checkRun(image, fn, scenarioInfo(scenario), spec, opts, machine, plan, execution.summary(), originSource);
+    const resultOf = (run: MachineRun): RunResult => checkRun(image, fn, scenarioInfo(scenario), spec, opts, machine, plan, run, originSource);
+    const result = (): RunResult => resultOf(execution.summary());
     return {
-      machine, plan, execution, fn, scenario, result, ...(origins ? { origins } : {}),
+      machine, plan, execution, fn, scenario, result, resultOf, ...(origins ? { origins } : {}),
       complete: () => {
         execution.finish();
         return result();

@@ -32,7 +32,16 @@ export const TraceHeaderSchema = z.object({
   version: z.literal(TRACE_VERSION),
   /** seamlab's package version (informative: goldens do not compare it). */
   seamlab: z.string(),
-  /** Where the trace came from: 'unicorn' (seamlab's machine) or 'silicon' (the host CPU, single-stepped). */
+  /**
+   * Where the trace came from: 'unicorn' (seamlab's machine) or 'silicon'
+   * (the host CPU, single-stepped under ptrace: `seamlab trace --on silicon`).
+   * A silicon trace has every field a Unicorn trace has, but the CPU reports
+   * only the bytes an instruction changed: its `mem` accesses are derived
+   * from the instruction's operands and the registers before it (values
+   * from memory before and after the step); an instruction that faulted
+   * shows none; FS/GS-relative operands are not derived; RFLAGS leave out
+   * RF and TF (src/oracle/replay.ts).
+   */
   executor: z.enum(['unicorn', 'silicon']),
   revision: z.object({
     spec: z.string(),

@@ -4,6 +4,11 @@
  * result — a header that identifies what ran (revision inputs by git blob
  * id, scenario and image hashes, the registers at entry), the steps, and a
  * summary of what the C caller saw.
+ *
+ * The run executes on Unicorn, or (`on: 'silicon'`) on the host CPU,
+ * single-stepped by the silicon oracle's runner and told to the same
+ * recorder step by step (src/oracle/replay.ts): one format, one recorder,
+ * the header's `executor` saying which.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -13,7 +18,9 @@ import { buildImage } from '../image/build.js';
 import type { AddressLocation } from '../image/source-map.js';
 import type { Image } from '../image/types.js';
 import type { EntryFunction, Revision } from '../intake/types.js';
-import { prepareRun } from '../run/run.js';
+import { prepareRun, type PreparedRun } from '../run/run.js';
+import type { SiliconSession } from '../oracle/silicon.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 import { Machine } from '../machine/machine.js';
 import type { RunResult } from '../run/run.js';
 import type { Scenario, ScenarioCase } from '../seam/scenario.js';
@@ -33,6 +40,8 @@ export interface TraceRequest {
   profile?: string;
   /** A prebuilt image of the function's file (default: built now, cached per process). */
   image?: Image;
+  /** With `image`: the revision's files it was built from (the header lists them by blob id); default: those the build of the function's file reads. */
+  sourceReads?: readonly string[];
   budget?: number;
   timeLimitMs?: number;
   /**
@@ -44,10 +53,20 @@ export interface TraceRequest {
   /**
    * Machines to reuse, one per image (many traces of one image — goldens —
    * pay for a Unicorn engine and its translation cache once). Filled here;
-   * the caller closes them.
+   * the caller closes them. Unicorn only.
    */
   machines?: Map<Image, Machine>;
+  /** Where the run executes: seamlab's Unicorn machine (default), or this CPU, single-stepped under ptrace. */
+  on?: TraceExecutor;
+  /**
+   * On silicon: the runner to use (default: one started for this trace with
+   * `open`, by default SiliconSession.open), and the test knob that flips
+   * RFLAGS bits after one step.
+   */
+  silicon?: { session?: SiliconSession; open?: () => SiliconSession; flip?: { step: number; mask: bigint } };
 }
+
+export type TraceExecutor = TraceHeader['executor'];
 
 /** Which recorder `recordTrace` uses for `choice` (and why not the native one, when it cannot). */
 export function traceRecorder(choice: TraceRequest['recorder'] = 'auto'): { recorder: 'native' | 'js'; reason?: string } {
@@ -69,28 +88,36 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
   const disasm = await loadDisassembler();
   const fn = typeof req.fn === 'string' ? findFunction(req.revision, req.fn) : req.fn;
   const profile = req.profile ?? 'default';
+  const executor = req.on ?? 'unicorn';
   // The build (cached per process) also says which files it read; a given image is what runs.
-  const built = buildImage(req.revision.files, fn.sourceFile, { profile });
-  const image = req.image ?? built.image;
-  const mode = traceRecorder(req.recorder).recorder === 'native' ? 'recorded' : 'single';
-  let machine = req.machines?.get(image);
-  if (req.machines && (!machine || machine.mode !== mode)) {
+  const built = req.image && req.sourceReads ? undefined : buildImage(req.revision.files, fn.sourceFile, { profile });
+  const image = req.image ?? built!.image;
+  const reads = req.image && req.sourceReads ? req.sourceReads : built!.source.reads ?? [];
+  // On silicon the machine only holds the plan and, step by step, the CPU's state: no native recording.
+  const mode = executor === 'unicorn' && traceRecorder(req.recorder).recorder === 'native' ? 'recorded' : 'single';
+  let machine = executor === 'unicorn' ? req.machines?.get(image) : undefined;
+  if (executor === 'unicorn' && req.machines && (!machine || machine.mode !== mode)) {
     machine?.close();
     machine = new Machine(image, { mode, observeReads: true });
     req.machines.set(image, machine);
   }
-  const prepared = prepareRun(image, fn, req.scenario, {
-    revision: req.revision.name, profile, observeReads: true, mode, ...(machine ? { machine } : {}),
-    ...(req.budget !== undefined ? { budget: req.budget } : {}),
-    ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
-  });
+  // The CPU's runner first: a host that cannot single-step says so before anything is written.
+  const cpu = executor === 'silicon' ? await siliconExecutor(req) : undefined;
+  let prepared: PreparedRun | undefined;
   try {
+    prepared = prepareRun(image, fn, req.scenario, {
+      revision: req.revision.name, profile, observeReads: true, mode, ...(machine ? { machine } : {}),
+      ...(req.budget !== undefined ? { budget: req.budget } : {}),
+      ...(req.timeLimitMs !== undefined ? { timeLimitMs: req.timeLimitMs } : {}),
+    });
+    // An image the CPU cannot run where it would have to (an absolute reference into itself) is refused before the header goes out.
+    cpu?.session.relocation(image);
     const steps: TraceStep[] = [];
     const recorder = new TraceRecorder(prepared.machine, prepared.plan, disasm, stream ? (s) => stream.step(s) : (s) => steps.push(s));
-    prepared.execution.observe(recorder);
+    if (!cpu) prepared.execution.observe(recorder);
     const header: TraceHeader = {
-      type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, seamlab: seamlabVersion(), executor: 'unicorn',
-      revision: revisionIdentity(req.revision, built.source.reads ?? []),
+      type: 'header', format: TRACE_FORMAT, version: TRACE_VERSION, seamlab: seamlabVersion(), executor,
+      revision: revisionIdentity(req.revision, reads),
       function: fn.name, sourceFile: fn.sourceFile, profile, prototype: fn.abi.prototype,
       scenario: { name: req.scenario.name, hash: scenarioHash(req.scenario.cases[fn.kind]!) },
       image: { hash: imageHash(image) },
@@ -98,10 +125,32 @@ export async function recordTrace(req: TraceRequest, stream?: TraceStream): Prom
       labels: prepared.plan.labels.map((l) => ({ address: hexU64(l.address), size: l.size, name: l.name })),
     };
     stream?.header?.(header);
-    const result = prepared.complete();
+    const result = cpu
+      ? cpu.runOnSilicon(prepared, {
+        session: cpu.session, observers: [recorder], disassembler: disasm, timeLimitMs: req.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS,
+        ...(req.budget !== undefined ? { budget: req.budget } : {}), ...(req.silicon?.flip ? { flip: req.silicon.flip } : {}),
+      })
+      : prepared.complete();
     return { header, steps, summary: summarize(result) };
   } finally {
-    prepared.close();
+    prepared?.close();
+    if (cpu?.owned) cpu.session.close();
+  }
+}
+
+/**
+ * The CPU side of a silicon trace: the oracle's runner (the caller's, or one
+ * started now). Loaded only when asked for. A host that cannot single-step
+ * a child is a user error that says why and how else to trace.
+ */
+async function siliconExecutor(req: TraceRequest): Promise<{ session: SiliconSession; owned: boolean; runOnSilicon: typeof import('../oracle/replay.js').runOnSilicon }> {
+  const [{ runOnSilicon }, { SiliconSession }] = await Promise.all([import('../oracle/replay.js'), import('../oracle/silicon.js')]);
+  if (req.silicon?.session) return { session: req.silicon.session, owned: false, runOnSilicon };
+  try {
+    return { session: (req.silicon?.open ?? (() => SiliconSession.open()))(), owned: true, runOnSilicon };
+  } catch (e) {
+    if (!(e instanceof SeamlabError)) throw e;
+    throw new SeamlabError('TRACE_NO_SILICON', `cannot trace on this CPU (${e.code}): ${e.message}`, `${e.hint}; or trace on Unicorn (leave out --on silicon)`, { cause: e, notes: e.notes });
   }
 }
 

@@ -11,7 +11,9 @@
  * sink as they complete, so a long trace streams instead of piling up.
  *
  * Recording reads registers through its own register block and never
- * writes anything: it cannot change what runs (tested).
+ * writes anything: it cannot change what runs (tested). A run on the host
+ * CPU is recorded by the same recorder: src/oracle/replay.ts loads each of
+ * the CPU's steps into the machine and calls the observers as a run does.
  */
 import type { Disassembler } from '../encode/capstone.js';
 import type { Image } from '../image/types.js';
