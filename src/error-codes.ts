@@ -217,6 +217,7 @@ export const ERROR_CODES = {
   TRACE_BAD_RECORD: { stage: 'trace', meaning: 'a trace file has a record that is not seamlab-trace version 1' },
   TRACE_INCOMPLETE: { stage: 'trace', meaning: 'a trace file has no header or no summary (cut short)' },
   TRACE_NO_NATIVE_RECORDER: { stage: 'trace', meaning: '--recorder native is asked for but cannot be built' },
+  TRACE_NO_SILICON: { stage: 'trace', meaning: 'trace --on silicon where this host cannot single-step the function (no ptrace, no runner)' },
 
   // ---- debug: the source-level debugger and its DAP server ----
   DAP_BAD_LAUNCH: { stage: 'debug', meaning: 'a DAP launch request has a bad configuration' },
