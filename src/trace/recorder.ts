@@ -14,7 +14,6 @@
  * writes anything: it cannot change what runs (tested).
  */
 import type { Disassembler } from '../encode/capstone.js';
-import type { Image } from '../image/types.js';
 import type { Machine } from '../machine/machine.js';
 import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } from '../machine/run-types.js';
 import type { AddressLocation } from '../image/source-map.js';
