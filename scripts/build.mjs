@@ -10,6 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import process from 'node:process';
+import { URL } from 'node:url';
 import { build } from 'esbuild';
 
 rmSync('dist', { recursive: true, force: true });

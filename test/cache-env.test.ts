@@ -79,7 +79,7 @@ function entries(dir: string, suffix: string): string[] {
  */
 function treeCopy(src: string, parts: string[] = []): string {
   const dest = fs.mkdtempSync(path.join(work, 'tree-'));
-  const r = parts.length ? spawnSync('cp', ['-r', '--parents', ...parts, dest], { cwd: src }) : spawnSync('cp', ['-r', `${src}/.`, dest]);
+  const r = parts.length ? spawnSync('cp', ['-r', '--parents', ...parts, dest], { cwd: src, encoding: 'utf8' }) : spawnSync('cp', ['-r', `${src}/.`, dest], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cp failed: ${r.stderr}`);
   return dest;
 }

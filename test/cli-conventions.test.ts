@@ -46,7 +46,7 @@ describe('exit status', () => {
   it('70 for an internal error (a bug), with the stack on stderr', async () => {
     const program = buildProgram();
     program.command('boom').action(() => {
-      (undefined as unknown as { x: number }).x;
+      void (undefined as unknown as { x: number }).x; // a TypeError: reading a property of undefined
     });
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {

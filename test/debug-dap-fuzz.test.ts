@@ -70,7 +70,7 @@ describe('DAP message reader', () => {
         expect(out.errors).toEqual([]);
         got.push(...out.messages);
       }
-      expect(got).toEqual(msgs.map((m) => JSON.parse(JSON.stringify(m))));
+      expect(got).toEqual(msgs.map((m) => JSON.parse(JSON.stringify(m)) as unknown));
       expect(r.buffered).toBe(0);
     }), { seed, numRuns });
   }, FUZZ_TIMEOUT_MS);
@@ -132,7 +132,7 @@ describe('DAP session under random requests', () => {
 
   it('launched on v3 __seamcall: random stepping, breakpoints, memory and evaluation requests', async () => {
     const d = await Debugger.open({ revision: resolveRevision('v3'), fn: '__seamcall', scenario: builtinScenario('success')! });
-    const { session, sent } = sessionWithSink(async () => d);
+    const { session, sent } = sessionWithSink(() => Promise.resolve(d));
     try {
       session.handleMessage({ seq: 1, type: 'request', command: 'initialize', arguments: { adapterID: 'x', pathFormat: 'path' } } as never);
       session.handleMessage({ seq: 2, type: 'request', command: 'launch', arguments: { function: '__seamcall' } } as never);
@@ -140,7 +140,7 @@ describe('DAP session under random requests', () => {
       expect(sent.some((m) => m.event === 'initialized')).toBe(true);
       await fc.assert(fc.asyncProperty(fc.record({ seq: fc.nat(), type: fc.constant('request'), command: fc.constantFrom(...COMMANDS.filter((c) => c !== 'launch' && c !== 'initialize')), arguments: randomArgs }), async (msg) => {
         const before = sent.filter((m) => m.type === 'response').length;
-        session.handleMessage(msg as never);
+        session.handleMessage(msg);
         for (let i = 0; i < 200 && sent.filter((m) => m.type === 'response').length === before; i++) await new Promise((r) => setTimeout(r, 2));
         expect(sent.filter((m) => m.type === 'response').length).toBeGreaterThan(before);
       }), { seed, numRuns: Math.min(numRuns, 150) });

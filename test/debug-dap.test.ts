@@ -15,7 +15,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveRevision } from '../src/intake/revision.js';
-import { DapClient, type DapMessage } from './support/dap-client.js';
+import type { DebugProtocol as P } from '@vscode/debugprotocol';
+import { DapClient } from './support/dap-client.js';
 
 const TDXCALL = 'arch/x86/virt/vmx/tdx/tdxcall.S';
 const SEAMCALL = 'arch/x86/virt/vmx/tdx/seamcall.S';
@@ -31,18 +32,32 @@ beforeAll(() => {
   client = new DapClient(['dap'], { TMPDIR: tmp });
 });
 
-afterAll(async () => {
+afterAll(() => {
   if (client.proc.exitCode === null) client.proc.kill();
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-function ok(m: DapMessage): DapMessage {
+function ok<R extends P.Response>(m: R): R {
   expect(m.success, m.message).toBe(true);
   return m;
 }
 
+/** Element `i`, which the test asserted to be there (a length, a find). */
+function at<T>(list: readonly T[] | undefined, i: number): T {
+  const v = list?.[i];
+  if (v === undefined) throw new Error(`no element ${i} in ${JSON.stringify(list)}`);
+  return v;
+}
+
+/** The first element named `name`. */
+function named<T extends { name: string }>(list: readonly T[], name: string): T {
+  const v = list.find((x) => x.name === name);
+  if (v === undefined) throw new Error(`no ${name} in ${list.map((x) => x.name).join(', ')}`);
+  return v;
+}
+
 describe('seamlab dap', () => {
-  let frames: any[];
+  let frames: P.StackFrame[];
 
   it('initialize advertises what the adapter implements', async () => {
     const r = ok(await client.request('initialize', { adapterID: 'seamlab', clientID: 'vitest', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true }));
@@ -60,7 +75,8 @@ describe('seamlab dap', () => {
     const seamcallLine = lineOf(TDXCALL, /^\s*seamcall\s*$/);
     const comment = lineOf(TDXCALL, /Fetch output pointer from stack/);
     const r = ok(await client.request('setBreakpoints', { source: { path: tdxcallPath }, breakpoints: [{ line: seamcallLine }, { line: comment }, { line: 5000 }] }));
-    const [hit, moved, none] = r.body.breakpoints;
+    expect(r.body.breakpoints).toHaveLength(3);
+    const [hit, moved, none] = [at(r.body.breakpoints, 0), at(r.body.breakpoints, 1), at(r.body.breakpoints, 2)];
     expect(hit).toMatchObject({ verified: true, line: seamcallLine });
     expect(moved).toMatchObject({ verified: true, line: lineOf(TDXCALL, /^\s*pop %r12/) });
     expect(moved.message).toMatch(/moved to line/);
@@ -77,46 +93,48 @@ describe('seamlab dap', () => {
     const st = ok(await client.request('stackTrace', { threadId: 1 }));
     frames = st.body.stackFrames;
     expect(frames).toHaveLength(3);
-    expect(frames[0].source.path.endsWith(TDXCALL)).toBe(true);
-    expect(frames[0].line).toBe(lineOf(TDXCALL, /^\s*seamcall\s*$/));
-    expect(frames[1].name).toMatch(/^TDX_MODULE_CALL host=1/);
-    expect(frames[1].line).toBe(lineOf(SEAMCALL, /^\s*TDX_MODULE_CALL host=1/));
+    const [top, expansion, fn] = [at(frames, 0), at(frames, 1), at(frames, 2)];
+    expect(top.source?.path?.endsWith(TDXCALL)).toBe(true);
+    expect(top.line).toBe(lineOf(TDXCALL, /^\s*seamcall\s*$/));
+    expect(expansion.name).toMatch(/^TDX_MODULE_CALL host=1/);
+    expect(expansion.line).toBe(lineOf(SEAMCALL, /^\s*TDX_MODULE_CALL host=1/));
     // seamcall.S comes from the v3 patch: the editor gets a real file with the patched content.
-    expect(frames[1].source.path.endsWith(SEAMCALL)).toBe(true);
-    expect(fs.readFileSync(frames[1].source.path, 'utf8')).toBe(text(SEAMCALL));
-    expect(frames[1].source.path.startsWith(tmp)).toBe(true);
-    expect(frames[2].name).toBe('__seamcall');
-    expect(frames[2].line).toBe(lineOf(SEAMCALL, /SYM_FUNC_START\(__seamcall\)/));
+    const patched = expansion.source?.path ?? '';
+    expect(patched.endsWith(SEAMCALL)).toBe(true);
+    expect(fs.readFileSync(patched, 'utf8')).toBe(text(SEAMCALL));
+    expect(patched.startsWith(tmp)).toBe(true);
+    expect(fn.name).toBe('__seamcall');
+    expect(fn.line).toBe(lineOf(SEAMCALL, /SYM_FUNC_START\(__seamcall\)/));
   });
 
   it('scopes/variables: registers with RFLAGS bits as children, the output struct by field', async () => {
-    const scopes = ok(await client.request('scopes', { frameId: frames[0].id })).body.scopes;
-    expect(scopes.map((s: any) => s.name)).toEqual(['Registers', 'Arguments']);
-    const regs = ok(await client.request('variables', { variablesReference: scopes[0].variablesReference })).body.variables;
-    const reg = (n: string) => regs.find((v: any) => v.name === n);
+    const scopes = ok(await client.request('scopes', { frameId: at(frames, 0).id })).body.scopes;
+    expect(scopes.map((s) => s.name)).toEqual(['Registers', 'Arguments']);
+    const regs = ok(await client.request('variables', { variablesReference: at(scopes, 0).variablesReference })).body.variables;
+    const reg = (n: string) => named(regs, n);
     expect(reg('rax').value).toBe('0x22'); // TDH.SYS.RD
     expect(reg('rdx').value).toBe('0x9100000100000008'); // MAX_TDMRS field id (tdx-facts.md)
     expect(reg('rip').value).toMatch(/^0xffffffff81000014 <__seamcall\+20>$/);
     const flags = reg('rflags');
     const bits = ok(await client.request('variables', { variablesReference: flags.variablesReference })).body.variables;
-    const value = BigInt(flags.value.split(' ')[0]);
+    const value = BigInt(flags.value.split(' ')[0]!);
     const expected: Record<string, bigint> = { CF: 0n, PF: 2n, AF: 4n, ZF: 6n, SF: 7n, TF: 8n, IF: 9n, DF: 10n, OF: 11n };
-    expect(bits.map((b: any) => b.name)).toEqual(Object.keys(expected));
+    expect(bits.map((b) => b.name)).toEqual(Object.keys(expected));
     for (const b of bits) expect(b.value).toBe(String((value >> expected[b.name]!) & 1n));
-    const args = ok(await client.request('variables', { variablesReference: scopes[1].variablesReference })).body.variables;
-    const out = args.find((v: any) => v.name === 'out');
+    const args = ok(await client.request('variables', { variablesReference: at(scopes, 1).variablesReference })).body.variables;
+    const out = named(args, 'out');
     expect(out.value).toMatch(/^\(struct tdx_module_output \*\) 0x/);
     const fields = ok(await client.request('variables', { variablesReference: out.variablesReference })).body.variables;
     // tdx-facts.md §1.1: struct tdx_module_output is rcx, rdx, r8, r9, r10, r11.
-    expect(fields.map((f: any) => f.name)).toEqual(['rcx', 'rdx', 'r8', 'r9', 'r10', 'r11']);
-    expect(fields.map((f: any) => f.evaluateName)).toEqual(['out->rcx', 'out->rdx', 'out->r8', 'out->r9', 'out->r10', 'out->r11']);
+    expect(fields.map((f) => f.name)).toEqual(['rcx', 'rdx', 'r8', 'r9', 'r10', 'r11']);
+    expect(fields.map((f) => f.evaluateName)).toEqual(['out->rcx', 'out->rdx', 'out->r8', 'out->r9', 'out->r10', 'out->r11']);
   });
 
   it('readMemory at RSP holds the out pointer; evaluate; gdb commands in the console', async () => {
     const ev = ok(await client.request('evaluate', { expression: '$rsp', context: 'hover' }));
     const rsp = ev.body.result.split(' ')[0];
     const mem = ok(await client.request('readMemory', { memoryReference: rsp, count: 16 }));
-    const bytes = Buffer.from(mem.body.data, 'base64');
+    const bytes = Buffer.from(mem.body?.data ?? '', 'base64');
     expect(bytes).toHaveLength(16);
     const outPtr = ok(await client.request('evaluate', { expression: 'out', context: 'watch' })).body.result.split(' ')[0];
     expect(`0x${bytes.readBigUInt64LE(0).toString(16)}`).toBe(outPtr);
@@ -129,26 +147,26 @@ describe('seamlab dap', () => {
   });
 
   it('disassemble returns exactly the count asked for, padded with invalid entries outside the image', async () => {
-    const ipr = frames[0].instructionPointerReference;
+    const ipr = at(frames, 0).instructionPointerReference;
     const r = ok(await client.request('disassemble', { memoryReference: ipr, instructionOffset: -3, instructionCount: 10, resolveSymbols: true }));
-    const insns = r.body.instructions;
+    const insns = r.body?.instructions;
     expect(insns).toHaveLength(10);
-    expect(insns[3]).toMatchObject({ address: ipr, instruction: 'seamcall' });
+    expect(insns?.[3]).toMatchObject({ address: ipr, instruction: 'seamcall' });
     const far = ok(await client.request('disassemble', { memoryReference: ipr, instructionOffset: -40, instructionCount: 100 }));
-    expect(far.body.instructions).toHaveLength(100);
-    expect(far.body.instructions[0].presentationHint).toBe('invalid');
-    expect(far.body.instructions[99].presentationHint).toBe('invalid');
-    expect(far.body.instructions.filter((i: any) => i.presentationHint !== 'invalid').length).toBeGreaterThan(20);
+    expect(far.body?.instructions).toHaveLength(100);
+    expect(at(far.body?.instructions, 0).presentationHint).toBe('invalid');
+    expect(at(far.body?.instructions, 99).presentationHint).toBe('invalid');
+    expect(far.body?.instructions.filter((i) => i.presentationHint !== 'invalid').length).toBeGreaterThan(20);
   });
 
   it('next, stepBack (line and instruction), continue to the end, reverseContinue back to the breakpoint', async () => {
-    const line = async () => ok(await client.request('stackTrace', { threadId: 1 })).body.stackFrames[0].line;
+    const line = async () => at(ok(await client.request('stackTrace', { threadId: 1 })).body.stackFrames, 0).line;
     let mark = client.mark;
     ok(await client.request('next', { threadId: 1 }));
     expect((await client.event('stopped', mark)).body.reason).toBe('step');
     expect(await line()).toBe(lineOf(TDXCALL, /^\s*jnc \.Lno_vmfailinvalid/));
     const scopes = ok(await client.request('scopes', { frameId: 1 })).body.scopes;
-    expect(scopes.map((s: any) => s.name)).toContain('Last SEAM call');
+    expect(scopes.map((s) => s.name)).toContain('Last SEAM call');
     mark = client.mark;
     ok(await client.request('stepBack', { threadId: 1 }));
     await client.event('stopped', mark);
@@ -182,12 +200,12 @@ describe('seamlab dap', () => {
 
   it('data breakpoints on a struct field stop after the store; disconnect ends the adapter', async () => {
     const scopes = ok(await client.request('scopes', { frameId: 1 })).body.scopes;
-    const args = ok(await client.request('variables', { variablesReference: scopes[1].variablesReference })).body.variables;
-    const out = args.find((v: any) => v.name === 'out');
+    const args = ok(await client.request('variables', { variablesReference: at(scopes, 1).variablesReference })).body.variables;
+    const out = named(args, 'out');
     const info = ok(await client.request('dataBreakpointInfo', { variablesReference: out.variablesReference, name: 'r8' }));
     expect(info.body).toMatchObject({ dataId: 'out->r8', accessTypes: ['write', 'read', 'readWrite'] });
     const set = ok(await client.request('setDataBreakpoints', { breakpoints: [{ dataId: info.body.dataId, accessType: 'write' }] }));
-    expect(set.body.breakpoints[0].verified).toBe(true);
+    expect(at(set.body.breakpoints, 0).verified).toBe(true);
     const cleared = ok(await client.request('setBreakpoints', { source: { path: path.join(rev.provenance.base.dir, TDXCALL) }, breakpoints: [] }));
     expect(cleared.body.breakpoints).toEqual([]);
     const mark = client.mark;
@@ -196,7 +214,7 @@ describe('seamlab dap', () => {
     expect(stop.body.reason).toBe('data breakpoint');
     expect(stop.body.text).toBe('out->r8: 0x5a5a5a5a5a5a5a5a → 0x40');
     const st = ok(await client.request('stackTrace', { threadId: 1 })).body.stackFrames;
-    expect(st[0].line).toBe(lineOf(TDXCALL, /movq %r9,\s+TDX_MODULE_r9/));
+    expect(at(st, 0).line).toBe(lineOf(TDXCALL, /movq %r9,\s+TDX_MODULE_r9/));
     ok(await client.request('disconnect', {}));
     expect(await client.close()).toBe(0);
   });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiffReportSchema, type DiffReport } from '../src/diff/report.js';
+import { DiffReportSchema } from '../src/diff/report.js';
 import { makePatch } from './support/patches.js';
 import { seamlab } from './support/cli.js';
 
@@ -18,7 +18,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const PAIR = ['v3', 'linux-6.12', '--pair', 'v3:__seamcall=linux-6.12:__seamcall_ret'];
 const FEW = ['--scenario', 'success', '--scenario', 'vmfailinvalid', '--scenario', 'ud', '--scenario', 'gp'];
 const EXPECT = path.resolve(import.meta.dirname, '../fixtures/diff/v3-to-6.12.expect.yaml');
-const json = (stdout: string) => DiffReportSchema.parse(JSON.parse(stdout)) as DiffReport;
+const json = (stdout: string) => DiffReportSchema.parse(JSON.parse(stdout));
 
 describe('exit status', () => {
   it('2 when the comparison cannot be made: no common entry point, a bad --pair, a bad shard', () => {

@@ -12,7 +12,6 @@ import { runDiff } from '../src/diff/run-diff.js';
 import type { Difference, DiffReport, PairReport } from '../src/diff/report.js';
 import { DiffReportSchema } from '../src/diff/report.js';
 import { scenarioFromObject } from '../src/seam/scenario-file.js';
-import { BUILTIN_SCENARIOS } from '../src/seam/builtin-scenarios.js';
 import { STATUS } from '../src/seam/codes.js';
 import { canary } from '../src/run/plan.js';
 import { hex } from '../src/support/format.js';
@@ -24,7 +23,6 @@ const RANDOM_SEED = process.env.SEAMLAB_FUZZ_SEED !== undefined ? Number(process
 
 const TDXCALL = 'arch/x86/virt/vmx/tdx/tdxcall.S';
 const V3_PAIR = { a: { spec: 'v3', fn: '__seamcall' }, b: { spec: 'linux-6.12', fn: '__seamcall_ret' } };
-const scenarios = (...names: string[]) => names.map((n) => BUILTIN_SCENARIOS.find((s) => s.name === n)!);
 
 /** 1-based lines of a cached tree's tdxcall.S matching `re`. */
 function lines(tree: 'linux-6.1' | 'linux-6.12', re: RegExp): number[] {

@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { describe, expect, it, vi } from 'vitest';
 import { registerBuild, runBuild } from '../src/cli/build.js';
 import { isSeamlabError } from '../src/errors.js';
+import { buildDocumentSchema } from '../src/report/json-schema.js';
 import { insertAfter, slsConfig, treePatch } from './support/patches.js';
 
 describe('seamlab build', () => {
@@ -34,14 +35,14 @@ describe('seamlab build', () => {
 
   it('--json gives sections with bytes, symbols, extable, stubs and the source map', async () => {
     const r = await runBuild('linux-6.12', { json: true, file: 'arch/x86/virt/vmx/tdx/seamcall.S', profile: 'rethunk' });
-    const j = JSON.parse(r.text);
-    const img = j.files[0].image;
+    const j = buildDocumentSchema.parse(JSON.parse(r.text)); // the document as its published schema describes it
+    const img = j.files[0]!.image;
     expect(img.sections[0]).toMatchObject({ name: '.text', address: '0xffffffff81000000', flags: 'ax' });
-    expect(img.sections[0].bytes.startsWith('554889e5')).toBe(true);
+    expect(img.sections[0]!.bytes.startsWith('554889e5')).toBe(true);
     expect(img.extable[0]).toMatchObject({ insn: '0xffffffff8100001e', typeName: 'EX_TYPE_FAULT' });
-    expect(img.stubs.map((s: { name: string }) => s.name)).toEqual(['__x86_return_thunk']);
+    expect(img.stubs).toMatchObject([{ name: '__x86_return_thunk' }]);
     expect(img.byteMap[0]).toMatchObject({ address: '0xffffffff81000000', file: 'arch/x86/include/asm/frame.h', text: 'push %rbp' });
-    expect(img.byteMap[0].gasStack.map((m: { name: string }) => m.name)).toEqual(['FRAME_BEGIN', 'TDX_MODULE_CALL']);
+    expect(img.byteMap[0]).toMatchObject({ gasStack: [{ name: 'FRAME_BEGIN' }, { name: 'TDX_MODULE_CALL' }] });
   });
 
   it('--elf writes one executable per image', async () => {

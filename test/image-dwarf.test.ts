@@ -32,6 +32,13 @@ function linesMatching(text: string, re: RegExp): number[] {
   return text.split('\n').flatMap((l, i) => (re.test(l) ? [i + 1] : []));
 }
 
+/** The first line (1-based) of `text` that matches `re`; throws when none does (the source changed under the test). */
+function firstLineMatching(text: string, re: RegExp): number {
+  const [n] = linesMatching(text, re);
+  if (n === undefined) throw new Error(`no line matches ${re}`);
+  return n;
+}
+
 function run(cmd: string, args: string[], cwd?: string): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', cwd });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
@@ -79,7 +86,7 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (linux-6.
   });
 
   it('objdump -dl names the macro body line of tdxcall.S above the SEAMCALL', () => {
-    const [seamcallLine] = linesMatching(tdxcall(), /^\tseamcall$/);
+    const seamcallLine = firstLineMatching(tdxcall(), /^\tseamcall$/);
     const dump = run('objdump', ['-dl', '--section=.text', elf]);
     // Three expansions (__seamcall, __seamcall_ret, __seamcall_saved_ret): each SEAMCALL under its body line.
     const hits = [...dump.matchAll(/^(\S+):(\d+)\n[0-9a-f]+:\t66 0f 01 cf\s+\tseamcall/gm)];
@@ -94,7 +101,7 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (linux-6.
   });
 
   it('gdb: info line *ADDR names the macro body line', () => {
-    const [seamcallLine] = linesMatching(tdxcall(), /^\tseamcall$/);
+    const seamcallLine = firstLineMatching(tdxcall(), /^\tseamcall$/);
     const asm = disassembly(elf);
     const [start] = functions(elf).get('__seamcall')!;
     const at = [...asm].find(([a, t]) => a >= start && t === 'seamcall')![0];
@@ -103,7 +110,7 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (linux-6.
   });
 
   it('gdb: break on a TDX_MODULE_CALL body line resolves to one location per expansion', () => {
-    const [line] = linesMatching(tdxcall(), /^\tmovq\tTDX_MODULE_rcx\(%rsi\), %rcx$/);
+    const line = firstLineMatching(tdxcall(), /^\tmovq\tTDX_MODULE_rcx\(%rsi\), %rcx$/);
     const callers = linesMatching(seamcall(), /^\tTDX_MODULE_CALL host=1/);
     const out = gdb(elf, [`break tdxcall.S:${line}`, 'info breakpoints']);
     expect(out).toContain(`tdxcall.S:${line}. (${callers.length} locations)`);
@@ -123,7 +130,7 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (linux-6.
 
   it('gdb: break on the macro name stops at every expansion; list shows the source', () => {
     const callers = linesMatching(seamcall(), /^\tTDX_MODULE_CALL host=1/);
-    const [line] = linesMatching(tdxcall(), /^\tseamcall$/);
+    const line = firstLineMatching(tdxcall(), /^\tseamcall$/);
     const out = gdb(elf, ['break TDX_MODULE_CALL', `list tdxcall.S:${line},${line + 1}`]);
     expect(out).toMatch(new RegExp(`Breakpoint 1 at 0x[0-9a-f]+: TDX_MODULE_CALL\\. \\(${callers.length} locations\\)`));
     const text = tdxcall().split('\n');
@@ -164,7 +171,7 @@ describe.skipIf(!HAVE_GDB || !HAVE_BINUTILS)('ELF with DWARF line info (v3: a fi
   });
 
   it('gdb: break seamcall.S:NN on a line with code, and list shows the patched source', () => {
-    const [ret] = linesMatching(patched(), /^\s+ret$/);
+    const ret = firstLineMatching(patched(), /^\s+ret$/);
     const asm = disassembly(elf);
     const out = gdb(elf, [`break seamcall.S:${ret}`, `list seamcall.S:${ret - 2},${ret}`]);
     const m = out.match(/^Breakpoint 1 at 0x([0-9a-f]+): file (\S+), line (\d+)\.$/m);

@@ -72,7 +72,7 @@ describe.skipIf(!chromiumAvailable())('the diff report in chromium', () => {
   const text = async (l: Locator) => (await l.textContent())?.trim();
   const card = (page: Page, observation: string, cls: string) =>
     page.locator(`.difference[data-observation="${observation}"]`).filter({ has: page.locator(`xpath=self::*[contains(concat(' ', @data-classes, ' '), ' ${cls} ')]`) });
-  const visibleCards = async (page: Page) => page.evaluate(`[...document.querySelectorAll('.difference')].filter((c) => !c.hidden).map((c) => [c.dataset.observation, c.dataset.classes])`) as Promise<[string, string][]>;
+  const visibleCards = async (page: Page) => page.evaluate<[string, string][]>(`[...document.querySelectorAll('.difference')].filter((c) => !c.hidden).map((c) => [c.dataset.observation, c.dataset.classes])`);
 
   it('loads from file:// with no console errors and no request but the document itself', async () => {
     const { page, errors, requests } = await openPage(browser, url);
@@ -146,7 +146,7 @@ describe.skipIf(!chromiumAvailable())('the diff report in chromium', () => {
   it('aligns the success traces side by side: every step once, in order, R0-only pushes and R5-only loads marked', async () => {
     const { page } = await openPage(browser, url);
     const al = report.pairs[0]!.alignment!;
-    const steps = (side: 'a' | 'b') => page.evaluate(`[...document.querySelectorAll('table.aligned td.step.${side}:not(.empty) .n')].map((n) => Number(n.textContent))`) as Promise<number[]>;
+    const steps = (side: 'a' | 'b') => page.evaluate<number[]>(`[...document.querySelectorAll('table.aligned td.step.${side}:not(.empty) .n')].map((n) => Number(n.textContent))`);
     const count = (side: 'a' | 'b') => al.rows.filter((r) => r[side]).length;
     expect(await steps('a')).toEqual([...Array(count('a')).keys()]);
     expect(await steps('b')).toEqual([...Array(count('b')).keys()]);
@@ -167,11 +167,11 @@ describe.skipIf(!chromiumAvailable())('the diff report in chromium', () => {
     for (const scheme of ['light', 'dark'] as const) {
       it(`renders at ${width}×${height} (${scheme}) without horizontal overflow`, async () => {
         const { page, errors } = await openPage(browser, url, { width, height, colorScheme: scheme });
-        const m = await page.evaluate(`({
+        const m = await page.evaluate<{ doc: number; view: number; right: number }>(`({
           doc: document.documentElement.scrollWidth,
           view: window.innerWidth,
           right: Math.max(...[...document.querySelectorAll('header.top, section.pair, .difference')].map((e) => e.getBoundingClientRect().right)),
-        })`) as { doc: number; view: number; right: number };
+        })`);
         expect(m.doc).toBeLessThanOrEqual(m.view);
         expect(m.right).toBeLessThanOrEqual(m.view);
         await screenshot(page, `diff-v3-6.12-${width}x${height}-${scheme}`);

@@ -104,7 +104,7 @@ describe.skipIf(!chromiumAvailable())('the trace explorer in chromium', () => {
     const step = trace.steps[at]!;
     // The trace's own values …
     for (const [name, pair] of Object.entries(step.regs!)) {
-      expect(await reg(page, name)).toBe(pair![1]);
+      expect(await reg(page, name)).toBe(pair[1]);
       expect(await cls(page.locator(`#state-panel [data-reg="${name}"]`))).toMatch(/changed/);
     }
     // … are what tdx-facts.md says TDH.SYS.RD (leaf 34) returns for MAX_TDMRS (0x9100000100000008):
@@ -244,11 +244,11 @@ describe.skipIf(!chromiumAvailable())('the trace explorer in chromium', () => {
     for (let i = 0; i < 20; i++) {
       await page.keyboard.press('Tab');
       // (Evaluated in the page; a string, since the tests are typed without the DOM library.)
-      const f = await page.evaluate(`(() => {
+      const f = await page.evaluate<{ where: string; label: string; outline: string; width: string }>(`(() => {
         const el = document.activeElement;
         const cs = getComputedStyle(el);
         return { where: el.closest('section')?.id ?? el.closest('nav')?.className ?? el.tagName, label: el.getAttribute('aria-label') ?? el.textContent ?? '', outline: cs.outlineStyle, width: cs.outlineWidth };
-      })()`) as { where: string; label: string; outline: string; width: string };
+      })()`);
       seen.push(f.where);
       expect(f.outline, `focus ring on ${f.label}`).not.toBe('none');
       expect(f.width).not.toBe('0px');
@@ -268,12 +268,12 @@ describe.skipIf(!chromiumAvailable())('the trace explorer in chromium', () => {
     for (const scheme of ['light', 'dark'] as const) {
       it(`renders at ${width}×${height} (${scheme}) without horizontal overflow of the panels`, async () => {
         const { page, errors } = await openPage(browser, `${url}#step=8`, { width, height, colorScheme: scheme });
-        const m = await page.evaluate(`({
+        const m = await page.evaluate<{ doc: number; view: number; bg: string; panels: { id: string; right: number; scroll: number; client: number }[] }>(`({
           doc: document.documentElement.scrollWidth,
           view: window.innerWidth,
           bg: getComputedStyle(document.body).backgroundColor,
           panels: [...document.querySelectorAll('.controls, header.top, .panel')].map((p) => ({ id: p.id || p.className, right: p.getBoundingClientRect().right, scroll: p.scrollWidth, client: p.clientWidth })),
-        })`) as { doc: number; view: number; bg: string; panels: { id: string; right: number; scroll: number; client: number }[] };
+        })`);
         expect(m.doc).toBeLessThanOrEqual(m.view);
         expect(m.panels.length).toBe(5);
         for (const p of m.panels) {
@@ -287,7 +287,7 @@ describe.skipIf(!chromiumAvailable())('the trace explorer in chromium', () => {
         else expect(luminance).toBeGreaterThan(0.8);
         if (width === 1280) {
           // Side by side at desktop width.
-          const tops = await page.evaluate(`[...document.querySelectorAll('main > .panel')].map((e) => Math.round(e.getBoundingClientRect().top))`) as number[];
+          const tops = await page.evaluate<number[]>(`[...document.querySelectorAll('main > .panel')].map((e) => Math.round(e.getBoundingClientRect().top))`);
           expect(new Set(tops).size).toBe(1);
         }
         await screenshot(page, `trace-v3-seamcall-${width}x${height}-${scheme}`);

@@ -37,7 +37,7 @@ function parseDump(lines: string[], asciiOpen: string, asciiClose: string): Dump
     if (!m) throw new Error(`not a dump line: ${l}`);
     if (m[2] === undefined) return parseInt(m[1]!, 16);
     const ascii = l.slice(l.indexOf(asciiOpen) + 1, l.lastIndexOf(asciiClose));
-    return { offset: parseInt(m[1]!, 16), bytes: m[2]!.split(/\s+/), ascii };
+    return { offset: parseInt(m[1]!, 16), bytes: m[2].split(/\s+/), ascii };
   });
 }
 

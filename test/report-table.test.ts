@@ -38,7 +38,7 @@ describe('renderTable', () => {
     const lines = renderTable(COLUMNS, ROWS, { indent: '  ' });
     expect(lines).toHaveLength(4);
     const o = starts(lines[0]!, ['scenario', 'module answered', 'RAX returned', 'ABI']);
-    for (const l of lines.slice(1)) expect(l.slice(o[3]!).trim()).toMatch(/^(ok\*?|n\/a \(no return\))$/);
+    for (const l of lines.slice(1)) expect(l.slice(o[3]).trim()).toMatch(/^(ok\*?|n\/a \(no return\))$/);
     expect(readBack(lines, o, 3)).toEqual(ROWS);
   });
 

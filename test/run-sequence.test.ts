@@ -179,7 +179,7 @@ describe('the job and its report', () => {
     expect(table).toMatch(/^ {4}step +leaf +LP +calls +returned +expected +ABI$/m);
     expect(table).toMatch(/^ {4}3 +TDH\.SYS\.INIT +0 +1 +TDX_RND_NO_ENTROPY +ok \(status\) +ok$/m);
     expect(table).toMatch(/^ {4}4 +TDH\.SYS\.INIT +0 +1 +TDX_SUCCESS +ok \(status\) +ok$/m);
-    const doc = JSON.parse(JSON.stringify(runDocument({ revision: L612, profile: 'default', results: job.results, sequences: job.sequences, skipped: job.skipped, failed: job.failed, jobFailed: false }),
+    const doc: unknown = JSON.parse(JSON.stringify(runDocument({ revision: L612, profile: 'default', results: job.results, sequences: job.sequences, skipped: job.skipped, failed: job.failed, jobFailed: false }),
       (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v)));
     const d = runDocumentSchema.parse(doc);
     expect(d.sequences).toHaveLength(1);

@@ -65,7 +65,7 @@ describe('the 6.12 host bring-up against one module state', () => {
     expect(st('TDH.SYS.KEY.CONFIG', {}, 3)).toBe(TDX_SYS_KEY_CONFIG_NOT_PENDING);
     // init_tdmr: do { TDH.SYS.TDMR.INIT } while (next < base + size) — 1 GiB at 4 MiB per call (tdh_sys_tdmr_init.c).
     let calls = 0;
-    let next = 0n;
+    let next: bigint;
     do {
       const r = s.call({ leaf: 'TDH.SYS.TDMR.INIT', regs: { rcx: 0n } });
       expect(r.status).toBe(TDX_SUCCESS);

@@ -106,8 +106,8 @@ export function inProcessRows(ctx: BenchContext): BenchRow[] {
   });
   return [
     worker('inproc.main-job', 'the main job, images built', 'main-job', () => 'every v3 entry point × built-in scenario and sequence'),
-    worker('inproc.rebuild', 'rebuild v3 (image cache dropped, the rest warm)', 'rebuild', (r) => `${r.files} files`),
-    worker('inproc.preprocess', 'preprocess v3 (environment built, no disk cache)', 'preprocess', (r) => `${r.files} files`),
+    worker('inproc.rebuild', 'rebuild v3 (image cache dropped, the rest warm)', 'rebuild', (r) => `${Number(r.files)} files`),
+    worker('inproc.preprocess', 'preprocess v3 (environment built, no disk cache)', 'preprocess', (r) => `${Number(r.files)} files`),
     ...interleaved(ctx, [gnuMeasure(ctx, 'gnu.cpp-all', g, 'GNU: gcc -E of the same files', files, false)], ctx.reps),
   ];
 }

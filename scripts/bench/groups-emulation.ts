@@ -110,7 +110,7 @@ export function traceRows(ctx: BenchContext): BenchRow[] {
   const record = guarded('trace.record', g, 'seamlab recordTrace, every v3 entry point × scenario (set-up included)', 'insns/s', ctx, () => {
     const r = runWorker(ctx, 'trace-record', { reps });
     return row('trace.record', g, 'seamlab recordTrace, every v3 entry point × scenario (set-up included)', 'insns/s', r.samples, r.rssMb,
-      `${r.runs} runs, ${n(Number(r.instructionsPerRound))} instructions per repetition`);
+      `${Number(r.runs)} runs, ${n(Number(r.instructionsPerRound))} instructions per repetition`);
   });
   ctx.log(`traced instructions: ${reps} rounds of the recorder, Python, C (interleaved)`);
   const rows = interleaved(ctx, [

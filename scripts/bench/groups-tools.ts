@@ -23,7 +23,7 @@ export function goldenRows(ctx: BenchContext): BenchRow[] {
   ctx.log('golden check: in process');
   const inProcess = guarded('golden.inprocess', g, 'checkGoldens() in process', 'ms', ctx, () => {
     const r = runWorker(ctx, 'golden', { reps });
-    return row('golden.inprocess', g, 'checkGoldens() in process', 'ms', r.samples, r.rssMb, `${r.cases} goldens`);
+    return row('golden.inprocess', g, 'checkGoldens() in process', 'ms', r.samples, r.rssMb, `${Number(r.cases)} goldens`);
   });
   ctx.log('golden check: CLI');
   const cli = guarded('golden.cli', g, 'seamlab golden check (a new process)', 'ms', ctx, () => {
@@ -109,7 +109,7 @@ async function gdbSession(ctx: BenchContext, dir: string): Promise<GdbSession> {
   const elf = join(dir, 'loop.elf');
   const measured = ctx.runner.measured(join(dir, 'stub.stat'));
   const [cmd, ...pre] = [...measured.prefix, process.execPath];
-  const stub = spawn(cmd!, [...pre, ctx.cli, 'debug', 'v3', '--fn', '__tdx_module_call', '--scenario', scenario, '--budget', '200', '--gdb', '0', '--elf', elf], { cwd: ctx.root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stub = spawn(cmd, [...pre, ctx.cli, 'debug', 'v3', '--fn', '__tdx_module_call', '--scenario', scenario, '--budget', '200', '--gdb', '0', '--elf', elf], { cwd: ctx.root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   stub.stderr.on('data', (d: Buffer) => { err += d.toString(); });

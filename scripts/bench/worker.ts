@@ -70,9 +70,10 @@ function rounds(reps: number, size: number, once: (size: number) => { count: num
   return out;
 }
 
-const TASKS: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
+/** Each task's result (awaited when it is a promise), written as JSON; a synchronous task just returns it. */
+const TASKS: Record<string, (a: Args) => Record<string, unknown> | Promise<Record<string, unknown>>> = {
   /** SEAMCALL round trips/s in batch mode. */
-  async batch(a) {
+  batch(a) {
     const { fn, image, driver } = setup();
     const samples = rounds(a.reps!, a.calls!, (rows) => {
       const r = runBatch(image, fn, driver, { rows, call: CALL, handler: TRIVIAL, env: HOST_ENV });
@@ -190,7 +191,7 @@ const TASKS: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
   },
 
   /** The main job in this process with the images built, ms (the run itself: what `seamlab run` adds to a build). */
-  async 'main-job'(a) {
+  'main-job'(a) {
     const rev = resolveRevision(BENCH_REVISION);
     runJob(rev, {});
     const out: number[] = [];
@@ -203,7 +204,7 @@ const TASKS: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
   },
 
   /** Rebuilding every entry-point file of a revision in this process (image cache dropped, everything else warm), ms. */
-  async rebuild(a) {
+  rebuild(a) {
     const rev = resolveRevision(a.revision ?? BENCH_REVISION);
     const files = [...new Set(rev.functions.map((f) => f.sourceFile))];
     const once = () => { for (const f of files) buildImage(rev.files, f, { profile: 'default' }); };
@@ -219,7 +220,7 @@ const TASKS: Record<string, (a: Args) => Promise<Record<string, unknown>>> = {
   },
 
   /** Preprocessing every entry-point file of a revision in this process, environment built, disk caches off, ms. */
-  async preprocess(a) {
+  preprocess(a) {
     process.env.SEAMLAB_NO_DISK_CACHE = '1';
     const rev = resolveRevision(a.revision ?? BENCH_REVISION);
     const files = [...new Set(rev.functions.map((f) => f.sourceFile))];
@@ -241,7 +242,8 @@ if (!run) {
   process.stderr.write(`worker: unknown task ${task} (known: ${Object.keys(TASKS).join(', ')})\n`);
   process.exit(2);
 }
-run(JSON.parse(json ?? '{}') as Args).then((r) => {
+// A synchronous task's throw goes to the same handler as an async one's rejection.
+Promise.resolve().then(() => run(JSON.parse(json ?? '{}') as Args)).then((r) => {
   process.stdout.write(JSON.stringify({ ...r, rssMb: rssMb() }) + '\n');
   process.exit(0);
 }, (e: unknown) => {

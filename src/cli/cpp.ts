@@ -62,7 +62,7 @@ const SHOWN_OPTIONS = ['FUNCTION_ALIGNMENT', 'OBJTOOL', 'UNWINDER_ORC', 'UNWINDE
 export async function collectProfiles(spec?: string, resolve: ResolveOptions = {}): Promise<ProfilesReport> {
   const [{ buildEnvironment, PROFILES }, { FEATURE_OPTIONS }, { resolveRevision }] = await Promise.all([import('../cpp/index.js'), import('../kbuild/kconfig/profiles.js'), import('../intake/revision.js')]);
   const report: ProfilesReport = {
-    profiles: PROFILES.map((p) => ({ name: p.name, description: p.description, features: { ...p.features } as Record<string, boolean> })),
+    profiles: PROFILES.map((p) => ({ name: p.name, description: p.description, features: { ...p.features } })),
     featureOptions: Object.fromEntries(Object.entries(FEATURE_OPTIONS).map(([f, names]) => [f, [...names]])),
   };
   if (spec === undefined) return report;

@@ -9,7 +9,6 @@
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import { Command, Option } from 'commander';
-import type { runAdapter } from '../debug/dap/run.js';
 import type { Debugger } from '../debug/debugger.js';
 import type { DebugRepl } from '../debug/repl.js';
 import { SeamlabError } from '../errors.js';

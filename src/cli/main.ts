@@ -106,7 +106,7 @@ export async function failureExit(e: unknown, command: string | undefined, json:
     return EXIT.userError;
   }
   if (isSeamlabError(e)) {
-    await reportFailure(command, json, (errorObject) => errorObject(e as SeamlabError), formatError(e));
+    await reportFailure(command, json, (errorObject) => errorObject(e), formatError(e));
     return EXIT.userError;
   }
   const message = e instanceof Error ? e.message : String(e);

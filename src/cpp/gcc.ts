@@ -99,7 +99,8 @@ export interface GccTree {
   /** Arguments after "gcc" to preprocess `file` (tree-relative). */
   argv(file: string): string[];
   env: Record<string, string>;
-  cleanup(): void;
+  /** A plain function (no `this`): handed on as it is. */
+  cleanup: () => void;
 }
 
 /** Lays the environment out once for preprocessing `files` (tree-relative) with gcc. */

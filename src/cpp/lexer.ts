@@ -127,7 +127,7 @@ export function lex(text: string, mode: LexMode): LexedFile {
     const startLine = lineOf(i) + 1;
     const tokens: Token[] = [];
     let flags = BOL;
-    let lineEnd = n;
+    let lineEnd: number;
     for (;;) {
       if (i >= n) {
         lineEnd = n;

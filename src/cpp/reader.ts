@@ -88,7 +88,7 @@ export interface FileBuffer {
   level: number;
 }
 
-const DIRECTIVE_EOF: Token = Object.freeze({ kind: 'eof', text: '', flags: 0, line: 0, col: 0 }) as Token;
+const DIRECTIVE_EOF: Token = Object.freeze({ kind: 'eof', text: '', flags: 0, line: 0, col: 0 });
 const MAX_SHOWN_FRAMES = 12;
 
 export abstract class SourceReader extends MacroEngine {

@@ -67,10 +67,10 @@ export function padding(source: Token | null): Token {
 }
 
 /** The padding GNU cpp pushes after a macro expansion or an argument: "avoid pasting, no whitespace of its own". */
-export const AVOID_PASTE: Token = Object.freeze({ kind: 'padding', text: '', flags: 0, line: 0, col: 0, source: null }) as Token;
+export const AVOID_PASTE: Token = Object.freeze({ kind: 'padding', text: '', flags: 0, line: 0, col: 0, source: null });
 
 /** End of a macro argument (collect_args terminates each argument with one). */
-export const END_ARG: Token = Object.freeze({ kind: 'eof', text: '', flags: 0, line: 0, col: 0 }) as Token;
+export const END_ARG: Token = Object.freeze({ kind: 'eof', text: '', flags: 0, line: 0, col: 0 });
 
 /** Punctuators that GNU cpp's paste-avoidance treats as "can be followed by =". */
 const PASTES_WITH_EQ = new Set(['=', '!', '>', '<', '+', '-', '*', '/', '%', '&', '|', '^', '>>', '<<']);

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { SeamlabError } from '../errors.js';
-import { flattenIssues, positionFinder, type ZodIssueLike } from '../seam/scenario-file.js';
+import { flattenIssues, positionFinder } from '../seam/scenario-file.js';
 import { CALLER_CLOBBERED, OBSERVATION_GROUPS, SEAM_INPUT_REGS, SEAM_OUTPUT_REGS } from './observe.js';
 
 /** Every observation kind there is (what a pattern may match). */
@@ -81,7 +81,7 @@ export function loadExpectations(file: string): Expectations {
   const where = positionFinder(doc, lc, file);
   const parsed = expectFileSchema.safeParse(doc.toJS());
   if (!parsed.success) {
-    const issues = flattenIssues(parsed.error.issues as ZodIssueLike[], []);
+    const issues = flattenIssues(parsed.error.issues, []);
     const first = issues[0]!;
     const field = (p: PropertyKey[]) => (p.length ? p.join('.') : '(top level)');
     throw new SeamlabError('DIFF_EXPECT_INVALID', `${where(first.path)}: ${field(first.path)}: ${first.message}`,

@@ -179,7 +179,7 @@ export class SideBatch {
     this.structEnd = off;
     this.stride = Math.ceil(off / 16) * 16;
     for (const p of plan.params) {
-      const reg = GPR_NAMES.indexOf(p.register as GprName);
+      const reg = GPR_NAMES.indexOf(p.register);
       const carries = p.carries ? GPR_NAMES.indexOf(p.carries) : undefined;
       if (carries !== undefined) this.passable[carries] = true;
       this.params.push({ reg, role: p.role, ...(carries !== undefined ? { carries } : {}), ...(structIndex.has(p) ? { struct: structIndex.get(p)! } : {}) });
@@ -326,11 +326,11 @@ export class SideBatch {
       });
       if (r.stop.kind === 'returned') return;
       if (r.stop.kind === 'runaway') this.counting = true;
-      const row = Number(q[CTL_ROW]! - this.table) / this.stride;
+      const row = Number(q[CTL_ROW] - this.table) / this.stride;
       if (q[CTL_LEFT] === 0n || row >= rows) throw new Error(`the diff driver ended ${r.stop.kind} outside a row`);
       this.ends[row] = endOf(r.stop);
-      q[CTL_ROW] = q[CTL_ROW]! + BigInt(this.stride);
-      q[CTL_LEFT] = q[CTL_LEFT]! - 1n;
+      q[CTL_ROW] = q[CTL_ROW] + BigInt(this.stride);
+      q[CTL_LEFT] = q[CTL_LEFT] - 1n;
     }
   }
 
@@ -447,8 +447,8 @@ export class BatchRowView implements RunView {
     const v = this.b.regIn(this.row, call, slot);
     if (!o || o.kind !== 'return') return v;
     if (slot === 0) return o.rax;
-    const w = (o.regs as Partial<Record<GprName, bigint>> | undefined)?.[GPR_NAMES[slot]!];
-    return w ?? v;
+    const regs: Partial<Record<GprName, bigint>> | undefined = o.regs; // RSP and RAX are no OutputReg: read as absent
+    return regs?.[GPR_NAMES[slot]!] ?? v;
   }
   seamWrote(value: bigint, slot: number): boolean {
     const n = Math.min(this.b.calls[this.row]!, RECORDED_CALLS);
@@ -456,7 +456,8 @@ export class BatchRowView implements RunView {
     for (let c = 0; c < n; c++) {
       const o = this.b.outcome(this.row, c);
       if (o?.kind !== 'return') continue;
-      if (slot === 0 ? o.rax === value : (o.regs as Partial<Record<GprName, bigint>> | undefined)?.[reg] === value) return true;
+      const regs: Partial<Record<GprName, bigint>> | undefined = o.regs;
+      if (slot === 0 ? o.rax === value : regs?.[reg] === value) return true;
     }
     return false;
   }

@@ -154,7 +154,7 @@ function stepYaml(o: Outcome): unknown {
     case 'fault':
       return { fault: o.vector };
     case 'return':
-      return { return: { rax: hexU64(o.rax), ...(o.regs ? { regs: Object.fromEntries(Object.entries(o.regs).map(([k, v]) => [k, hexU64(v as bigint)])) } : {}) } };
+      return { return: { rax: hexU64(o.rax), ...(o.regs ? { regs: Object.fromEntries(Object.entries(o.regs).map(([k, v]) => [k, hexU64(v)])) } : {}) } };
   }
 }
 

@@ -74,7 +74,7 @@ function shrink(engine: DiffEngine, seed: number, sig: Signature): { value: Fuzz
     const value = fc.sample(engine.arb, { seed: chunkSeed(seed, k), path: String(sig.firstCase - k * CHUNK), numRuns: 1 })[0]!;
     return { value, shrinks: 0 };
   }
-  return { value: r.counterexample[0] as FuzzCase, shrinks: r.numShrinks };
+  return { value: r.counterexample[0], shrinks: r.numShrinks };
 }
 
 export async function runFuzz(p: PreparedPair, collector: DifferenceCollector, opts: FuzzOptions): Promise<FuzzResult> {

@@ -185,7 +185,8 @@ export function seamWroteIn(outcomes: readonly Outcome[], value: bigint, slot: n
   const reg = GPR_NAMES[slot]!;
   for (const o of outcomes) {
     if (o.kind !== 'return') continue;
-    if (slot === 0 ? o.rax === value : (o.regs as Partial<Record<GprName, bigint>> | undefined)?.[reg] === value) return true;
+    const regs: Partial<Record<GprName, bigint>> | undefined = o.regs; // RSP is no OutputReg: read as absent
+    if (slot === 0 ? o.rax === value : regs?.[reg] === value) return true;
   }
   return false;
 }
@@ -193,7 +194,7 @@ export function seamWroteIn(outcomes: readonly Outcome[], value: bigint, slot: n
 /** The logical call as both sides were given it: inputs by slot (physical buffers as the addresses the plan chose). */
 export function logicalInputs(scenario: Scenario, kind: 'seamcall' | 'tdcall', plan: CallPlan): LogicalInputs {
   const c = scenario.cases[kind]!;
-  const inputs: (bigint | undefined)[] = new Array(16).fill(undefined);
+  const inputs = new Array<bigint | undefined>(16).fill(undefined);
   for (const [reg, v] of Object.entries(c.call.inputs) as [GprName, unknown][]) {
     if (typeof v === 'bigint') inputs[SLOT_OF[reg]] = v;
     else {

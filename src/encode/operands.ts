@@ -119,7 +119,7 @@ function parseBaseIndex(inner: string, mem: MemSyntax, whole: string): void {
       // GNU as accepts `(%rax,,1)` with a warning ("scale factor without an index register"); keep it simple.
       if (n !== 1) throw syntaxError('scale factor without an index register', whole);
     } else {
-      mem.scale = n as 1 | 2 | 4 | 8;
+      mem.scale = n;
     }
   } else if (mem.index !== undefined) {
     mem.scale = 1;

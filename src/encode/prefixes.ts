@@ -39,7 +39,7 @@ export function orderPrefixes(bytes: readonly number[]): number[] {
   for (const b of bytes) {
     const s = prefixSlot(b)!;
     if (slots[s] !== undefined) {
-      throw new SeamlabError('ENCODE_PREFIX', `same type of prefix used twice (0x${slots[s]!.toString(16)} and 0x${b.toString(16)})`, 'write each kind of prefix (segment, lock, rep, operand size) at most once');
+      throw new SeamlabError('ENCODE_PREFIX', `same type of prefix used twice (0x${slots[s].toString(16)} and 0x${b.toString(16)})`, 'write each kind of prefix (segment, lock, rep, operand size) at most once');
     }
     slots[s] = b;
   }

@@ -48,7 +48,8 @@ export interface EvalContext {
   fixedDistance(a: Loc, b: Loc): number | undefined;
   /** Link mode: the section a fixup is written in (a `sym - .` across sections is PC-relative there). */
   fixupSection?: Section;
-  warn(msg: string): void;
+  /** A plain function (no `this`): folding hands it on. */
+  warn: (msg: string) => void;
 }
 
 /** Thrown by evaluation for GNU as "invalid operands" and similar errors; the caller adds the position. */

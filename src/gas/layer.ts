@@ -35,8 +35,8 @@ export const x86Layer: InstructionLayer = {
   parseInstruction: x86.parseInstruction,
   lengthMany: x86.lengthMany,
   encodeMany: x86.encodeMany,
-  isRelaxableBranch: (i) => x86.isRelaxableBranch(i as x86.InstructionShape),
-  isDirectBranch: (i) => x86.isDirectBranch(i as x86.InstructionShape),
-  branchLength: (i, f) => x86.branchLength(i as x86.InstructionShape, f),
+  isRelaxableBranch: (i) => x86.isRelaxableBranch(i),
+  isDirectBranch: (i) => x86.isDirectBranch(i),
+  branchLength: (i, f) => x86.branchLength(i, f),
   isRegister,
 };

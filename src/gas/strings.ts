@@ -13,8 +13,9 @@ export function parseStringList(asm: Assembler, text: string): string[] {
   let i = skipWhite(text, 0);
   while (i < text.length) {
     if (text[i] !== '"') throw asm.error('GAS_BAD_ARGUMENT', `expected a string in \`${text.trim()}'`, 'write strings in double quotes');
-    let { value, end } = parseStringLiteral(asm, text, i);
-    i = skipWhite(text, end);
+    const first = parseStringLiteral(asm, text, i);
+    let value = first.value;
+    i = skipWhite(text, first.end);
     // Adjacent literals are one string (`.asciz "a" "b"` is "ab\0").
     while (text[i] === '"') {
       const more = parseStringLiteral(asm, text, i);

@@ -16,7 +16,8 @@ export interface GdbServerOptions {
   port: number;
   /** Address to listen on (default 127.0.0.1). */
   host?: string;
-  log?(direction: 'recv' | 'send', text: string): void;
+  /** A plain function (no `this`): handed on to the session. */
+  log?: (direction: 'recv' | 'send', text: string) => void;
 }
 
 export interface GdbServer {

@@ -125,7 +125,7 @@ export function buildImage(files: ReadonlyFs, file: string, opts: BuildOptions =
     if (!custom) byContent.set(key, built);
   }
   if (!custom) {
-    if (!perFs) byFs.set(files, (perFs = new Map()));
+    if (!perFs) byFs.set(files, (perFs = new Map<string, BuildResult>()));
     perFs.set(fsKey, built);
   }
   return built;

@@ -132,8 +132,8 @@ export function writeElf(image: Image, opts: ElfOptions = {}): Uint8Array {
     out.writeBigUInt64LE(BigInt(s.bytes.length), at + 40);
     out.writeBigUInt64LE(BigInt(PAGE), at + 48);
   });
-  for (const s of sections) if (!isNobits(s.name)) out.set(s.bytes, fileOffsets.get(s.name)!);
-  extra.forEach((x, i) => out.set(x.bytes, extraOffsets[i]!));
+  for (const s of sections) if (!isNobits(s.name)) out.set(s.bytes, fileOffsets.get(s.name));
+  extra.forEach((x, i) => out.set(x.bytes, extraOffsets[i]));
   symtab.copy(out, symtabOff);
   strBytes.copy(out, strOff);
   shstrBytes.copy(out, shstrOff);

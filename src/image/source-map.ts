@@ -180,7 +180,7 @@ export class SourceMap {
     const index = new Map<string, Map<number, LineAddress[]>>();
     const add = (file: string, line: number, entry: LineAddress) => {
       let lines = index.get(file);
-      if (!lines) index.set(file, (lines = new Map()));
+      if (!lines) index.set(file, (lines = new Map<number, LineAddress[]>()));
       const list = lines.get(line);
       if (list) list.push(entry);
       else lines.set(line, [entry]);

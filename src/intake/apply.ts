@@ -14,7 +14,6 @@
  * built. Where the patch names git blob ids, the pre-image and the result are
  * verified.
  */
-import { applyPatch as jsApplyPatch, type StructuredPatch } from 'diff';
 import { SeamlabError } from '../errors.js';
 import { locationAt, type SourcePos } from '../support/source-location.js';
 import { gitBlobId } from '../support/cache.js';

@@ -7,8 +7,8 @@
  * `file:line` of its header, and a hunk line that lost its leading space
  * (web archives turn "\t" and " " runs into one space and drop leading
  * white space) is taken as context, guided by the hunk header's line counts.
- * The hunks are jsdiff `StructuredPatchHunk`s, applied with jsdiff's
- * `applyPatch` (see apply.ts).
+ * The hunks are jsdiff `StructuredPatchHunk`s, applied as GNU patch applies
+ * them (hunks.ts, apply.ts).
  */
 import type { StructuredPatchHunk } from 'diff';
 import { SeamlabError } from '../errors.js';

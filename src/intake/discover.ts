@@ -186,7 +186,7 @@ function scanAsm(file: string, text: string, macroParams: (file: string) => stri
             throw new SeamlabError('ABI_MODULE_CALL_ARGS', `${MACRO} in ${open.name} has positional arguments and no .macro ${MACRO} definition was found to name them`, 'write the arguments as name=value (host=1 ret=1)', { where: locationAt(at) });
           }
           positional.forEach((v, k) => {
-            if (params[k] !== undefined) args[params[k]!] ??= v;
+            if (params[k] !== undefined) args[params[k]] ??= v;
           });
         }
         use = { args, at };

@@ -81,7 +81,7 @@ function prepare(h: HunkInput): PreparedHunk {
       if (last && last.text.endsWith('\n')) last.text = last.text.slice(0, -1);
       continue;
     }
-    const op = (l[0] === '-' || l[0] === '+' ? l[0] : ' ') as ' ' | '-' | '+';
+    const op = l[0] === '-' || l[0] === '+' ? l[0] : ' ';
     ops.push({ op, text: `${l.slice(1)}\n` });
   }
   const pattern = ops.filter((o) => o.op !== '+').map((o) => o.text);

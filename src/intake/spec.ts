@@ -12,7 +12,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../support/package-root.js';
 import { fileKind } from '../support/user-files.js';
 import { SeamlabError } from '../errors.js';

@@ -249,7 +249,7 @@ export function readManifest(dir: string): ManifestRead {
     return { ok: false, reason: 'no-manifest', detail: `${file} is not JSON` };
   }
   if (typeof m !== 'object' || m === null || m.format !== TREE_MANIFEST_FORMAT) {
-    return { ok: false, reason: 'stale-manifest', detail: `${dir} was extracted by an older seamlab (manifest format ${String((m as { format?: unknown } | null)?.format ?? 1)}; this seamlab checks reads against format ${TREE_MANIFEST_FORMAT}, with every file's blob id)` };
+    return { ok: false, reason: 'stale-manifest', detail: `${dir} was extracted by an older seamlab (manifest format ${JSON.stringify((m as { format?: unknown } | null)?.format ?? 1)}; this seamlab checks reads against format ${TREE_MANIFEST_FORMAT}, with every file's blob id)` };
   }
   const fields = ['name', 'package', 'version', 'deb', 'tdxcallBlob'] as const;
   const e = m.entries;

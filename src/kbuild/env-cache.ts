@@ -283,7 +283,7 @@ export class EnvCacheSlot<T> {
     } catch {
       // Read-only cache directory: pruning order is all that is lost.
     }
-    return { result: entry.result as T, digest: entry.digest };
+    return { result: entry.result, digest: entry.digest };
   }
 
   /** Stores a result with its inputs; returns the result's digest. */

@@ -93,7 +93,7 @@ export class NativeStepLog {
   drained(): void {
     this.ctl[CTL.steps] = 0n;
     this.ctl[CTL.accesses] = 0n;
-    this.ctl[CTL.flags] &= ~FLAG_FULL;
+    this.ctl[CTL.flags]! &= ~FLAG_FULL; // ctl has 8 words, every CTL index is below 8
   }
 
   /** Starts a new run: counts from zero, stops before instruction `budget` + 1 (0: no budget). */

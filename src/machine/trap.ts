@@ -73,7 +73,7 @@ export class TrapCall implements SeamCall {
   readonly regs: Readonly<Record<GprName, bigint>>;
 
   constructor(values: BigUint64Array, env: Readonly<CpuEnv>, readonly mem: GuestMemory) {
-    this.regs = new RegsView(values) as unknown as Readonly<Record<GprName, bigint>>;
+    this.regs = new RegsView(values);
     this.env = env;
   }
 }

@@ -123,7 +123,7 @@ export const X86_REG = {
   ENDING: 259,
 } as const;
 
-import { GPR_NAMES, type GprName } from '../support/registers.js';
+import type { GprName } from '../support/registers.js';
 
 export { GPR_NAMES, RFLAGS, RFLAGS_STATUS, type GprName } from '../support/registers.js';
 

@@ -16,11 +16,12 @@ import {
 } from './unicorn-consts.js';
 
 type Ptr = unknown;
-type Fn = (...args: any[]) => any;
+/** A C function returning int (uc_err, except uc_version's packed version): koffi converts the arguments. */
+type Fn = (...args: unknown[]) => number;
 
 interface UnicornLib {
   path: string;
-  uc_version: Fn; uc_open: Fn; uc_close: Fn; uc_strerror: Fn; uc_errno: Fn;
+  uc_version: Fn; uc_open: Fn; uc_close: Fn; uc_strerror: (code: number) => string; uc_errno: Fn;
   uc_mem_map: Fn; uc_mem_map_ptr: Fn; uc_mem_unmap: Fn; uc_mem_protect: Fn;
   uc_mem_read: Fn; uc_mem_write: Fn; uc_mem_regions: Fn; uc_free: Fn;
   uc_reg_read: Fn; uc_reg_write: Fn; uc_reg_read_batch: Fn; uc_reg_write_batch: Fn;
@@ -154,7 +155,7 @@ export function unicornLibraryPath(): string | undefined {
 }
 
 export function ucStrerror(code: number): string {
-  return loadUnicorn().uc_strerror(code) as string;
+  return loadUnicorn().uc_strerror(code);
 }
 
 export interface UnicornVersion { major: number; minor: number; /** Packed as UC_MAKE_VERSION: major<<24 | minor<<16 | … */ packed: number }
@@ -162,7 +163,7 @@ export interface UnicornVersion { major: number; minor: number; /** Packed as UC
 export function unicornVersion(): UnicornVersion {
   const major = [0];
   const minor = [0];
-  const packed = loadUnicorn().uc_version(major, minor) as number;
+  const packed = loadUnicorn().uc_version(major, minor);
   return { major: major[0]!, minor: minor[0]!, packed };
 }
 
@@ -249,7 +250,7 @@ export class Unicorn {
   static open(): Unicorn {
     const l = loadUnicorn();
     const out: Ptr[] = [null];
-    const err = l.uc_open(UC_ARCH_X86, UC_MODE_64, out) as number;
+    const err = l.uc_open(UC_ARCH_X86, UC_MODE_64, out);
     if (err !== UC_ERR.OK) throw new UnicornError('uc_open', err, ucStrerror(err));
     return new Unicorn(l, out[0]);
   }
@@ -260,7 +261,7 @@ export class Unicorn {
   }
 
   private check(fn: string, err: number): void {
-    if (err !== UC_ERR.OK) throw new UnicornError(fn, err, this.lib.uc_strerror(err) as string);
+    if (err !== UC_ERR.OK) throw new UnicornError(fn, err, this.lib.uc_strerror(err));
   }
 
   close(): void {
@@ -379,13 +380,13 @@ export class Unicorn {
     let err: number;
     try {
       if (slack) slack(PR_SET_TIMERSLACK, LONG_RUN_TIMER_SLACK_NS);
-      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count) as number;
+      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count);
     } finally {
       if (slack && previousSlack > 0) slack(PR_SET_TIMERSLACK, previousSlack);
       this.running = false;
     }
     if (this.pendingError !== undefined) {
-      const e = this.pendingError;
+      const e: unknown = this.pendingError; // whatever the hook threw, rethrown as it was
       this.pendingError = undefined;
       throw e;
     }
@@ -398,10 +399,10 @@ export class Unicorn {
 
   // ---- hooks --------------------------------------------------------------
 
-  private addHook(type: number, proto: TypeObject, js: Function, begin: bigint, end: bigint, extra: unknown[] = []): HookHandle {
+  private addHook(type: number, proto: TypeObject, js: (...args: never[]) => unknown, begin: bigint, end: bigint, extra: unknown[] = []): HookHandle {
     const cb = koffi.register(js, koffi.pointer(proto));
     const hh = [0];
-    const err = this.lib.uc_hook_add(this.handle, hh, type, cb, null, begin, end, ...extra) as number;
+    const err = this.lib.uc_hook_add(this.handle, hh, type, cb, null, begin, end, ...extra);
     if (err !== UC_ERR.OK) {
       koffi.unregister(cb);
       this.check('uc_hook_add', err);
@@ -531,14 +532,14 @@ export class RegisterBlock {
   }
 
   read(): void {
-    const err = this.lib.uc_reg_read_batch(this.handle(), this.ids, this.ptrs, this.ids.length) as number;
-    if (err !== UC_ERR.OK) throw new UnicornError('uc_reg_read_batch', err, this.lib.uc_strerror(err) as string);
+    const err = this.lib.uc_reg_read_batch(this.handle(), this.ids, this.ptrs, this.ids.length);
+    if (err !== UC_ERR.OK) throw new UnicornError('uc_reg_read_batch', err, this.lib.uc_strerror(err));
   }
 
   /** From inside a code hook, a changed RIP redirects execution. */
   write(): void {
-    const err = this.lib.uc_reg_write_batch(this.handle(), this.ids, this.ptrs, this.ids.length) as number;
-    if (err !== UC_ERR.OK) throw new UnicornError('uc_reg_write_batch', err, this.lib.uc_strerror(err) as string);
+    const err = this.lib.uc_reg_write_batch(this.handle(), this.ids, this.ptrs, this.ids.length);
+    if (err !== UC_ERR.OK) throw new UnicornError('uc_reg_write_batch', err, this.lib.uc_strerror(err));
   }
 }
 

@@ -67,7 +67,7 @@ export class Oracle {
   /** The instruction at a Unicorn address of the image, or undefined outside it. */
   disassemble(image: Image, address: bigint): DisasmInsn | undefined {
     let cache = this.decoded.get(image);
-    if (!cache) this.decoded.set(image, (cache = new Map()));
+    if (!cache) this.decoded.set(image, (cache = new Map<bigint, DisasmInsn | undefined>()));
     if (cache.has(address)) return cache.get(address);
     const bytes = image.sections.some((s) => s.flags.exec && address >= s.address && address < s.address + BigInt(s.bytes.length)) ? imageBytes(image, address) : undefined;
     const insn: DisasmInsn | undefined = bytes ? this.disassembler.decodeOne(bytes, 0, address) : undefined;

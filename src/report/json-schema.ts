@@ -27,7 +27,7 @@ const hexString = z.string().regex(/^-?0x[0-9a-f]+$/, 'a "0x…" hex string');
 const sourcePos = z.looseObject({ file: z.string(), line: z.number().int(), column: z.number().int().optional() });
 
 function envelope<C extends JsonCommand, T extends z.ZodRawShape>(command: C, shape: T) {
-  return z.looseObject({ format: z.literal(`seamlab-${command}` as `seamlab-${C}`), version: z.literal(JSON_FORMAT_VERSION), ...shape });
+  return z.looseObject({ format: z.literal(`seamlab-${command}`), version: z.literal(JSON_FORMAT_VERSION), ...shape });
 }
 
 export const errorObjectSchema = z.looseObject({
@@ -276,17 +276,17 @@ export type ScenariosDocument = z.infer<typeof scenariosDocumentSchema>;
 export type RunDocument = z.infer<typeof runDocumentSchema>;
 export type ErrorDocument = z.infer<typeof errorDocumentSchema>;
 
-/** The envelope fields of a command's document. */
-export function documentHeader(command: JsonCommand | string): { format: string; version: typeof JSON_FORMAT_VERSION } {
+/** The envelope fields of a command's document: a JsonCommand, or for an error document whichever command failed. */
+export function documentHeader(command: string): { format: string; version: typeof JSON_FORMAT_VERSION } {
   return { format: `seamlab-${command}`, version: JSON_FORMAT_VERSION };
 }
 
 /** JSON text with bigints as "0x…" strings, bytes as hex and Errors as their message; two-space indent. */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value, (k, v) => {
+  return JSON.stringify(value, (k, v: unknown) => {
     if (typeof v === 'bigint') return hex(v);
     if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
-    if (v instanceof Map) return Object.fromEntries(v);
+    if (v instanceof Map) return Object.fromEntries(v as Map<PropertyKey, unknown>);
     if (k === 'error' && v instanceof Error) return v.message;
     return v;
   }, 2);

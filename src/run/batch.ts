@@ -8,7 +8,6 @@
  * whole loop): then the machine runs in single mode and they see every
  * instruction.
  */
-import { SeamlabError } from '../errors.js';
 import type { Image } from '../image/types.js';
 import type { DriverCode } from '../image/batch-driver.js';
 import type { SysvArgReg } from '../intake/types.js';

@@ -242,7 +242,7 @@ export class OriginTracker implements RunObserver {
     const bytes = this.machine.readMemory(address, 15) ?? imageBytes(this.machine.image, address);
     if (!bytes || bytes.length === 0) return undefined;
     let shared = decodedByImage.get(this.machine.image);
-    if (!shared) decodedByImage.set(this.machine.image, (shared = new Map()));
+    if (!shared) decodedByImage.set(this.machine.image, (shared = new Map<bigint, { bytes: string; decoded: Decoded }>()));
     const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
     const hit = shared.get(address);
     if (hit && hit.bytes === key) d = hit.decoded;
@@ -311,7 +311,7 @@ const promises = new WeakMap<Image, Map<string, ScrubPromise>>();
  */
 export function scrubPromise(image: Image, fnName: string, trapSites: readonly bigint[], disasm: Disassembler): ScrubPromise {
   let perImage = promises.get(image);
-  if (!perImage) promises.set(image, (perImage = new Map()));
+  if (!perImage) promises.set(image, (perImage = new Map<string, ScrubPromise>()));
   let p = perImage.get(fnName);
   if (!p) perImage.set(fnName, (p = readScrubs(image, fnName, trapSites, disasm)));
   return p;

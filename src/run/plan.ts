@@ -10,7 +10,7 @@
 import type { AbiParam, CType, FunctionAbi, StructLayout } from '../intake/types.js';
 import type { Machine } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
-import type { InputValue, LogicalCall, PhysBuffer } from '../seam/scenario.js';
+import type { InputValue, LogicalCall } from '../seam/scenario.js';
 import { SeamlabError } from '../errors.js';
 import { GPR_NAMES, isGprName, RFLAGS, type GprName, type Regs } from '../support/registers.js';
 import { hex } from '../support/format.js';
@@ -135,7 +135,7 @@ export function planCall(machine: Machine, abi: FunctionAbi, entry: bigint, call
       inputs.set(reg, v);
       continue;
     }
-    const b = v as PhysBuffer;
+    const b = v;
     physOff = align(physOff, b.align ?? 8);
     if (physOff + b.phys > machine.phys.size) {
       throw new SeamlabError('SCENARIO_PHYS_TOO_BIG', `physical buffers for ${reg} need ${physOff + b.phys} bytes; the area has ${machine.phys.size}`, 'use smaller buffers');

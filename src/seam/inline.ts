@@ -94,7 +94,7 @@ export function inlineScenario(c: InlineCall): Scenario {
   const model: HandlerSpec = { model: modelName };
   const handler: HandlerSpec = answer ? { script: [answer] } : model;
   const shown = leafName(kind, leaf) ?? `0x${leaf.toString(16)}`;
-  const regText = Object.entries(inputs).map(([r, v]) => `${r}=0x${v!.toString(16)}`).join(' ');
+  const regText = Object.entries(inputs).map(([r, v]) => `${r}=0x${v.toString(16)}`).join(' ');
   return {
     name: 'inline',
     summary: `${shown}${regText ? ` ${regText}` : ''} answered by ${c.answer === undefined ? `the ${modelName} model` : c.answer}`,
@@ -144,7 +144,7 @@ function handlerYaml(h: HandlerSpec, where: string): unknown {
 
 function envDiff(env: CpuEnv, base: CpuEnv): Partial<CpuEnv> | undefined {
   const d = Object.fromEntries(Object.entries(env).filter(([k, v]) => base[k as keyof CpuEnv] !== v));
-  return Object.keys(d).length ? d as Partial<CpuEnv> : undefined;
+  return Object.keys(d).length ? d : undefined;
 }
 
 function callYaml(kind: SeamKind, c: LogicalCall): unknown {

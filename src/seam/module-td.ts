@@ -217,7 +217,7 @@ function addOrAug(ctx: LeafContext, leaf: 'TDH.MEM.PAGE.ADD' | 'TDH.MEM.PAGE.AUG
   const zero = { rcx: 0n, rdx: 0n };
   const { rcx, rdx, r8, r9 } = ctx.call.regs;
   const td = tdrOf(ctx, rdx, 'rdx');
-  if (isOutcome(td)) return { ...td, ...(td.kind === 'return' ? { regs: { ...zero, ...td.regs } } : {}) } as Outcome;
+  if (isOutcome(td)) return { ...td, ...(td.kind === 'return' ? { regs: { ...zero, ...td.regs } } : {}) };
   const st = tdStateCheck(td, leaf);
   if (st) return st.kind === 'return' ? { ...st, regs: zero } : st;
   const info = pageInfo(rcx, leaf === 'TDH.MEM.PAGE.ADD' ? 0 : 1);

@@ -4,7 +4,7 @@
  * exporting a scenario or just a handler, loaded at run time.
  * The format is documented in src/seam/SCENARIOS.md.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -53,9 +53,9 @@ async function toHandlerSpec(h: HandlerInput, baseDir: string, load: LoadModule)
     if (h.model === 'tdx-module') {
       const m = h.module;
       const fields = m?.fields ? new Map(Object.entries(m.fields as Record<string, bigint>).map(([k, v]) => [parseNumber(k) as bigint, v])) : undefined;
-      return { model: 'tdx-module', ...(m ? { module: { ...(m as object), ...(fields ? { fields } : {}) } } : {}), ...(h.seamldr ? { seamldr: h.seamldr } : {}) } as HandlerSpec;
+      return { model: 'tdx-module', ...(m ? { module: { ...(m as object), ...(fields ? { fields } : {}) } } : {}), ...(h.seamldr ? { seamldr: h.seamldr } : {}) };
     }
-    return { model: 'td-guest', ...(h.guest ? { guest: h.guest } : {}) } as HandlerSpec;
+    return { model: 'td-guest', ...(h.guest ? { guest: h.guest } : {}) };
   }
   if ('script' in h) return { script: h.script.map(toOutcome), ...(h.then ? { then: await toHandlerSpec(h.then, baseDir, load) } : {}) };
   if ('module' in h) {
@@ -74,7 +74,7 @@ export async function scenarioFromObject(
 ): Promise<Scenario> {
   const parsed = scenarioSchema.safeParse(data);
   if (!parsed.success) {
-    const issues = flattenIssues(parsed.error.issues as ZodIssueLike[], []);
+    const issues = flattenIssues(parsed.error.issues, []);
     const first = issues[0]!;
     const field = (p: PropertyKey[]) => (p.length ? p.join('.') : '(top level)');
     throw new SeamlabError('SCENARIO_INVALID', `${where(first.path)}: ${field(first.path)}: ${first.message}`,
@@ -110,7 +110,7 @@ export async function scenarioFromObject(
         ...(st.expect ? {
           expect: {
             ...(st.expect.status !== undefined ? { status: st.expect.status } : {}),
-            ...(st.expect.outputs ? { outputs: st.expect.outputs as Partial<Record<OutputReg, bigint>> } : {}),
+            ...(st.expect.outputs ? { outputs: st.expect.outputs } : {}),
             ...(st.expect.outcome ? { outcome: st.expect.outcome as OutcomeKind } : {}),
           },
         } : {}),
@@ -372,7 +372,7 @@ async function importModule(path: string, opts: ScenarioLoadOptions): Promise<Re
 }
 
 function asHandlerFactory(value: unknown, what: string): () => SeamHandler {
-  if (typeof value === 'function' && value.prototype && typeof value.prototype.handle === 'function') {
+  if (typeof value === 'function' && typeof (value.prototype as { handle?: unknown } | undefined)?.handle === 'function') {
     const Ctor = value as new () => SeamHandler;
     return () => new Ctor();
   }
@@ -401,7 +401,7 @@ export async function scenarioFromModule(path: string, opts: ScenarioLoadOptions
   const mod = await importModule(path, opts);
   let sc: unknown;
   try {
-    sc = mod.scenario ?? (mod.default && typeof mod.default === 'object' && 'name' in (mod.default as object) ? mod.default : undefined);
+    sc = mod.scenario ?? (mod.default && typeof mod.default === 'object' && 'name' in mod.default ? mod.default : undefined);
     // Reading the exported object runs its getters (or a Proxy's traps): what they throw is the module's error.
     if (sc) return await scenarioFromObject(sc, path, () => path);
   } catch (e) {

@@ -92,9 +92,9 @@ export function toOutcome(s: StepInput): Outcome {
   if ('vmfailvalid' in s) return { kind: 'vmfailvalid', ...(s.vmfailvalid.note ? { note: s.vmfailvalid.note } : {}) };
   if ('interrupted' in s) {
     const i = s.interrupted;
-    return { kind: 'interrupted', ...(i.rax !== undefined ? { rax: i.rax } : {}), ...(i.regs ? { regs: i.regs as Record<string, bigint> } : {}), ...(i.note ? { note: i.note } : {}) };
+    return { kind: 'interrupted', ...(i.rax !== undefined ? { rax: i.rax } : {}), ...(i.regs ? { regs: i.regs } : {}), ...(i.note ? { note: i.note } : {}) };
   }
-  return { kind: 'return', rax: s.return.rax, ...(s.return.regs ? { regs: s.return.regs as Record<string, bigint> } : {}), ...(s.return.note ? { note: s.return.note } : {}) };
+  return { kind: 'return', rax: s.return.rax, ...(s.return.regs ? { regs: s.return.regs } : {}), ...(s.return.note ? { note: s.return.note } : {}) };
 }
 
 const busyRule = z.strictObject({
@@ -169,7 +169,7 @@ export const handlerSchema: z.ZodType<HandlerInput> = z.lazy(() => z.union([
   z.strictObject({ script: z.array(stepSchema).min(1), then: handlerSchema.optional() }),
   z.strictObject({ module: z.string().min(1), export: z.string().optional() }),
   z.strictObject({ handler: z.custom<unknown>((h) => typeof h === 'function' || (typeof h === 'object' && h !== null && typeof (h as { handle?: unknown }).handle === 'function'), 'handler must be a function or an object with handle(call)') }),
-])) as z.ZodType<HandlerInput>;
+]));
 
 const callSchema = z.strictObject({
   leaf: num(true),

@@ -164,7 +164,7 @@ export function createModuleSession(spec: HandlerSpec, opts: { kind?: SeamKind; 
       for (let i = 0; i < MAX_REEXECUTIONS; i++) {
         const call: SeamCall = { kind: k, index: count, rip: rip0, rflags: v[SLOT.rflags]!, regs: regsOf(v), env, mem: m };
         const o = session.serve(call);
-        outcomes.push(o.kind === 'return' || o.kind === 'interrupted' ? { ...o, ...(o.regs ? { regs: { ...o.regs } } : {}) } as Outcome : { ...o });
+        outcomes.push(o.kind === 'return' || o.kind === 'interrupted' ? { ...o, ...(o.regs ? { regs: { ...o.regs } } : {}) } : { ...o });
         if (!applyOutcome(v, o, handler.name) || o.kind !== 'interrupted') break;
       }
       const outcome = outcomes[outcomes.length - 1]!;

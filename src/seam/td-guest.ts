@@ -13,7 +13,7 @@
  */
 import { STATUS, TDCALL_LEAF, TDVMCALL, type TdcallLeafName } from './codes.js';
 import { forbiddenBitsUnchanged, findEntry, isNullFieldId, isSingleElementId, MD_FIELD_ID_NA, nextElement, withContext } from './metadata.js';
-import { hex, invalid, ret, status, withOperand } from './module-kit.js';
+import { hex, invalid, ret, status } from './module-kit.js';
 import type { BusyRule, ModuleVersion } from './module-state.js';
 import { GPR_NAMES } from '../support/registers.js';
 import { STATUS_BITS } from './status-table.js';

@@ -55,7 +55,7 @@ export const MODULE_LEAVES: Readonly<Partial<Record<SeamcallLeafName, LeafEntry>
   'TDH.MEM.PAGE.AUG': { handler: memPageAug, source: 'tdh_mem_page_aug.c' },
   'TDH.VP.ENTER': { handler: vpEnter, source: 'tdh_vp_enter.c' },
 };
-const MODULE_LEAF_BY_NUMBER = new Map<number, LeafEntry>(Object.entries(MODULE_LEAVES).map(([n, e]) => [L[n as SeamcallLeafName], e!]));
+const MODULE_LEAF_BY_NUMBER = new Map<number, LeafEntry>(Object.entries(MODULE_LEAVES).map(([n, e]) => [L[n as SeamcallLeafName], e]));
 
 const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 

@@ -86,7 +86,7 @@ function plainOutcome(o: unknown): Outcome {
     if (v !== undefined) out[k] = v;
   }
   const regs = src.regs;
-  if (regs !== undefined) out.regs = regs !== null && typeof regs === 'object' ? { ...(regs as object) } : regs;
+  if (regs !== undefined) out.regs = regs !== null && typeof regs === 'object' ? { ...regs } : regs;
   return out as Outcome;
 }
 

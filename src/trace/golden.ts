@@ -104,7 +104,7 @@ export async function checkGoldens(filter?: string, root = packageRoot()): Promi
   // One machine per image for all its goldens (planning resets its memory before every run).
   const machines = new Map<Image, Machine>();
   try {
-    for (const c of cases) out.push(await checkCase(root, c, await recordCase(c, revisions, machines)));
+    for (const c of cases) out.push(checkCase(root, c, await recordCase(c, revisions, machines)));
   } finally {
     for (const m of machines.values()) m.close();
   }

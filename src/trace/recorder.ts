@@ -16,7 +16,6 @@
  * the CPU's steps into the machine and calls the observers as a run does.
  */
 import type { Disassembler } from '../encode/capstone.js';
-import type { Image } from '../image/types.js';
 import type { Machine } from '../machine/machine.js';
 import type { FixupRecord, MemoryAccess, RunObserver, RunStop, SeamCallRecord } from '../machine/run-types.js';
 import type { AddressLocation } from '../image/source-map.js';

@@ -54,7 +54,7 @@ function frontEnd(name: string, f: () => void): void {
     f();
     t.accepted++;
   } catch (e) {
-    if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`);
+    if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`, { cause: e });
     expect(e.hint.length).toBeGreaterThan(0);
     t.refused++;
     t.codes.add(e.code);
@@ -69,7 +69,7 @@ async function frontEndAsync(name: string, f: () => Promise<unknown>): Promise<v
     await f();
     t.accepted++;
   } catch (e) {
-    if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`);
+    if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`, { cause: e });
     expect(e.hint.length).toBeGreaterThan(0);
     t.refused++;
     t.codes.add(e.code);

@@ -27,7 +27,6 @@ export function seamlabOnTerminal(args: string[], columns: number): CliResult {
     const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
     const command = `stty cols ${columns} rows 50; ${[process.execPath, CLI, ...args].map(quote).join(' ')} 2>${quote(errFile)}`;
     const r = spawnSync('script', ['-qefc', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, maxBuffer: 64 << 20 });
-    // eslint-disable-next-line no-control-regex -- terminal escape sequences are what is being removed
     const stdout = r.stdout.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '').replace(/\r/g, '');
     return { status: r.status ?? -1, stdout, stderr: readFileSync(errFile, 'utf8') };
   } finally {

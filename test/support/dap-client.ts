@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
+import type { DebugProtocol as P } from '@vscode/debugprotocol';
 
 export interface DapMessage {
   seq: number;
@@ -15,7 +16,22 @@ export interface DapMessage {
   request_seq?: number;
   success?: boolean;
   message?: string;
-  body?: any;
+  body?: unknown;
+}
+
+/** What the adapter answers to each request the tests send: the protocol's types (the tests check the values). */
+export interface DapResponses {
+  initialize: P.InitializeResponse; launch: P.LaunchResponse; configurationDone: P.ConfigurationDoneResponse;
+  setBreakpoints: P.SetBreakpointsResponse; dataBreakpointInfo: P.DataBreakpointInfoResponse; setDataBreakpoints: P.SetDataBreakpointsResponse;
+  threads: P.ThreadsResponse; stackTrace: P.StackTraceResponse; scopes: P.ScopesResponse; variables: P.VariablesResponse;
+  evaluate: P.EvaluateResponse; readMemory: P.ReadMemoryResponse; disassemble: P.DisassembleResponse;
+  next: P.NextResponse; stepBack: P.StepBackResponse; continue: P.ContinueResponse; reverseContinue: P.ReverseContinueResponse;
+  disconnect: P.DisconnectResponse;
+}
+
+/** The events the tests wait for. */
+export interface DapEvents {
+  initialized: P.InitializedEvent; stopped: P.StoppedEvent; output: P.OutputEvent; terminated: P.TerminatedEvent; exited: P.ExitedEvent;
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -71,16 +87,16 @@ export class DapClient {
   }
 
   /** Sends a request; resolves with its response (success or not). */
-  request(command: string, args?: unknown, timeoutMs?: number): Promise<DapMessage> {
+  async request<C extends keyof DapResponses>(command: C, args?: unknown, timeoutMs?: number): Promise<DapResponses[C]> {
     const seq = this.seq++;
     const json = JSON.stringify({ seq, type: 'request', command, ...(args === undefined ? {} : { arguments: args }) });
     this.sendRaw(`Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`);
-    return this.waitFor((m) => m.type === 'response' && m.request_seq === seq, `response to ${command}`, timeoutMs);
+    return await this.waitFor((m) => m.type === 'response' && m.request_seq === seq, `response to ${command}`, timeoutMs) as DapResponses[C];
   }
 
   /** The next event named `event` received after message index `since`. */
-  event(event: string, since: number, timeoutMs?: number): Promise<DapMessage> {
-    return this.waitFor((m) => m.type === 'event' && m.event === event, `event ${event}`, timeoutMs, since);
+  async event<E extends keyof DapEvents>(event: E, since: number, timeoutMs?: number): Promise<DapEvents[E]> {
+    return await this.waitFor((m) => m.type === 'event' && m.event === event, `event ${event}`, timeoutMs, since) as DapEvents[E];
   }
 
   get mark(): number {

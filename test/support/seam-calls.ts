@@ -19,5 +19,5 @@ export function mkCall(regs: Partial<Record<GprName, bigint>>, opts: { env?: Par
 
 export const ret = (rax: bigint, regs?: Record<string, bigint>) => (regs ? { kind: 'return', rax, regs } : { kind: 'return', rax });
 /** The outcome without its note, loosely typed for assertions. */
-export const strip = (o: Outcome): { kind: string; rax?: bigint; regs?: Record<string, bigint> } => { const { note: _n, ...rest } = o as Outcome & { note?: string }; return rest as { kind: string; rax?: bigint; regs?: Record<string, bigint> }; };
+export const strip = (o: Outcome): { kind: string; rax?: bigint; regs?: Record<string, bigint> } => { const { note: _n, ...rest } = o; return rest; };
 

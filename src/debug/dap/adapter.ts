@@ -198,7 +198,7 @@ export class SeamlabDebugSession extends DebugSession {
   private reportStop(ev: StopEvent): void {
     this.handles.reset();
     const { reason, description } = stopReasonText(ev);
-    const e = new StoppedEvent(reason, THREAD) as DebugProtocol.StoppedEvent;
+    const e: DebugProtocol.StoppedEvent = new StoppedEvent(reason, THREAD); // the protocol's body type: the class declares only `reason`
     e.body.allThreadsStopped = true;
     if (description) e.body.description = description;
     if (ev.breakpointIds?.length) e.body.hitBreakpointIds = ev.breakpointIds;
@@ -238,7 +238,7 @@ export class SeamlabDebugSession extends DebugSession {
   protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
     this.guard(response, () => {
       if (this.running) throw new SeamlabError('DAP_RUNNING', 'the run is going', 'pause it first');
-      this.dbg;
+      void this.dbg; // the getter throws DAP_NOT_LAUNCHED before a launch
       response.body = { allThreadsContinued: true };
       this.sendResponse(response);
       this.runAsync();
@@ -373,7 +373,7 @@ export class SeamlabDebugSession extends DebugSession {
         response.body = { dataId: null, description: 'only registers and struct fields can be watched' };
         return this.sendResponse(response);
       }
-      let memory = false;
+      let memory: boolean;
       try {
         const v = d.evaluateValue(expression);
         if (!v.lvalue) throw new Error('not a register or memory');

@@ -36,7 +36,7 @@ export class SourcePaths {
     try {
       same = fs.readFileSync(onDisk, 'utf8') === text;
     } catch {
-      same = false;
+      // not on disk (or unreadable): the editor gets the overlay's copy
     }
     let client = onDisk;
     if (!same) {

@@ -220,8 +220,6 @@ interface Block {
   choice?: KChoice;
 }
 
-const TYPES = new Set(['bool', 'tristate', 'int', 'hex', 'string', 'def_bool', 'def_tristate']);
-
 /** Parses the Kconfig tree starting at `root` (normally "Kconfig"). */
 export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kconfig'): KconfigTree {
   const tree: KconfigTree = { symbols: new Map(), order: [], choices: [], missingSources: [], filesRead: [] };
@@ -395,7 +393,7 @@ export function parseKconfig(fs: ReadonlyFs, macros: KconfigMacros, root = 'Kcon
         case 'def_bool':
         case 'def_tristate': {
           if (!entry) bad();
-          const type = (kw === 'def_bool' ? 'bool' : kw === 'def_tristate' ? 'tristate' : kw) as KType;
+          const type = kw === 'def_bool' ? 'bool' : kw === 'def_tristate' ? 'tristate' : kw;
           const target = entry!.sym;
           if (target) target.type = type;
           if (kw.startsWith('def_')) {

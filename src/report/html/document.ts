@@ -30,7 +30,7 @@ function pageAssets(kind: PageKind): PageAssets {
     a = { js: fs.readFileSync(path.join(dir, `${kind}.js`), 'utf8'), css: fs.readFileSync(path.join(dir, `${kind}.css`), 'utf8') };
   } catch (e) {
     // The package ships dist/html; from a source checkout it appears with `npm run build`.
-    throw new Error(`the ${kind} page's bundled assets are missing from ${PAGE_ASSET_DIR} (run npm run build): ${(e as Error).message}`);
+    throw new Error(`the ${kind} page's bundled assets are missing from ${PAGE_ASSET_DIR} (run npm run build): ${(e as Error).message}`, { cause: e });
   }
   // An inline block ends at the first `</script` / `</style`; the bundler never emits one, and this says so loudly if it does.
   if (/<\/script/i.test(a.js) || /<\/style/i.test(a.css)) throw new Error(`the ${kind} page's bundle contains a closing tag and cannot be inlined`);

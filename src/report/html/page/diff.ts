@@ -9,7 +9,7 @@ import type { AlignStep, Difference, PairReport, SideInfo, SideValue } from '../
 import type { DiffPageData } from '../model.js';
 import { append, h, shortPos, type Child } from './dom.js';
 
-const data = JSON.parse(document.getElementById('seamlab-data')!.textContent!) as DiffPageData;
+const data = JSON.parse(document.getElementById('seamlab-data')!.textContent) as DiffPageData;
 const { report } = data;
 
 const STATE_TEXT: Record<string, [string, string]> = {
@@ -131,7 +131,7 @@ function alignment(p: PairReport): HTMLElement {
       h('td', { class: 'mark', title: MARK_TEXT[r.mark] }, r.mark === '<>' ? '≠' : r.mark, h('span', { class: 'visually-hidden' }, ` ${MARK_TEXT[r.mark]}`)),
       stepCell(r.a, 'a', r.mark), stepCell(r.b, 'b', r.mark))));
   const differing = rows.filter((r) => r.mark !== '=').length;
-  const toggle = h('input', { type: 'checkbox', id: 'only-diff' }) as HTMLInputElement;
+  const toggle = h('input', { type: 'checkbox', id: 'only-diff' });
   toggle.addEventListener('change', () => table.classList.toggle('only-diff', toggle.checked));
   return h('section', { class: 'alignment', 'aria-label': 'Aligned traces' },
     h('h3', {}, `Aligned traces: ${p.alignment!.scenario} `, h('span', { class: 'muted' }, `(${differing} of ${rows.length} rows differ)`)),

@@ -10,7 +10,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<s
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
-    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v as EventListener);
+    if (typeof v === 'function') el.addEventListener(k.replace(/^on/, ''), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);

@@ -13,13 +13,13 @@ export type RegValues = Record<string, string>;
 
 /** Registers after each step (index k), and at entry. */
 export function registerHistory(trace: Trace): { entry: RegValues; after: RegValues[] } {
-  const entry: RegValues = { ...trace.header.entry.regs } as RegValues;
+  const entry: RegValues = { ...trace.header.entry.regs };
   const after: RegValues[] = [];
   let cur = entry;
   for (const s of trace.steps) {
     if (s.regs) {
       cur = { ...cur };
-      for (const [name, pair] of Object.entries(s.regs)) cur[name] = pair![1];
+      for (const [name, pair] of Object.entries(s.regs)) cur[name] = pair[1];
     }
     after.push(cur);
   }

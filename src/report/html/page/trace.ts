@@ -10,7 +10,7 @@ import { h, shortPos } from './dom.js';
 import { sourceView, stepList } from './lists.js';
 import { statePanel } from './state-panel.js';
 
-const data = JSON.parse(document.getElementById('seamlab-data')!.textContent!) as TraceExplorerData;
+const data = JSON.parse(document.getElementById('seamlab-data')!.textContent) as TraceExplorerData;
 const { trace } = data;
 const { header, steps } = trace;
 const last = steps.length - 1;
