@@ -133,8 +133,7 @@ async function snippetRequest(body: string, budget = 10_000): Promise<TraceReque
   const image = buildImage(files, 'a.S', { preprocess: (f, file) => plainSource(file, f.readFile(file)!) }).image;
   const revision = { name: 'snippet', files, provenance: { spec: 'snippet', base: { kind: 'tree', dir: '.' }, patches: [] }, functions: [VOID] } as unknown as Revision;
   const scenario = await scenarioFromObject({ name: 's', seamcall: { call: { leaf: 0 }, handler: { script: [{ return: { rax: 0 } }] } } }, 'test');
-  // JavaScript hooks: the native recorder's 'recorded' mode does not check branch targets for canonical form (single mode does).
-  return { revision, fn: VOID, scenario, image, sourceReads: ['a.S'], budget, recorder: 'js' };
+  return { revision, fn: VOID, scenario, image, sourceReads: ['a.S'], budget };
 }
 
 describe.skipIf(!SILICON)('traces on this CPU beyond the entry points', () => {

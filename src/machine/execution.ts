@@ -495,7 +495,7 @@ export class Execution {
   }
 
   /**
-   * Single mode: before a `ret` or indirect branch. A non-canonical target
+   * Single and recorded modes: before a `ret` or indirect branch. A non-canonical target
    * raises #GP(0) at the branch, which does not execute (code-scan.ts):
    * through the exception table, or an oops.
    */

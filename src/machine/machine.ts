@@ -210,10 +210,11 @@ export class Machine {
     // Both modes: a hook at each possible start of an instruction the machine does not model (it fires only
     // where one really starts, and then ends the run before it executes).
     for (const site of this.code.unmodelled) uc.hookCode(() => this.active?.onUnmodelled(site), site.address, site.address);
-    // Single mode: branches whose target comes from data are checked for a non-canonical target before they
-    // execute. Batch mode leaves them to Unicorn (a hook at every ret would cost it most of its speed): there a
-    // branch to a non-canonical address ends the run as a fetch fault at the target.
-    if (this.mode === 'single') for (const site of this.code.branches) uc.hookCode(() => this.active?.onBranch(site), site.address, site.address);
+    // Single and recorded modes (every trace and debugger run): branches whose target comes from data are
+    // checked for a non-canonical target before they execute, so both record what the CPU does (#GP at the
+    // branch). Batch mode leaves them to Unicorn (a hook at every ret would cost it most of its speed): there
+    // a branch to a non-canonical address ends the run as a fetch fault at the target.
+    if (this.mode !== 'batch') for (const site of this.code.branches) uc.hookCode(() => this.active?.onBranch(site), site.address, site.address);
     uc.hookInsnInvalid(() => this.active?.onInsnInvalid() ?? false);
     uc.hookIntr((intno) => this.active?.onInterrupt(intno));
     uc.hookMem(UC_HOOK_MEM_INVALID, (type, address, size) => {
