@@ -163,7 +163,7 @@ async function main(): Promise<void> {
       machine: { ...machineInfo(), unicorn: formatUnicornVersion(unicornVersion()), loadStart, loadEnd: load1() },
       repetitions: opts.reps, elapsedSeconds: Math.round((performance.now() - t0) / 100) / 10,
       startup: { files: g.files.length, bytes: g.bytes, packages: g.packages, modules: g.modules.length },
-      rows: measured, targets: targets(measured),
+      rows: measured, targets: targets(measured, machineInfo().cores),
     });
     writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
     console.log(formatTable(results));

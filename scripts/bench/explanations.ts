@@ -45,4 +45,24 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
     '~0.1 s, assembling ~0.2 s (the Keystone worker starts and encodes every distinct instruction), the runs ~0.1 s. The result of all of ' +
     'it is what the disk caches keep, and `seamlab setup` (scripts/setup) now builds v3 once at its end, so the first `seamlab run` after ' +
     'the README\'s setup is the warm row, not this one.',
+  'trace-vs-python':
+    'The native step recorder captures every step\'s registers in C (the "limit" row shows what that costs alone: millions of steps/s); ' +
+    'what is left is the trace recorder building each step in JavaScript — the registers that changed (old → new), the RFLAGS bits by name, ' +
+    'every memory access with its label from the call plan (out->r8, stack[rsp+8]) and the source location with its macro stack — about ' +
+    '2 µs a step, where the Python hook only copies 17 registers. Recording is 7–11× Python here depending on load; a run of the TDX entry ' +
+    'points has under 100 steps, so a trace of any of them takes well under a millisecond.',
+  'golden-inprocess':
+    'Every golden is re-recorded (107 runs with the trace recorder, one machine per image) and compared field by field; under load the ' +
+    'median moves with the load average (see the line above).',
+  'golden-cli':
+    'The in-process figure plus a process start that builds the three revisions\' images from the disk caches.',
+  'diff-pairs':
+    'Half of the time is Unicorn running both sides\' rows (the diff driver loop loads and records 16 registers around each call; about ' +
+    '4–5 µs a row per side with the SEAMCALL trap\'s koffi callback), the other half JavaScript: fast-check generating each case, the CPU ' +
+    'environment and the answer per variant, and comparing the two rows as observations (node --cpu-prof). Rows with identical bytes on both ' +
+    'sides skip the comparison (the "itself" row). Reaching 100,000 would need the scripted answers served by a C hook, as the emulator\'s-limit ' +
+    'loop does, so that a row never enters JavaScript.',
+  'diff-jobs':
+    'Each worker thread resolves both revisions and creates its two machines before its first case (~0.5 s), and the main thread merges ' +
+    'and then shrinks and confirms each difference found in single mode, alone; on 2 cores the campaign\'s own share scales, the rest does not.',
 };

@@ -62,12 +62,13 @@ function median(rows: Map<string, BenchRow>, id: string): number | undefined {
 }
 
 /** The targets of issue [K], measured. */
-export function targets(rows: BenchRow[]): BenchTarget[] {
+export function targets(rows: BenchRow[], cores: number): BenchTarget[] {
   const m = new Map(rows.map((r) => [r.id, r]));
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? null : a / b);
   const bestPython = Math.max(median(m, 'seamcall.python-loop') ?? -Infinity, median(m, 'seamcall.python-percall') ?? -Infinity);
   const node = median(m, 'cli.node');
   const firstRun = median(m, 'cli.run-nocache');
+  const seconds = (ms: number | undefined) => (ms === undefined ? null : ms / 1000);
   const list: Omit<BenchTarget, 'met'>[] = [
     { id: 'batch-vs-python', description: 'batch ÷ the best Python + Unicorn harness', ratio: ratio(median(m, 'seamcall.batch'), Number.isFinite(bestPython) ? bestPython : undefined), comparison: '>=', target: 5 },
     { id: 'batch-vs-limit', description: 'batch ÷ C + Unicorn (the emulator\'s limit)', ratio: ratio(median(m, 'seamcall.batch'), median(m, 'seamcall.limit')), comparison: '>=', target: 0.5 },
@@ -76,7 +77,14 @@ export function targets(rows: BenchRow[]): BenchTarget[] {
     { id: 'help', description: 'seamlab --help ÷ node -e 0', ratio: ratio(median(m, 'cli.help'), node), comparison: '<=', target: 1.3 },
     { id: 'build', description: 'seamlab build v3 (warm) ÷ gcc -E + as + ld', ratio: ratio(median(m, 'cli.build'), median(m, 'gnu.build')), comparison: '<=', target: 1 },
     { id: 'run', description: 'seamlab run (warm) ÷ node -e 0', ratio: ratio(median(m, 'cli.run'), node), comparison: '<=', target: 2 },
-    { id: 'first-run', description: 'a run without disk caches, seconds of work beyond node -e 0', ratio: firstRun === undefined || node === undefined ? null : (firstRun - node) / 1000, comparison: '<=', target: 1 },
+    { id: 'first-run', description: 'a run without disk caches, seconds of work beyond node -e 0', ratio: firstRun === undefined || node === undefined ? null : (firstRun - node) / 1000, comparison: '<=', target: 1, unit: 's' },
+    // Issue [F]'s speed targets.
+    { id: 'trace-vs-python', description: 'trace recorder ÷ the Python per-instruction hook', ratio: ratio(median(m, 'trace.recorder'), median(m, 'trace.python')), comparison: '>=', target: 10 },
+    { id: 'golden-inprocess', description: 'golden check of every fixture, in process', ratio: seconds(median(m, 'golden.inprocess')), comparison: '<=', target: 1, unit: 's' },
+    { id: 'golden-cli', description: 'seamlab golden check, a new process', ratio: seconds(median(m, 'golden.cli')), comparison: '<=', target: 2, unit: 's' },
+    // Issue [G]'s: pairs per second on one core, and --jobs (one per core) near-linear.
+    { id: 'diff-pairs', description: 'differential pairs/s on one core (v3 ↔ linux-6.12)', ratio: median(m, 'diff.abi.jobs1') ?? null, comparison: '>=', target: 100_000, unit: 'pairs/s' },
+    { id: 'diff-jobs', description: `--jobs ${cores} ÷ 1 job (v3 ↔ linux-6.12; near-linear: 0.8 × cores)`, ratio: ratio(median(m, 'diff.abi.jobs'), median(m, 'diff.abi.jobs1')), comparison: '>=', target: 0.8 * cores },
   ];
   return list.map((t) => ({ ...t, met: t.ratio === null ? null : t.comparison === '>=' ? t.ratio >= t.target : t.ratio <= t.target }));
 }
@@ -122,8 +130,9 @@ function machineLine(res: BenchResults): string {
 }
 
 function targetLine(t: BenchTarget): { measured: string; verdict: string } {
-  const measured = t.ratio === null ? 'n/a' : t.id === 'first-run' ? `${t.ratio.toFixed(2)} s` : ratioText(t.ratio);
-  const goal = `${t.comparison === '>=' ? '≥' : '≤'} ${t.id === 'first-run' ? `${t.target} s` : `${t.target}×`}`;
+  const show = (v: number) => (t.unit === 's' ? `${v.toFixed(2)} s` : t.unit === 'pairs/s' ? `${Math.round(v).toLocaleString('en-US')} pairs/s` : ratioText(v));
+  const measured = t.ratio === null ? 'n/a' : show(t.ratio);
+  const goal = `${t.comparison === '>=' ? '≥' : '≤'} ${t.unit === 's' ? `${t.target} s` : t.unit === 'pairs/s' ? show(t.target) : `${t.target}×`}`;
   const verdict = t.met === null ? `${goal}: not measured` : t.met ? `${goal}: met` : `${goal}: MISSED`;
   return { measured, verdict };
 }

@@ -57,6 +57,8 @@ export const targetSchema = z.object({
   ratio: z.number().nullable(),
   comparison: z.enum(['>=', '<=']),
   target: z.number(),
+  /** What `ratio` and `target` are: a ratio (the default), seconds, or pairs per second. */
+  unit: z.enum(['ratio', 's', 'pairs/s']).optional(),
   met: z.boolean().nullable(),
 });
 export type BenchTarget = z.infer<typeof targetSchema>;
