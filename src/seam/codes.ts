@@ -184,16 +184,22 @@ export function statusName(value: bigint, leaf?: { kind: 'seamcall' | 'tdcall'; 
 }
 
 export function leafName(kind: 'seamcall' | 'tdcall', rax: bigint): string | undefined {
-  if (kind === 'seamcall' && rax >> 63n === 1n) {
-    return Object.entries(SEAMLDR_LEAF).find(([, v]) => v === rax)?.[0];
-  }
-  const table: Record<string, number> = kind === 'seamcall' ? SEAMCALL_LEAF : TDCALL_LEAF;
-  const leaf = Number(rax & 0xffffn);
-  const name = Object.entries(table).find(([, v]) => v === leaf)?.[0];
+  if (kind === 'seamcall' && rax >> 63n === 1n) return SEAMLDR_LEAF_NAME.get(rax);
+  const name = (kind === 'seamcall' ? SEAMCALL_LEAF_NAME : TDCALL_LEAF_NAME).get(Number(rax & 0xffffn));
   if (name === undefined) return undefined;
   const version = Number((rax >> 16n) & 0xffn);
   return rax >> 24n !== 0n ? undefined : version ? `${name} v${version}` : name;
 }
+
+// Number → name, built once from the tables above (every SEAM call of a trace names its leaf); the first name of a number wins, as a search of the table in order would find it.
+function byNumber<V>(table: Record<string, V>): Map<V, string> {
+  const out = new Map<V, string>();
+  for (const [name, v] of Object.entries(table)) if (!out.has(v)) out.set(v, name);
+  return out;
+}
+const SEAMCALL_LEAF_NAME = byNumber<number>(SEAMCALL_LEAF);
+const TDCALL_LEAF_NAME = byNumber<number>(TDCALL_LEAF);
+const SEAMLDR_LEAF_NAME = byNumber<bigint>(SEAMLDR_LEAF);
 
 /** Which instruction a leaf name belongs to: TDG.* → TDCALL, TDH.* and SEAMLDR.* → SEAMCALL. */
 export function leafKind(name: string): 'seamcall' | 'tdcall' | undefined {

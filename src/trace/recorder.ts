@@ -135,9 +135,11 @@ export class TraceRecorder implements RunObserver {
     if (now[fl] !== before[fl]) {
       const set: RflagsBit[] = [];
       const cleared: RflagsBit[] = [];
+      const changed = now[fl]! ^ before[fl]!;
       for (const [name, bit] of FLAG_BITS) {
-        if ((now[fl]! & bit) !== 0n && (before[fl]! & bit) === 0n) set.push(name);
-        else if ((now[fl]! & bit) === 0n && (before[fl]! & bit) !== 0n) cleared.push(name);
+        if ((changed & bit) === 0n) continue;
+        if ((now[fl]! & bit) !== 0n) set.push(name);
+        else cleared.push(name);
       }
       if (set.length || cleared.length) flags = { set, cleared };
     }
