@@ -79,9 +79,15 @@ export function seamcallRows(ctx: BenchContext): BenchRow[] {
   const limitCalls = q ? 300_000 : 1_000_000;
   const perCall = q ? 500 : 2_000;
   ctx.log('SEAMCALL round trips: seamlab per-call API');
-  const percall = guarded('seamcall.percall', g, 'seamlab per-call API (openSession().call, each a checked run)', 'calls/s', ctx, () => {
+  const percallLabel = 'seamlab per-call API (openSession().call, each a checked run), a user handler';
+  const percall = guarded('seamcall.percall', g, percallLabel, 'calls/s', ctx, () => {
     const r = runWorker(ctx, 'percall', { calls: perCall, reps: Math.min(ctx.reps, 3) });
-    return row('seamcall.percall', g, 'seamlab per-call API (openSession().call, each a checked run)', 'calls/s', r.samples, r.rssMb, `${n(perCall)} calls per repetition`);
+    return row('seamcall.percall', g, percallLabel, 'calls/s', r.samples, r.rssMb, `${n(perCall)} calls per repetition; the handler is created and called under a node:vm deadline (~60 µs each)`);
+  });
+  const scriptLabel = 'seamlab per-call API, the same answer as a scenario script (no user code)';
+  const percallScript = guarded('seamcall.percall-script', g, scriptLabel, 'calls/s', ctx, () => {
+    const r = runWorker(ctx, 'percall', { calls: perCall, reps: Math.min(ctx.reps, 3), handler: 'script' });
+    return row('seamcall.percall-script', g, scriptLabel, 'calls/s', r.samples, r.rssMb, `${n(perCall)} calls per repetition`);
   });
   ctx.log(`SEAMCALL round trips: ${ctx.reps} rounds of seamlab batch, Python + Unicorn, native, C + Unicorn, batch with a core busy (interleaved)`);
   const py = ctx.tools.python;
@@ -96,7 +102,7 @@ export function seamcallRows(ctx: BenchContext): BenchRow[] {
     // The control: what the same busy core does to a harness with no timeout thread and no JavaScript.
     programMeasure(ctx, 'seamcall.python-loop-busy', g, 'Python + Unicorn driver loop, another core busy (control)', ctx.python, ctx.missing.python, (p) => [py!, [p, 'batch', String(pyLoop)]], busyNote, () => otherCoreBusy(ctx)),
   ], ctx.reps);
-  return [rows[0]!, percall, ...rows.slice(1)];
+  return [rows[0]!, percall, percallScript, ...rows.slice(1)];
 }
 
 export function traceRows(ctx: BenchContext): BenchRow[] {

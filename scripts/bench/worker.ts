@@ -46,6 +46,8 @@ interface Args {
   jobs?: number;
   /** trace-loop: feed the recorder as recordTrace would ('auto') or with JavaScript hooks ('js'). */
   recorder?: 'auto' | 'js';
+  /** percall: the trivial handler as user code (created and called under a deadline) or as a script answer (seamlab's own). */
+  handler?: 'user' | 'script';
 }
 
 function setup() {
@@ -85,7 +87,10 @@ const TASKS: Record<string, (a: Args) => Record<string, unknown> | Promise<Recor
 
   /** SEAMCALL round trips/s through the library's per-call API: every call a whole checked run. */
   async percall(a) {
-    const session = await openSession(BENCH_REVISION, { handler: { custom: 'trivial', create: () => TRIVIAL } });
+    // User code runs under a node:vm deadline (src/seam/user-code.ts), created once per run and called once per
+    // SEAM call; a script answer is seamlab's own code and is not.
+    const handler = a.handler === 'script' ? { script: [SUCCESS] } : { custom: 'trivial', create: () => TRIVIAL };
+    const session = await openSession(BENCH_REVISION, { handler });
     try {
       const samples = rounds(a.reps!, a.calls!, (calls) => {
         const t = performance.now();
