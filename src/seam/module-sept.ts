@@ -126,9 +126,9 @@ export function memTrack(ctx: LeafContext): Outcome {
  *
  * Not modelled: the new SEPT page's contents (sept_split_entry's 512 entries
  * live in `gpas`), TDR.CHLDCNT, the L2 SEPT split and its interrupt check
- * (one per L2 VM), and PAMT entries of the 511 other 4 KiB pages below a
- * 2 MiB page (the model keeps PAMT entries only for pages it was told of; the
- * split records all 512 as PT_REG, owner TDR, BEPOCH 0 as pamt_demote does).
+ * (one per L2 VM), the 2 MiB PAMT entry itself after the split. The 512
+ * child PAMT entries are recorded (PT_REG, owner TDR, BEPOCH 0, as
+ * pamt_demote copies them).
  */
 export function memPageDemote(ctx: LeafContext): Outcome {
   const zero = { rcx: 0n, rdx: 0n };
