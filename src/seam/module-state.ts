@@ -32,7 +32,7 @@ export const SYS_STATES: readonly SysState[] = ['uninitialized', 'sys-init-done'
  * tdh_mng_create, tdh_phymem_cache_wb), `wbcache` (TDX_OPERAND_BUSY|WBCACHE:
  * tdh_phymem_cache_wb), `page` (a PAMT entry lock: TDX_OPERAND_BUSY or, with
  * `hostPriority`, TDX_OPERAND_BUSY_HOST_PRIORITY, plus the operand — tdx_locks.h
- * acquire_sharex_lock_hp), `td-epoch` (TDX_OPERAND_BUSY|TD_EPOCH: tdh_vp_enter),
+ * acquire_sharex_lock_hp), `td-epoch` (TDX_OPERAND_BUSY|TD_EPOCH: tdh_vp_enter, tdh_mem_track),
  * `sept` (guest side: TDG.MEM.PAGE.ACCEPT's SEPT entry lock, td-guest.ts).
  */
 export type LockName = 'global' | 'tdmr' | 'ket' | 'kot' | 'wbcache' | 'page' | 'td-epoch' | 'sept';
@@ -104,7 +104,10 @@ export interface TdxModuleConfig {
   /** The global private KeyID of a module past TDH.SYS.CONFIG (default: the first TDX KeyID). */
   globalKeyId?: number;
   busy: readonly BusyRule[];
-  /** Pending-interrupt checks that find an interrupt, in order (TDH.PHYMEM.CACHE.WB's is_interrupt_pending_host_side). */
+  /**
+   * Pending-interrupt checks that find an interrupt, in order (is_interrupt_pending_host_side in
+   * TDH.PHYMEM.CACHE.WB → TDX_INTERRUPTED_RESUMABLE, TDH.MEM.PAGE.DEMOTE → TDX_INTERRUPTED_RESTARTABLE).
+   */
   interrupts: number;
   /** IA32_WBINVDP: cache sub-blocks TDH.PHYMEM.CACHE.WB writes back, one interrupt check between each. */
   cacheSubBlocks: number;
@@ -125,7 +128,13 @@ export interface TdmrState {
 export const PAGE_TYPE = { NDA: 0, RSVD: 1, REG: 3, TDR: 4, TDCX: 5, TDVPR: 6, EPT: 8 } as const;
 export type PageType = (typeof PAGE_TYPE)[keyof typeof PAGE_TYPE];
 
-export interface PamtEntry { pt: PageType; owner: bigint; size: 0 | 1 | 2 }
+export interface PamtEntry {
+  pt: PageType;
+  owner: bigint;
+  size: 0 | 1 | 2;
+  /** pamt_entry_t.bepoch: TDCS.TD_EPOCH when TDH.MEM.RANGE.BLOCK blocked the page (absent = 0). */
+  bepoch?: bigint;
+}
 
 export interface VcpuState {
   tdvpr: bigint;
@@ -146,9 +155,18 @@ export interface TdState {
   noRbpMod: boolean;
   maxVcpus: number;
   vcpus: Map<bigint, VcpuState>;
-  /** Private GPA → HPA mappings made by TDH.MEM.PAGE.ADD/AUG (the Secure EPT leaves). */
-  gpas: Map<bigint, { hpa: bigint; level: number; state: 'mapped' | 'pending' }>;
+  /**
+   * Private GPA → HPA mappings made by TDH.MEM.PAGE.ADD/AUG/DEMOTE (the Secure EPT leaves) and their
+   * SEPT state (sept_state_lookup.h: MAPPED, PENDING, BLOCKED, PENDING_BLOCKED — what TDH.MEM.RANGE.BLOCK
+   * makes of the first two).
+   */
+  gpas: Map<bigint, SeptLeaf>;
+  /** TDCS.epoch_tracking.td_epoch: 1 from TDH.MNG.INIT (tdh_mng_init.c), +1 per TDH.MEM.TRACK. */
+  epoch: bigint;
 }
+
+export type SeptLeafState = 'mapped' | 'pending' | 'blocked' | 'pending-blocked';
+export interface SeptLeaf { hpa: bigint; level: number; state: SeptLeafState }
 
 export type KotState = 'free' | 'reserved' | 'assigned';
 
@@ -221,7 +239,7 @@ function addTd(st: ModuleState, c: TdxModuleConfig, spec: TdSpec): void {
   const op: TdOpState = s === 'initialized' || s === 'runnable' ? s : 'uninitialized';
   const td: TdState = {
     tdr: spec.tdr, hkid: spec.hkid, lifecycle, pkgConfigured: new Set(), tdcx: [], op, fatal: false,
-    noRbpMod: spec.noRbpMod ?? false, maxVcpus: Math.max(1, spec.vcpus?.length ?? 1), vcpus: new Map(), gpas: new Map(),
+    noRbpMod: spec.noRbpMod ?? false, maxVcpus: Math.max(1, spec.vcpus?.length ?? 1), vcpus: new Map(), gpas: new Map(), epoch: 1n,
   };
   if (lifecycle === 'keys-configured') for (let p = 0; p < c.packages; p++) td.pkgConfigured.add(p);
   st.kot.set(spec.hkid, 'assigned');

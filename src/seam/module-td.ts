@@ -28,6 +28,8 @@ const MAX_L2_VMS = 3;
 const OP_ALLOWED: Record<string, readonly TdOpState[]> = {
   'TDH.VP.ENTER': ['runnable'], 'TDH.MNG.ADDCX': ['uninitialized'], 'TDH.MEM.PAGE.ADD': ['initialized'],
   'TDH.MEM.PAGE.AUG': ['initialized', 'runnable'], 'TDH.MNG.INIT': ['uninitialized'],
+  // Rows 7, 15 and 38 (module-sept.ts).
+  'TDH.MEM.RANGE.BLOCK': ['initialized', 'runnable'], 'TDH.MEM.PAGE.DEMOTE': ['initialized', 'runnable'], 'TDH.MEM.TRACK': ['initialized', 'runnable'],
 };
 
 /** TDH.PHYMEM.PAGE.RDMD (tdh_phymem_page_rdmd.c): RCX, RDX, R8–R11 zeroed first; RCX = page type, RDX = owner, R8 = size, R9 = BEPOCH. */
@@ -40,7 +42,7 @@ export function phymemPageRdmd(ctx: LeafContext): Outcome {
   if (busy) return busy;
   const e = pamtEntry(ctx.state, pa);
   const names: Record<number, string> = { 0: 'PT_NDA', 1: 'PT_RSVD', 3: 'PT_REG', 4: 'PT_TDR', 5: 'PT_TDCX', 6: 'PT_TDVPR', 8: 'PT_EPT' };
-  return ret(STATUS.TDX_SUCCESS, { ...zero, rcx: BigInt(e.pt), rdx: e.owner, r8: BigInt(e.size) }, `${hex(pa)}: ${names[e.pt]}${e.owner ? `, owner ${hex(e.owner)}` : ''}`);
+  return ret(STATUS.TDX_SUCCESS, { ...zero, rcx: BigInt(e.pt), rdx: e.owner, r8: BigInt(e.size), r9: e.bepoch ?? 0n }, `${hex(pa)}: ${names[e.pt]}${e.owner ? `, owner ${hex(e.owner)}` : ''}`);
 }
 
 /**
@@ -79,7 +81,7 @@ export function phymemCacheWb(ctx: LeafContext): Outcome {
 }
 
 /** check_td_in_correct_build_state + the op-state check of check_state_map_tdcs_and_lock (helpers.c). */
-function tdStateCheck(td: TdState, leaf: string): Outcome | undefined {
+export function tdStateCheck(td: TdState, leaf: string): Outcome | undefined {
   if (td.fatal) return status('TDX_TD_FATAL', 'the TD is in a fatal state');
   if (td.lifecycle !== 'keys-configured') return status('TDX_TD_KEYS_NOT_CONFIGURED', 'TD keys not configured on every package');
   if (td.tdcx.length < MIN_TDCS_PAGES) return status('TDX_TDCS_NOT_ALLOCATED', `${td.tdcx.length} of ${MIN_TDCS_PAGES} TDCS pages`);
@@ -88,13 +90,13 @@ function tdStateCheck(td: TdState, leaf: string): Outcome | undefined {
 }
 
 /** The TD whose TDR is at `pa`, after the explicit-TDR page check (check_lock_and_map_explicit_tdr). */
-function tdrOf(ctx: LeafContext, pa: bigint, operand: 'rcx' | 'rdx'): TdState | Outcome {
+export function tdrOf(ctx: LeafContext, pa: bigint, operand: 'rcx' | 'rdx'): TdState | Outcome {
   const bad = checkPrivatePage(ctx, pa, operand, PAGE_TYPE.TDR, 'TDR');
   if (bad) return bad;
   return ctx.state.tds.get(pa)!;
 }
 
-const isOutcome = (x: unknown): x is Outcome => typeof x === 'object' && x !== null && 'kind' in x;
+export const isOutcome = (x: unknown): x is Outcome => typeof x === 'object' && x !== null && 'kind' in x;
 
 /** TDH.MNG.CREATE (tdh_mng_create.c): RCX = a free 4 KiB page for the TDR, RDX = the TD's private HKID. */
 export function mngCreate(ctx: LeafContext): Outcome {
@@ -113,7 +115,7 @@ export function mngCreate(ctx: LeafContext): Outcome {
   ctx.state.pages.set(rcx, { pt: PAGE_TYPE.TDR, owner: 0n, size: 0 });
   ctx.state.tds.set(rcx, {
     tdr: rcx, hkid, lifecycle: 'hkid-assigned', pkgConfigured: new Set(), tdcx: [], op: 'uninitialized', fatal: false,
-    noRbpMod: false, maxVcpus: 0, vcpus: new Map(), gpas: new Map(),
+    noRbpMod: false, maxVcpus: 0, vcpus: new Map(), gpas: new Map(), epoch: 1n,
   });
   return status('TDX_SUCCESS', `TD created: TDR ${hex(rcx)}, HKID ${hkid}`);
 }
@@ -189,13 +191,18 @@ export function mngInit(ctx: LeafContext): Outcome {
   return status('TDX_SUCCESS', `TD ${hex(td.tdr)} initialised: ${maxVcpus} VCPUs max${td.noRbpMod ? ', NO_RBP_MOD' : ''}`, out);
 }
 
-/** page_info_api_input_t (tdx_api_defs.h) checked by verify_page_info_input and check_gpa_validity (helpers.c), GPAW 52. */
-function pageInfo(rcx: bigint, maxLevel: number): { gpa: bigint; level: number } | undefined {
+/** Bytes a Secure EPT entry of `level` maps (0 = 4 KiB, 1 = 2 MiB, 2 = 1 GiB …). */
+export const levelSize = (level: number): bigint => 0x1000n << (9n * BigInt(level));
+
+/**
+ * page_info_api_input_t (tdx_api_defs.h) checked by verify_page_info_input(min_level, max_level)
+ * and check_gpa_validity (helpers.c), GPAW 52.
+ */
+export function pageInfo(rcx: bigint, maxLevel: number, minLevel = 0): { gpa: bigint; level: number } | undefined {
   const level = Number(rcx & 7n);
   const reserved = (rcx & 0xff8n) | (rcx >> 52n);
   const gpa = rcx & 0x000FFFFFFFFFF000n;
-  const size = level === 0 ? 0x1000n : 0x200000n;
-  if (reserved !== 0n || level > maxLevel || gpa % size !== 0n || ((gpa >> 51n) & 1n) === 1n) return undefined;
+  if (reserved !== 0n || level < minLevel || level > maxLevel || gpa % levelSize(level) !== 0n || ((gpa >> 51n) & 1n) === 1n) return undefined;
   return { gpa, level };
 }
 

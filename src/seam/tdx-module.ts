@@ -2,8 +2,8 @@
  * A model of the TDX module's host interface (SEAMCALL with RAX[63] = 0):
  * the VMM dispatcher's checks, then a leaf table — leaf number → handler,
  * like GNU as's pseudo-op table — whose handlers live in module-sys.ts
- * (platform initialisation) and module-td.ts (TD and physical-memory
- * leaves), all against one persistent `ModuleState` (module-state.ts).
+ * (platform initialisation), module-td.ts (TD and physical-memory
+ * leaves) and module-sept.ts (Secure-EPT block / track / demote), all against one persistent `ModuleState` (module-state.ts).
  *
  * The dispatcher follows intel/tdx-module tdx_1.5
  * src/vmm_dispatcher/tdx_vmm_dispatcher.c tdx_vmm_dispatcher: RAX bits 63:24
@@ -20,6 +20,7 @@
 import { SEAMCALL_LEAF, type SeamcallLeafName } from './codes.js';
 import { invalid, status, type LeafContext } from './module-kit.js';
 import { lpInit, lpShutdown, sysConfig, sysInfo, sysInit, sysKeyConfig, sysRd, tdmrInit } from './module-sys.js';
+import { memPageDemote, memRangeBlock, memTrack } from './module-sept.js';
 import { memPageAdd, memPageAug, mngAddCx, mngCreate, mngInit, mngKeyConfig, phymemCacheWb, phymemPageRdmd, vpEnter } from './module-td.js';
 import { DEFAULT_MODULE_CONFIG, initialState, type ModuleState, type ModuleVersion, type SysState, type TdxModuleConfig } from './module-state.js';
 import type { Outcome, SeamCall, SeamHandler } from './types.js';
@@ -53,6 +54,9 @@ export const MODULE_LEAVES: Readonly<Partial<Record<SeamcallLeafName, LeafEntry>
   'TDH.MNG.INIT': { handler: mngInit, source: 'tdh_mng_init.c' },
   'TDH.MEM.PAGE.ADD': { handler: memPageAdd, source: 'tdh_mem_page_add.c' },
   'TDH.MEM.PAGE.AUG': { handler: memPageAug, source: 'tdh_mem_page_aug.c' },
+  'TDH.MEM.RANGE.BLOCK': { handler: memRangeBlock, source: 'tdh_mem_range_block.c' },
+  'TDH.MEM.TRACK': { handler: memTrack, source: 'tdh_mem_track.c' },
+  'TDH.MEM.PAGE.DEMOTE': { handler: memPageDemote, source: 'tdh_mem_page_demote.c' },
   'TDH.VP.ENTER': { handler: vpEnter, source: 'tdh_vp_enter.c' },
 };
 const MODULE_LEAF_BY_NUMBER = new Map<number, LeafEntry>(Object.entries(MODULE_LEAVES).map(([n, e]) => [L[n as SeamcallLeafName], e]));
