@@ -37,6 +37,9 @@ const RSP_SLOT = TRACKED.indexOf('rsp');
 /** Where each TRACKED register sits in a recorded step's registers (STEP_REGISTERS order). */
 const FROM_STEP = TRACKED.map((r) => (STEP_REGISTERS as readonly string[]).indexOf(r));
 const FLAG_BITS = Object.entries(RFLAGS) as [RflagsBit, bigint][];
+const FLAGS_SLOT = TRACKED.length - 1;
+/** The register block's own order (TRACKED), for steps read live. */
+const SAME_SLOT = TRACKED.map((_, i) => i);
 
 /** What a step shows about its address, the same every time the address runs. */
 interface StaticStep {
@@ -59,7 +62,10 @@ export class TraceRecorder implements RunObserver {
   /** The step in progress: what it is and what it did so far (its registers are known when the next one starts). */
   private current: { step: number; at: StaticStep; mem?: TraceStep['mem']; seam?: SeamEvent; fault?: TraceStep['fault'] } | undefined;
   private readonly statics = new Map<bigint, StaticStep>();
-  private readonly scratch = new BigUint64Array(TRACKED.length);
+  /** `before` as 32-bit halves (the same memory). */
+  private readonly before32: Uint32Array;
+  /** A 32-bit view of the buffer the registers of the last step came from (kept while the buffer is the same). */
+  private view32: Uint32Array | undefined;
   /** Register values at the first instruction. */
   readonly entry: Record<Tracked, bigint>;
 
@@ -72,6 +78,7 @@ export class TraceRecorder implements RunObserver {
     this.block = machine.uc.registerBlock(TRACKED_IDS);
     this.block.read();
     this.before = new BigUint64Array(this.block.values);
+    this.before32 = new Uint32Array(this.before.buffer, this.before.byteOffset, TRACKED.length * 2);
     this.entry = Object.fromEntries(TRACKED.map((r, i) => [r, this.before[i]!])) as Record<Tracked, bigint>;
   }
 
@@ -117,33 +124,38 @@ export class TraceRecorder implements RunObserver {
     const s = this.current;
     if (!s) return;
     this.current = undefined;
-    let now: BigUint64Array;
-    if (recorded) {
-      now = this.scratch;
-      for (let i = 0; i < FROM_STEP.length; i++) now[i] = recorded[FROM_STEP[i]!]!;
-    } else {
-      this.block.read();
-      now = this.block.values;
-    }
+    if (!recorded) this.block.read();
+    const now = recorded ?? this.block.values;
+    // Registers are compared as 32-bit halves: reading a BigUint64Array element makes a BigInt, and a step
+    // changes one or two of the 17 — only those are read as BigInts (for their hex text).
+    if (this.view32?.buffer !== now.buffer) this.view32 = new Uint32Array(now.buffer);
+    const src = this.view32;
+    const base = now.byteOffset / 4;
     const before = this.before;
+    const prev = this.before32;
+    const from = recorded ? FROM_STEP : SAME_SLOT;
     let regs: TraceStep['regs'];
     let flags: TraceStep['flags'];
     for (let i = 0; i < TRACKED.length; i++) {
-      if (now[i] !== before[i]) (regs ??= {})[TRACKED[i]!] = [hexU64(before[i]!), hexU64(now[i]!)];
-    }
-    const fl = TRACKED.length - 1;
-    if (now[fl] !== before[fl]) {
-      const set: RflagsBit[] = [];
-      const cleared: RflagsBit[] = [];
-      const changed = now[fl]! ^ before[fl]!;
-      for (const [name, bit] of FLAG_BITS) {
-        if ((changed & bit) === 0n) continue;
-        if ((now[fl]! & bit) !== 0n) set.push(name);
-        else cleared.push(name);
+      const w = base + from[i]! * 2;
+      if (src[w] === prev[i * 2] && src[w + 1] === prev[i * 2 + 1]) continue;
+      const old = before[i]!;
+      const value = now[from[i]!]!;
+      (regs ??= {})[TRACKED[i]!] = [hexU64(old), hexU64(value)];
+      if (i === FLAGS_SLOT) {
+        const set: RflagsBit[] = [];
+        const cleared: RflagsBit[] = [];
+        const changed = value ^ old;
+        for (const [name, bit] of FLAG_BITS) {
+          if ((changed & bit) === 0n) continue;
+          if ((value & bit) !== 0n) set.push(name);
+          else cleared.push(name);
+        }
+        if (set.length || cleared.length) flags = { set, cleared };
       }
-      if (set.length || cleared.length) flags = { set, cleared };
+      prev[i * 2] = src[w]!;
+      prev[i * 2 + 1] = src[w + 1]!;
     }
-    before.set(now);
     const at = s.at;
     // One object with its keys in the documented order; JSON.stringify leaves out the ones that are undefined.
     this.sink({
