@@ -46,11 +46,11 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
     'it is what the disk caches keep, and `seamlab setup` (scripts/setup) now builds v3 once at its end, so the first `seamlab run` after ' +
     'the README\'s setup is the warm row, not this one.',
   'trace-vs-python':
-    'The native step recorder captures every step\'s registers in C (the "limit" row shows what that costs alone: millions of steps/s); ' +
-    'what is left is the trace recorder building each step in JavaScript — the registers that changed (old → new), the RFLAGS bits by name, ' +
-    'every memory access with its label from the call plan (out->r8, stack[rsp+8]) and the source location with its macro stack — about ' +
-    '2 µs a step, where the Python hook only copies 17 registers. Recording is 7–11× Python here depending on load; a run of the TDX entry ' +
-    'points has under 100 steps, so a trace of any of them takes well under a millisecond.',
+    'The native step recorder captures every step\'s registers in C (the "limit" row shows what that costs alone); what is left is the ' +
+    'trace recorder building each step in JavaScript — the registers that changed (old → new), the RFLAGS bits by name, every memory ' +
+    'access with its label from the call plan (out->r8, stack[rsp+8]) and the source location with its macro stack. Steady state it is ' +
+    'about 17× the Python hook on a quiet machine (10,000-call repetitions, each about as long as the Python row\'s); the ratio falls with ' +
+    'load, which slows the JIT-compiled recorder more than CPython\'s hook.',
   'golden-inprocess':
     'Every golden is re-recorded (107 runs with the trace recorder, one machine per image) and compared field by field; under load the ' +
     'median moves with the load average (see the line above).',

@@ -108,7 +108,8 @@ export function seamcallRows(ctx: BenchContext): BenchRow[] {
 export function traceRows(ctx: BenchContext): BenchRow[] {
   const g = TRACE_GROUP;
   const q = ctx.quick;
-  const recCalls = q ? 500 : 2_000;
+  // About a second per repetition, as the Python row takes: shorter rounds would measure the JIT warming up.
+  const recCalls = q ? 2_000 : 10_000;
   const pyCalls = q ? 300 : 1_500;
   const cCalls = q ? 20_000 : 100_000;
   const reps = Math.min(ctx.reps, 3);
