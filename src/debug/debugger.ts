@@ -33,6 +33,7 @@ import { prepareRun, type PreparedRun } from '../run/run.js';
 import type { Scenario } from '../seam/scenario.js';
 import { hexU64 } from '../support/format.js';
 import { REGISTER_VIEWS, type RegisterView } from '../support/registers.js';
+import { fromLittleEndian, toLittleEndian } from '../support/memory.js';
 import type { GasFrame, SourceLocation } from '../support/source-location.js';
 import { locationAt } from '../support/source-location.js';
 import { resolveBreakpoint } from './breakpoints.js';
@@ -54,18 +55,6 @@ interface Candidate {
 
 function registerId(base: RegisterView['base']): number {
   return base === 'rip' ? X86_REG.RIP : base === 'rflags' ? X86_REG.RFLAGS : GPR_IDS[base];
-}
-
-function littleEndian(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
-}
-
-function toBytes(value: bigint, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = Number((value >> BigInt(8 * i)) & 0xffn);
-  return out;
 }
 
 export class Debugger {
@@ -592,7 +581,7 @@ export class Debugger {
     const memoryWatch = (address: bigint, size: number, label: string) => {
       if (size < 1 || size > 64) throw new SeamlabError('DEBUG_WATCH_SIZE', `cannot watch ${size} bytes`, 'watch 1 to 64 bytes');
       if (!this.machine.readMemory(address, size)) throw new SeamlabError('DEBUG_WATCH_UNMAPPED', `nothing is mapped at ${hexU64(address)}`, 'watch memory the run can reach (a struct field, the stack)');
-      return { kind: 'memory' as const, access, address, size, label, current: () => littleEndian(this.machine.readMemory(address, size) ?? new Uint8Array(size)) };
+      return { kind: 'memory' as const, access, address, size, label, current: () => fromLittleEndian(this.machine.readMemory(address, size) ?? new Uint8Array(size)) };
     };
     if (spec.kind === 'register') {
       const name = spec.register.replace(/^\$/, '').toLowerCase();
@@ -717,7 +706,7 @@ export class Debugger {
   assign(expression: string, value: bigint): void {
     const v = this.evaluateValue(expression);
     if (v.lvalue?.kind === 'register') this.writeRegister(v.lvalue.name, value);
-    else if (v.lvalue?.kind === 'memory') this.writeMemory(v.lvalue.address, toBytes(value, v.lvalue.size));
+    else if (v.lvalue?.kind === 'memory') this.writeMemory(v.lvalue.address, toLittleEndian(value, v.lvalue.size));
     else throw new SeamlabError('DEBUG_NOT_LVALUE', `${expression} is neither a register nor memory`, 'assign to $rax, out->r8 or *(u64*)ADDR');
   }
 
@@ -736,7 +725,7 @@ export class Debugger {
           name: s.layout.name, address: s.address, outputOnly: s.outputOnly,
           fields: s.layout.fields.map((f) => {
             const address = s.address + BigInt(f.offset);
-            return { name: f.name, path: `${p.name}->${f.name}`, address, offset: f.offset, size: f.size, value: littleEndian(this.machine.readMemory(address, f.size) ?? new Uint8Array(f.size)) };
+            return { name: f.name, path: `${p.name}->${f.name}`, address, offset: f.offset, size: f.size, value: fromLittleEndian(this.machine.readMemory(address, f.size) ?? new Uint8Array(f.size)) };
           }),
         };
       }

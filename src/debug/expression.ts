@@ -14,6 +14,7 @@ import { SeamlabError } from '../errors.js';
 import type { StructLayout } from '../intake/types.js';
 import { hexU64 } from '../support/format.js';
 import { REGISTER_VIEWS, type RegisterView } from '../support/registers.js';
+import { fromLittleEndian } from '../support/memory.js';
 
 export type ExprType =
   | { kind: 'int'; size: 1 | 2 | 4 | 8; signed: boolean }
@@ -240,12 +241,6 @@ function sizeOf(t: ExprType | 'void'): number {
   return t.kind === 'int' ? t.size : t.kind === 'pointer' ? 8 : t.layout.size;
 }
 
-function littleEndian(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
-}
-
 class Evaluator {
   constructor(private readonly src: string, private readonly ctx: ExprContext) {}
 
@@ -257,7 +252,7 @@ class Evaluator {
     const size = sizeOf(type);
     const bytes = this.ctx.readMemory(address, size);
     if (!bytes) throw this.error(col, `cannot read ${size} bytes at ${hexU64(address)}: nothing is mapped there`, 'check the address (info registers, p &out->r8)');
-    return { value: littleEndian(bytes), type, lvalue: { kind: 'memory', address, size } };
+    return { value: fromLittleEndian(bytes), type, lvalue: { kind: 'memory', address, size } };
   }
 
   eval(n: Node): ExprValue {

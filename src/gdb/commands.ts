@@ -11,7 +11,8 @@
 import type { CpuState } from '../machine/cpu-state.js';
 import type { CoreStopEvent, GdbCore, WatchAccess } from './core.js';
 import { MAX_PACKET } from './packet.js';
-import { REGISTER_LAYOUT, decodeRegisters, encodeRegisters, fromLittleEndian, toLittleEndian } from './registers.js';
+import { REGISTER_LAYOUT, decodeRegisters, encodeRegisters } from './registers.js';
+import { fromLittleEndian, toLittleEndian } from '../support/memory.js';
 import { TARGET_XML } from './target-xml.js';
 
 /** A reply payload (framed by the session), or undefined for no reply at all. */

@@ -17,6 +17,7 @@
  */
 import type { CpuState, SegmentName } from '../machine/cpu-state.js';
 import type { GprName } from '../support/registers.js';
+import { fromLittleEndian, toLittleEndian } from '../support/memory.js';
 
 export type RegisterFeature = 'org.gnu.gdb.i386.core' | 'org.gnu.gdb.i386.sse' | 'org.gnu.gdb.i386.linux' | 'org.gnu.gdb.i386.segments' | 'org.seamlab.x86';
 
@@ -62,22 +63,6 @@ export const REGISTER_LAYOUT: readonly RegisterSlot[] = [
 /** The `g` packet's size in bytes. */
 export const REGISTER_BYTES = REGISTER_LAYOUT.reduce((n, r) => n + r.size, 0);
 
-/** Little-endian bytes of a value, truncated to `size`. */
-export function toLittleEndian(value: bigint, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let v = BigInt.asUintN(size * 8, value);
-  for (let i = 0; i < size; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
-export function fromLittleEndian(bytes: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
-  return v;
-}
 
 /** The whole register file, in packet order. */
 export function encodeRegisters(cpu: CpuState): Uint8Array {

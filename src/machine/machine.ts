@@ -11,7 +11,7 @@
  */
 import type { Image } from '../image/types.js';
 import { DEFAULT_LAYOUT, type MachineLayout } from './layout.js';
-import { PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
+import { fromLittleEndian, PAGE_SIZE as PAGE, pageAlignUp } from '../support/memory.js';
 import { PhysMemory } from './memory.js';
 import { RegisterFile } from './register-file.js';
 import { SourceMap } from '../image/source-map.js';
@@ -196,7 +196,7 @@ export class Machine {
       if (observeReads) {
         uc.hookMem(UC_HOOK.MEM_READ, (_type, address, size) => {
           const bytes = this.readMemory(address, size);
-          this.active?.onMemory('read', address, size, bytes ? littleEndian(bytes) : 0n);
+          this.active?.onMemory('read', address, size, bytes ? fromLittleEndian(bytes) : 0n);
         });
       }
     }
@@ -244,12 +244,6 @@ export class Machine {
     if (inside(L.stackBase - BigInt(PAGE), PAGE) || inside(L.stackBase + BigInt(this.stack.length), PAGE)) return 'stack guard page';
     return undefined;
   }
-}
-
-function littleEndian(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
 }
 
 /** The native step recorder on `uc`; a user error naming why when it cannot be built or loaded. */

@@ -36,6 +36,7 @@ import { SLOT } from '../machine/register-file.js';
 import type { PreparedRun, RunResult } from '../run/run.js';
 import { RFLAGS, type Regs } from '../support/registers.js';
 import { GPR_NAMES } from '../support/registers.js';
+import { fromLittleEndian } from '../support/memory.js';
 import { derivedAccesses, type DerivedAccess } from './accesses.js';
 import type { Relocation } from './relocate.js';
 import { ORACLE_BUDGET, SiliconSession, type SiliconRunOptions } from './silicon.js';
@@ -55,12 +56,6 @@ export interface SiliconReplayOptions {
 function unicornRegs(R: Relocation, regs: BigUint64Array): BigUint64Array {
   const v = R.regsToUnicorn(regs.slice());
   v[SLOT.rflags] = v[SLOT.rflags]! & NOT_THE_INSTRUCTIONS;
-  return v;
-}
-
-function littleEndian(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
   return v;
 }
 
@@ -108,7 +103,7 @@ class Replay {
 
   private valueAt(address: bigint, size: number): bigint {
     const b = this.m.readMemory(address, size);
-    return b ? littleEndian(b) : 0n;
+    return b ? fromLittleEndian(b) : 0n;
   }
 
   /** Writes the CPU's changed bytes into the machine, every aligned qword they touch mapped back into Unicorn's addresses. */
@@ -121,7 +116,7 @@ class Replay {
     for (const q of qwords) {
       const b = this.m.readMemory(q, 8);
       if (!b) continue;
-      const v = littleEndian(b);
+      const v = fromLittleEndian(b);
       const u = this.R.toUnicorn(v);
       if (u !== v) {
         const out = Buffer.alloc(8);
