@@ -79,16 +79,13 @@ export function seamcallRows(ctx: BenchContext): BenchRow[] {
   const limitCalls = q ? 300_000 : 1_000_000;
   const perCall = q ? 500 : 2_000;
   ctx.log('SEAMCALL round trips: seamlab per-call API');
-  const percallLabel = 'seamlab per-call API (openSession().call, each a checked run), a user handler';
-  const percall = guarded('seamcall.percall', g, percallLabel, 'calls/s', ctx, () => {
-    const r = runWorker(ctx, 'percall', { calls: perCall, reps: Math.min(ctx.reps, 3) });
-    return row('seamcall.percall', g, percallLabel, 'calls/s', r.samples, r.rssMb, `${n(perCall)} calls per repetition; the handler is created and called under a node:vm deadline (~60 µs each)`);
+  // The same calls answered by the user's handler (created and called under a node:vm deadline, src/seam/user-code.ts) and by a script (seamlab's own).
+  const percallRow = (id: string, label: string, handler: 'user' | 'script', note: string) => guarded(id, g, label, 'calls/s', ctx, () => {
+    const r = runWorker(ctx, 'percall', { calls: perCall, reps: Math.min(ctx.reps, 3), handler });
+    return row(id, g, label, 'calls/s', r.samples, r.rssMb, `${n(perCall)} calls per repetition${note}`);
   });
-  const scriptLabel = 'seamlab per-call API, the same answer as a scenario script (no user code)';
-  const percallScript = guarded('seamcall.percall-script', g, scriptLabel, 'calls/s', ctx, () => {
-    const r = runWorker(ctx, 'percall', { calls: perCall, reps: Math.min(ctx.reps, 3), handler: 'script' });
-    return row('seamcall.percall-script', g, scriptLabel, 'calls/s', r.samples, r.rssMb, `${n(perCall)} calls per repetition`);
-  });
+  const percall = percallRow('seamcall.percall', 'seamlab per-call API (openSession().call, each a checked run), a user handler', 'user', '; the handler is created and called under a node:vm deadline (~60 µs each)');
+  const percallScript = percallRow('seamcall.percall-script', 'seamlab per-call API, the same answer as a scenario script (no user code)', 'script', '');
   ctx.log(`SEAMCALL round trips: ${ctx.reps} rounds of seamlab batch, Python + Unicorn, native, C + Unicorn, batch with a core busy (interleaved)`);
   const py = ctx.tools.python;
   const busyNote = ctx.tools.taskset ? 'a busy loop pinned to the last core; seamlab on the last two' : 'a busy loop (taskset missing: nothing pinned)';
