@@ -65,13 +65,6 @@ export type RunEnd =
   | { kind: 'unmodelled'; mnemonic: string; why: string; address: bigint; location?: AddressLocation }
   | { kind: 'stopped'; rip: bigint; ucErr: number; location?: AddressLocation };
 
-/**
- * Wall-clock time one run may take by default (`--time-limit`); also the
- * time the user's handler code may take for one answer (src/seam/user-code.ts).
- * Defined in src/support/limits.ts, a module the CLI loads at start-up.
- */
-export { DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
-
 /** Kept for the many places that say "stop" for the end of a run. */
 export type StopReason = RunEnd;
 

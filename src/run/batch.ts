@@ -19,7 +19,8 @@ import { serveWithEnvironment } from '../seam/env.js';
 import type { LogicalCall } from '../seam/scenario.js';
 import type { CpuEnv, SeamHandler } from '../seam/types.js';
 import { ENTRY_RFLAGS, canary, planCall, type CallPlan } from './plan.js';
-import { DEFAULT_TIME_LIMIT_MS, functionAddress, type RunFunction } from './run.js';
+import { functionAddress, type RunFunction } from './run.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 
 /** Row layout the driver expects: RDI, RSI, RDX, RCX, R8, R9 at 0..40, RAX stored at 48. */
 export const ROW_ARGS: readonly SysvArgReg[] = ['rdi', 'rsi', 'rdx', 'rcx', 'r8', 'r9'];

@@ -20,10 +20,7 @@ import { checkCall, type AbiCheck, type OriginSource, type OutputStruct } from '
 import { loadedDisassembler, type Disassembler } from '../encode/capstone.js';
 import { OriginTracker, scrubPromise, type LeakReport } from './origins.js';
 import { hasOutputPointer, planCall, type CallPlan, type ParamPlan, type PhysPlacement, type PlanOptions } from './plan.js';
-
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
-
-export { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 
 /** The entry point to run: what intake discovered (name, kind, ABI). */
 export type RunFunction = Pick<EntryFunction, 'name' | 'kind' | 'abi'> & { sourceFile?: string };

@@ -4,7 +4,7 @@
  * The System V harness maps the logical call onto whatever C ABI the entry
  * point has, so one scenario runs against every revision.
  */
-import { DEFAULT_TIME_LIMIT_MS } from '../machine/run-types.js';
+import { DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 import { SeamRoot, type SeamldrConfig } from './p-seamldr.js';
 import { ScriptedHandler } from './scripted.js';
 import { TdGuestModel, type TdGuestConfig, type VmmHandler } from './td-guest.js';
