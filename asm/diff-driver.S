@@ -7,19 +7,23 @@
  *
  * Assembled by seamlab's own GNU-as front end (plain GNU as syntax, no cpp),
  * with `DIFF_CTL` (the absolute address of the control block, in caller
- * memory below 2 GiB) defined in front of this text.
+ * memory below 2 GiB) and `DIFF_NATIVE` defined in front of this text.
+ * With DIFF_NATIVE = 1 the registers after the call are not stored by this
+ * code: a native hook at seamlab_diff_capture copies them into the row and
+ * advances it (src/machine/native/batch-hooks.c), because every guest store
+ * is slow in Unicorn 2.0.1. The only store left per row is the call's
+ * return address.
  *
  * Control block at DIFF_CTL:
  *   +0  address of the current row      +8  rows left
  *   +16 the function                    +24 row stride
- *   +32 scratch (RAX after the call)
+ *   +32 scratch (RAX after the call)    +40 RSP at the call (set once)
  *
  * Row:
  *   +0   the 16 GPRs loaded before the call, in encoding order (RSP's slot unused)
  *   +128 RFLAGS loaded before the call
  *   +136 the 16 GPRs after the call (RSP's slot: RSP after the return)
  *   +264 RFLAGS after the call
- *   +272 RSP at the call (before the return address is pushed)
  */
 	.text
 	.globl seamlab_diff_batch
@@ -28,10 +32,12 @@ seamlab_diff_batch:
 1:
 	cmpq $0, DIFF_CTL+8
 	je 2f
-	movq DIFF_CTL+0, %rax
-	movq %rsp, 272(%rax)
-	pushq 128(%rax)
+	/* RFLAGS straight from the row (RSP pointed at it): popfq without a push. */
+	movq DIFF_CTL+0, %rsp
+	leaq 128(%rsp), %rsp
 	popfq
+	movq DIFF_CTL+40, %rsp
+	movq DIFF_CTL+0, %rax
 	movq 8(%rax), %rcx
 	movq 16(%rax), %rdx
 	movq 24(%rax), %rbx
@@ -48,6 +54,13 @@ seamlab_diff_batch:
 	movq 120(%rax), %r15
 	movq 0(%rax), %rax
 	call *DIFF_CTL+16
+	.globl seamlab_diff_capture
+seamlab_diff_capture:
+.if DIFF_NATIVE
+	/* The native hook has stored the registers and advanced the row. */
+	movq DIFF_CTL+40, %rsp
+	jmp 1b
+.else
 	movq %rax, DIFF_CTL+32
 	pushfq
 	movq DIFF_CTL+0, %rax
@@ -69,11 +82,12 @@ seamlab_diff_batch:
 	movq %r15, 256(%rax)
 	movq DIFF_CTL+32, %rcx
 	movq %rcx, 136(%rax)
-	movq 272(%rax), %rsp
+	movq DIFF_CTL+40, %rsp
 	movq DIFF_CTL+24, %rcx
 	addq %rcx, DIFF_CTL+0
 	decq DIFF_CTL+8
 	jmp 1b
+.endif
 2:
 	ret
 	.size seamlab_diff_batch, . - seamlab_diff_batch

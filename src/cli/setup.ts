@@ -13,6 +13,7 @@ import { cacheDir } from '../support/cache.js';
 import { formatUnicornVersion, LIBUNICORN_INSTALL_HINTS, loadUnicorn, unicornVersion } from '../machine/unicorn.js';
 import { setupRunner } from '../oracle/native-build.js';
 import { loadStepRecorder } from '../machine/native-steps.js';
+import { loadBatchHooks } from '../machine/native-batch.js';
 import { diskCacheEnabled } from '../support/cache.js';
 import { MAIN_JOB_REVISION } from './run.js';
 
@@ -71,6 +72,9 @@ export function runSetup(log: Log, opts: SetupOptions = {}): EnsureResult[] {
     setupRunner(log, cache);
     log('[setup] native step recorder for traces (the system C compiler builds src/machine/native/step-recorder.c)');
     setupStepRecorder(log);
+    log('[setup] native batch helpers for diff campaigns and batch runs (the system C compiler builds src/machine/native/batch-hooks.c)');
+    const b = loadBatchHooks();
+    log(b.ok ? '  batch helpers: ok' : `  batch helpers: not built (${b.reason}); batches run the portable driver, the same results more slowly`);
   }
   log(`[setup] kernel sources (cache ${cache})`);
   sweepStaleTemporaries(cache, log);

@@ -22,6 +22,8 @@
 import { assembleDriver } from '../image/batch-driver.js';
 import { EXCEPTION_NAMES, exceptionFixup, Machine, type RunEnd } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
+import { loadBatchHooks, RowCapture } from '../machine/native-batch.js';
+import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
 import { ENTRY_RFLAGS, OUTPUT_POISON, canary, planCall, type ParamPlan } from '../run/plan.js';
 import { functionAddress } from '../run/run.js';
 import { VECTOR_NUMBER, type CpuEnv, type Outcome, type SeamCall } from '../seam/types.js';
@@ -40,19 +42,23 @@ export interface BatchSide {
 
 export const DIFF_DRIVER_FILE = 'asm/diff-driver.S';
 export const DIFF_DRIVER_SYMBOL = 'seamlab_diff_batch';
+/** Where the driver's call returns to: the native capture hook's site. */
+const DIFF_CAPTURE_SYMBOL = 'seamlab_diff_capture';
+/** What the capture hook stores at ROW_OUT: the 16 GPRs in encoding order, then RFLAGS (the row's layout). */
+const CAPTURE_REG_IDS = [...GPR_NAMES.map((n) => GPR_IDS[n]), X86_REG.RFLAGS];
 
 /** Row layout (asm/diff-driver.S). */
 const ROW_IN = 0;
 const ROW_IN_FLAGS = 128;
 const ROW_OUT = 136;
 const ROW_OUT_FLAGS = 264;
-const ROW_RSP = 272;
-const ROW_HEADER = 288;
+const ROW_HEADER = 272;
 /** Control block (asm/diff-driver.S), at the start of caller memory. */
 const CTL_ROW = 0;
 const CTL_LEFT = 1;
 const CTL_FN = 2;
 const CTL_STRIDE = 3;
+const CTL_CALL_RSP = 5;
 const TABLE = 64;
 
 /** SEAM calls per row whose inputs are recorded (a later call still counts). */
@@ -111,6 +117,8 @@ for (let v = 0; v < 32; v++) {
 /** One side's batch machine, table layout and per-row results. */
 export class SideBatch {
   readonly machine: Machine;
+  /** The native hook that stores each row's registers after the call (undefined: the driver stores them). */
+  private readonly capture: RowCapture | undefined;
   readonly stride: number;
   readonly capacity: number;
   private readonly q: BigUint64Array;
@@ -198,8 +206,18 @@ export class SideBatch {
     const probeLayout = new Machine(side.image, { mode: 'batch' });
     const callerBase = probeLayout.layout.callerBase;
     probeLayout.close();
-    const driver = assembleDriver(DIFF_DRIVER_FILE, DIFF_DRIVER_SYMBOL, `\t.set DIFF_CTL, 0x${callerBase.toString(16)}\n`);
+    const native = loadBatchHooks().ok;
+    const driver = assembleDriver(DIFF_DRIVER_FILE, DIFF_DRIVER_SYMBOL, `\t.set DIFF_CTL, 0x${callerBase.toString(16)}\n\t.set DIFF_NATIVE, ${native ? 1 : 0}\n`);
     this.machine = new Machine(side.image, { mode: 'batch', driver: driver.bytes, layout: { callerSize } });
+    this.machine.uc.longRuns = true;
+    if (native) {
+      const at = this.machine.layout.driver + BigInt(driver.globals[DIFF_CAPTURE_SYMBOL]!);
+      this.capture = RowCapture.attach(this.machine.uc, at, this.machine.caller, this.machine.layout.callerBase, ROW_OUT, CAPTURE_REG_IDS);
+      if (!this.capture) {
+        this.machine.close();
+        throw new Error('the native row capture hook could not be installed');
+      }
+    }
     this.bytes = this.machine.caller;
     this.q = new BigUint64Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length / 8);
     this.base = this.machine.layout.callerBase;
@@ -221,6 +239,7 @@ export class SideBatch {
   }
 
   close(): void {
+    this.capture?.detach();
     this.machine.close();
   }
 
@@ -306,6 +325,7 @@ export class SideBatch {
     q[CTL_LEFT] = BigInt(rows);
     q[CTL_FN] = this.entry;
     q[CTL_STRIDE] = BigInt(this.stride);
+    q[CTL_CALL_RSP] = this.machine.entryRsp;
     const serve = (call: SeamCall) => this.serve(call);
     // The driver returns to the sentinel (the return address at the entry RSP) when the table is done.
     const m = this.machine;
@@ -382,7 +402,7 @@ export class SideBatch {
   stack(row: number): string {
     const off = this.rowOffset(row) / 8;
     const rsp = this.q[off + ROW_OUT / 8 + SLOT.rsp]!;
-    const want = this.q[off + ROW_RSP / 8]!;
+    const want = this.q[CTL_CALL_RSP]!;
     const df = (this.q[off + ROW_OUT_FLAGS / 8]! & RFLAGS.DF) !== 0n;
     // Single runs measure RSP against entry + 8 (after the return address is popped): the same as the driver's RSP at the call.
     const bad = [rsp !== want ? `RSP off by ${rsp - want}` : '', df ? 'DF set' : ''].filter(Boolean);

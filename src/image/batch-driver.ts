@@ -20,6 +20,8 @@ export interface DriverCode {
   bytes: Uint8Array;
   /** Offset of `seamlab_batch` in `bytes`. */
   entry: number;
+  /** Offset in `bytes` of every global symbol the driver defines in its section (hook sites). */
+  globals: Readonly<Record<string, number>>;
 }
 
 export function batchDriverSource(): string {
@@ -42,7 +44,9 @@ export function driverFromImage(image: Image, symbol = BATCH_DRIVER_SYMBOL, file
   const sym = image.symbols.find((s) => s.name === symbol);
   const sec = sym && image.sections.find((s) => s.name === sym.section);
   if (!sym || !sec) throw new SeamlabError('BATCH_NO_DRIVER', `${file} did not define ${symbol}`, `restore ${file}`);
-  return { bytes: sec.bytes, entry: Number(sym.address - sec.address) };
+  const globals: Record<string, number> = {};
+  for (const s of image.symbols) if (s.section === sec.name && s.binding === 'global') globals[s.name] = Number(s.address - sec.address);
+  return { bytes: sec.bytes, entry: Number(sym.address - sec.address), globals };
 }
 
 const driverCaches = new Map<string, DriverCode>();

@@ -21,6 +21,7 @@ import { UC_HOOK, UC_HOOK_MEM_INVALID, UC_MEM, UC_PROT } from './unicorn-consts.
 import { Execution, type ExecutionOptions } from './execution.js';
 import type { MachineRun } from './run-types.js';
 import { loadStepRecorder, NativeStepLog } from './native-steps.js';
+import { loadBatchHooks, watchedEmuStart } from './native-batch.js';
 import { SeamlabError } from '../errors.js';
 import { readCpuState, type CpuState } from './cpu-state.js';
 import { scanCode, type CodeScan } from './code-scan.js';
@@ -112,6 +113,8 @@ export class Machine {
       // The native recorder goes first, so that at a SEAMCALL it has recorded the step before the trap serves it.
       this.steps = this.mode === 'recorded' ? openStepLog(this.uc) : undefined;
       this.installHooks(this.readsObserved);
+      // Batch runs are timed by Unicorn (no per-instruction hook to check the clock): without its polling thread when the native helpers build.
+      if (this.mode === 'batch') this.uc.timedStart = (...a) => (loadBatchHooks().ok ? watchedEmuStart(...a) : undefined);
     } catch (e) {
       this.uc.close();
       throw e;

@@ -239,6 +239,12 @@ export class Unicorn {
    * timeout thread is needed, it polls coarsely (see LONG_RUN_TIMER_SLACK_NS).
    */
   longRuns = false;
+  /**
+   * Starts a timed emulation without Unicorn's polling thread (the native
+   * watched start, src/machine/native-batch.ts, set by batch machines when it
+   * is built); undefined from it means "not possible, use Unicorn's timeout".
+   */
+  timedStart: ((engine: unknown, begin: bigint, until: bigint, timeoutUs: number, count: number) => number | undefined) | undefined;
   // Scratch buffers reused across calls (register reads are on the hot path).
   private readonly reg8 = Buffer.alloc(8);
 
@@ -375,12 +381,17 @@ export class Unicorn {
   emuStart(begin: bigint, until: bigint, timeoutUs = 0, count = 0): number {
     this.pendingError = undefined;
     this.running = true;
-    const slack = timeoutUs > 0 && this.longRuns ? loadPrctl() : null;
-    const previousSlack = slack ? slack(PR_GET_TIMERSLACK, 0) : 0;
-    let err: number;
+    let err: number | undefined;
+    let slack: typeof prctl = null;
+    let previousSlack = 0;
     try {
-      if (slack) slack(PR_SET_TIMERSLACK, LONG_RUN_TIMER_SLACK_NS);
-      err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count);
+      if (timeoutUs > 0 && this.timedStart) err = this.timedStart(this.handle, begin, until, timeoutUs, count);
+      if (err === undefined) {
+        slack = timeoutUs > 0 && this.longRuns ? loadPrctl() : null;
+        previousSlack = slack ? slack(PR_GET_TIMERSLACK, 0) : 0;
+        if (slack) slack(PR_SET_TIMERSLACK, LONG_RUN_TIMER_SLACK_NS);
+        err = this.lib.uc_emu_start(this.handle, begin, until, BigInt(timeoutUs), count);
+      }
     } finally {
       if (slack && previousSlack > 0) slack(PR_SET_TIMERSLACK, previousSlack);
       this.running = false;

@@ -1,0 +1,94 @@
+/**
+ * The native batch helpers (src/machine/native/batch-hooks.c): a watched
+ * uc_emu_start whose time limit costs no polling, and a row capture hook
+ * that copies the caller-visible registers into the current row of a batch
+ * driver's table. Both are optional: without a C compiler a batch machine
+ * uses Unicorn's own timeout and the driver stores the registers itself —
+ * the same rows, more slowly (test/diff-native-batch.test.ts runs both).
+ */
+import koffi from 'koffi';
+import { buildNative, type NativeTarget } from '../support/native-build.js';
+import { unicornLibraryPath, type Unicorn } from './unicorn.js';
+import { UC_HOOK } from './unicorn-consts.js';
+
+interface NativeLib {
+  start: (uc: unknown, begin: bigint, until: bigint, timeoutUs: bigint, count: bigint, fired: Int32Array) => number;
+  attach: (...a: unknown[]) => unknown;
+  detach: (uc: unknown, capture: unknown) => number;
+}
+
+let lib: NativeLib | undefined;
+let unavailable: string | undefined;
+/** Set by tests (and SEAMLAB_NO_NATIVE_BATCH=1) to run the portable path. */
+let disabled = process.env.SEAMLAB_NO_NATIVE_BATCH === '1';
+
+export function batchHooksTarget(libunicorn: string): NativeTarget {
+  return { name: 'batch-hooks', source: 'src/machine/native/batch-hooks.c', kind: 'shared', cflags: ['-O2', '-Wall', '-Wextra', '-pthread'], link: [libunicorn, '-pthread'] };
+}
+
+/** Turns the native helpers off (true) or back on for machines made from now on: the portable path, for tests. */
+export function disableNativeBatch(off: boolean): void {
+  disabled = off;
+}
+
+/** Builds (if needed) and loads the helpers; the reason when they cannot be used. */
+export function loadBatchHooks(): { ok: true } | { ok: false; reason: string } {
+  if (disabled) return { ok: false, reason: 'turned off' };
+  if (lib) return { ok: true };
+  if (unavailable !== undefined) return { ok: false, reason: unavailable };
+  const libunicorn = unicornLibraryPath();
+  if (!libunicorn) {
+    unavailable = 'the loaded libunicorn was not found in /proc/self/maps';
+    return { ok: false, reason: unavailable };
+  }
+  const b = buildNative(batchHooksTarget(libunicorn));
+  if (!b.ok) {
+    unavailable = `${b.message}${b.notes.length ? `: ${b.notes.join(' / ')}` : ''}`;
+    return { ok: false, reason: unavailable };
+  }
+  const h = koffi.load(b.path);
+  lib = {
+    start: h.func('int seamlab_emu_start_watched(void *uc, uint64_t begin, uint64_t until, uint64_t timeout_us, uint64_t count, _Out_ int32_t *fired)') as NativeLib['start'],
+    attach: h.func('void *seamlab_capture_attach(void *uc, uint64_t at, uint8_t *host, uint64_t guest, uint64_t size, uint64_t out, const int32_t *regs, int nregs, int hook_code)'),
+    detach: h.func('int seamlab_capture_detach(void *uc, void *capture)') as NativeLib['detach'],
+  };
+  return { ok: true };
+}
+
+/**
+ * uc_emu_start with a time limit kept by a sleeping thread (no polling);
+ * undefined when the helpers are not loaded or the thread could not be made
+ * (the caller then uses Unicorn's timeout).
+ */
+export function watchedEmuStart(engine: unknown, begin: bigint, until: bigint, timeoutUs: number, count: number): number | undefined {
+  if (!lib) return undefined;
+  const fired = new Int32Array(1);
+  const err = lib.start(engine, begin, until, BigInt(timeoutUs), BigInt(count), fired);
+  return err < 0 ? undefined : err;
+}
+
+/** A row capture hook installed on a machine's engine (see batch-hooks.c). */
+export class RowCapture {
+  private capture: unknown;
+
+  /**
+   * Installs the hook at `at`: there the registers `regIds` are stored at
+   * `outOffset` in the row the control block at the start of `caller` points
+   * to, and the row advances by the stride. Undefined when the helpers are
+   * not available.
+   */
+  static attach(uc: Unicorn, at: bigint, caller: Buffer, callerBase: bigint, outOffset: number, regIds: readonly number[]): RowCapture | undefined {
+    if (!loadBatchHooks().ok || !lib) return undefined;
+    const c = lib.attach(uc.enginePointer, at, caller, callerBase, BigInt(caller.length), BigInt(outOffset), Int32Array.from(regIds), regIds.length, UC_HOOK.CODE);
+    return c ? new RowCapture(uc, c) : undefined;
+  }
+
+  private constructor(private readonly uc: Unicorn, capture: unknown) {
+    this.capture = capture;
+  }
+
+  detach(): void {
+    if (this.capture && lib) lib.detach(this.uc.enginePointer, this.capture);
+    this.capture = undefined;
+  }
+}
