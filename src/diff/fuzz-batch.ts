@@ -22,7 +22,8 @@
 import { assembleDriver } from '../image/batch-driver.js';
 import { EXCEPTION_NAMES, exceptionFixup, Machine, type RunEnd } from '../machine/machine.js';
 import { SLOT } from '../machine/register-file.js';
-import { loadBatchHooks, RowCapture } from '../machine/native-batch.js';
+import { loadBatchHooks, RowCapture, ScriptedTraps } from '../machine/native-batch.js';
+import { RECORDED_CALLS, SERVED_BY_ENVIRONMENT, TrapState, type ScriptTable } from '../machine/script-table.js';
 import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
 import { ENTRY_RFLAGS, OUTPUT_POISON, canary, planCall, type ParamPlan } from '../run/plan.js';
 import { functionAddress } from '../run/run.js';
@@ -61,8 +62,7 @@ const CTL_STRIDE = 3;
 const CTL_CALL_RSP = 5;
 const TABLE = 64;
 
-/** SEAM calls per row whose inputs are recorded (a later call still counts). */
-export const RECORDED_CALLS = 2;
+export { RECORDED_CALLS };
 const GUARD = 16;
 const GUARD_BYTE = 0xa5;
 const POISON64 = BigInt(`0x${OUTPUT_POISON.toString(16).repeat(8)}`);
@@ -141,8 +141,9 @@ export class SideBatch {
   private readonly structStart: number;
   private readonly structEnd: number;
 
-  // Per-row results of the last run.
+  // Per-row results of the last run: what the traps recorded (written by the native scripted traps or by serve()), and how rows ended.
   rows = 0;
+  private readonly state: TrapState;
   readonly calls: Int32Array;
   readonly seamIn: BigUint64Array;
   /** Byte views for copying and comparing without BigInt allocations. */
@@ -150,13 +151,21 @@ export class SideBatch {
   private readonly regBytes: Uint8Array;
   /** Unicorn counts instructions (for the per-row budget) only after a row ran away on time: counting costs ~15%. */
   private counting = false;
-  readonly served: (Outcome | undefined)[];
+  /** Per row and recorded call: the step of the row's script served, or SERVED_BY_ENVIRONMENT. */
+  readonly served: Int8Array;
   readonly oops: Int8Array;
   readonly fixup: Int8Array;
   readonly ends: (EndInfo | undefined)[];
   private scripts: RowCall[] = [];
+  /** Native traps answering from the caller's script table (undefined: serve() answers in JavaScript). */
+  private readonly traps: ScriptedTraps | undefined;
 
-  constructor(readonly side: BatchSide, capacity: number) {
+  /**
+   * `table`: a script table the caller encodes every row into before run()
+   * (shared by both sides of a pair); with it, and the native helpers built,
+   * the SEAM calls are answered natively. Without, serve() answers them.
+   */
+  constructor(readonly side: BatchSide, capacity: number, table?: ScriptTable) {
     this.capacity = capacity;
     const probe = new Machine(side.image, { mode: 'batch' });
     let plan;
@@ -207,9 +216,23 @@ export class SideBatch {
     const callerBase = probeLayout.layout.callerBase;
     probeLayout.close();
     const native = loadBatchHooks().ok;
+    const nativeTraps = native && table !== undefined;
     const driver = assembleDriver(DIFF_DRIVER_FILE, DIFF_DRIVER_SYMBOL, `\t.set DIFF_CTL, 0x${callerBase.toString(16)}\n\t.set DIFF_NATIVE, ${native ? 1 : 0}\n`);
-    this.machine = new Machine(side.image, { mode: 'batch', driver: driver.bytes, layout: { callerSize } });
+    this.machine = new Machine(side.image, { mode: 'batch', driver: driver.bytes, layout: { callerSize }, traps: nativeTraps ? 'native' : 'js' });
     this.machine.uc.longRuns = true;
+    this.state = new TrapState(capacity);
+    if (nativeTraps) {
+      const sites = this.machine.sites.map((site) => {
+        const e = exceptionFixup(side.image, site.address);
+        return { address: site.address, ...(e ? { fixup: { address: e.fixup, type: e.type } } : {}) };
+      });
+      const poison = this.structs.filter((st) => !st.outputOnly).map((st) => [st.offset, st.size] as const);
+      this.traps = ScriptedTraps.attach(this.machine.uc, sites, this.machine.caller, this.machine.layout.callerBase, TABLE, this.stride, table, this.state, poison, OUTPUT_POISON);
+      if (!this.traps) {
+        this.machine.close();
+        throw new Error('the native scripted traps could not be installed');
+      }
+    }
     if (native) {
       const at = this.machine.layout.driver + BigInt(driver.globals[DIFF_CAPTURE_SYMBOL]!);
       this.capture = RowCapture.attach(this.machine.uc, at, this.machine.caller, this.machine.layout.callerBase, ROW_OUT, CAPTURE_REG_IDS);
@@ -227,19 +250,20 @@ export class SideBatch {
     if (this.base + BigInt(this.bytes.length) > 0xffffffffn) throw new Error('the diff batch needs caller memory below 4 GiB');
     this.entry = functionAddress(side.image, side.fn.name);
     this.driverStart = this.machine.layout.driver + BigInt(driver.entry);
-    this.calls = new Int32Array(capacity);
-    this.seamIn = new BigUint64Array(capacity * RECORDED_CALLS * 16);
+    this.calls = this.state.calls;
+    this.seamIn = this.state.seamIn;
     this.seamInBytes = Buffer.from(this.seamIn.buffer, this.seamIn.byteOffset, this.seamIn.byteLength);
     const regs = this.machine.regs.values;
     this.regBytes = new Uint8Array(regs.buffer, regs.byteOffset, 128);
-    this.served = new Array<Outcome | undefined>(capacity * RECORDED_CALLS).fill(undefined);
-    this.oops = new Int8Array(capacity);
-    this.fixup = new Int8Array(capacity);
+    this.served = this.state.served;
+    this.oops = this.state.oops;
+    this.fixup = this.state.fixup;
     this.ends = new Array<EndInfo | undefined>(capacity).fill(undefined);
   }
 
   close(): void {
     this.capture?.detach();
+    this.traps?.detach();
     this.machine.close();
   }
 
@@ -294,10 +318,11 @@ export class SideBatch {
     if (this.oops[row]) return ABORTED;
     const k = this.calls[row]!++;
     const rc = this.scripts[row]!;
-    const o = rc.envFault ?? rc.script[Math.min(k, rc.script.length - 1)]!;
+    const step = rc.envFault ? SERVED_BY_ENVIRONMENT : Math.min(k, rc.script.length - 1);
+    const o = rc.envFault ?? rc.script[step]!;
     if (k < RECORDED_CALLS) {
       this.seamInBytes.set(this.regBytes, (row * RECORDED_CALLS + k) * 128);
-      this.served[row * RECORDED_CALLS + k] = o;
+      this.served[row * RECORDED_CALLS + k] = step;
     }
     if (o.kind === 'fault') {
       const vector = VECTOR_NUMBER[o.vector];
@@ -370,7 +395,10 @@ export class SideBatch {
   }
 
   outcome(row: number, call: number): Outcome | undefined {
-    return call < RECORDED_CALLS ? this.served[row * RECORDED_CALLS + call] : undefined;
+    if (call >= RECORDED_CALLS || call >= this.calls[row]!) return undefined;
+    const rc = this.scripts[row]!;
+    const step = this.served[row * RECORDED_CALLS + call]!;
+    return step === SERVED_BY_ENVIRONMENT ? rc.envFault : rc.script[step];
   }
 
   regOut(row: number, slot: number): bigint {

@@ -16,6 +16,8 @@ import { GPR_NAMES } from '../support/registers.js';
 import { caseArbitrary, variantPlan, variantsFor, type FuzzCase, type Variant } from './fuzz-gen.js';
 import { BatchRowView, SideBatch, type BatchSide, type RowCall } from './fuzz-batch.js';
 import { environmentFault } from '../seam/env.js';
+import { loadBatchHooks } from '../machine/native-batch.js';
+import { ScriptTable } from '../machine/script-table.js';
 import { compareRuns, type CompareSpec, type LogicalInputs, type ObsValue, type RawDifference } from './observe.js';
 
 /** Cases per fast-check run (and per batch). */
@@ -85,14 +87,17 @@ export class DiffEngine {
   private readonly va: BatchRowView;
   private readonly vb: BatchRowView;
   private readonly expected: Set<string>;
+  /** Every row's answers, for the native traps of both sides (undefined: the sides answer in JavaScript). */
+  private readonly table: ScriptTable | undefined;
   /** Both sides lay rows out alike: a row pair with equal bytes has no difference (the fast path). */
   private readonly sameLayout: boolean;
 
   constructor(readonly config: EngineConfig, capacityCases = CHUNK) {
     this.variants = variantsFor(config.kind);
     const rows = capacityCases * this.variants.length;
-    this.a = new SideBatch(config.a, rows);
-    this.b = new SideBatch(config.b, rows);
+    this.table = loadBatchHooks().ok ? new ScriptTable(rows) : undefined;
+    this.a = new SideBatch(config.a, rows, this.table);
+    this.b = new SideBatch(config.b, rows, this.table);
     this.va = new BatchRowView(this.a);
     this.vb = new BatchRowView(this.b);
     this.arb = caseArbitrary(config.kind, config.extended);
@@ -119,6 +124,7 @@ export class DiffEngine {
       for (const v of variants) {
         const { script, env } = variantPlan(c, v, this.config.kind, regs);
         const rc: RowCall = { call, script, env, envFault: environmentFault(this.config.kind, env) };
+        this.table?.encode(row, script, rc.envFault);
         this.a.fill(row, rc);
         this.b.fill(row, rc);
         row++;

@@ -49,6 +49,12 @@ export interface MachineOptions {
   traceDepth?: number;
   /** Install the memory-read hook too (an observer will want loads). Single mode only. */
   observeReads?: boolean;
+  /**
+   * 'native': no JavaScript trap hooks, because the caller installs native
+   * scripted traps (src/machine/native-batch.ts) at `sites` before the first
+   * run. Batch mode only.
+   */
+  traps?: 'js' | 'native';
 }
 
 /** A run as `Machine.run` takes it (the observers come with `start`). */
@@ -80,10 +86,14 @@ export class Machine {
   /** How many executed instructions a runaway report lists. */
   readonly traceDepth: number;
   private readonly siteByAddress: Map<bigint, TrapSite>;
+  /** The JavaScript trap hooks are installed (not with native scripted traps). */
+  private readonly trapHooks: boolean;
   private closed = false;
 
   constructor(readonly image: Image, options: MachineOptions = {}) {
     this.mode = options.mode ?? 'single';
+    if (options.traps === 'native' && this.mode !== 'batch') throw new Error('native traps need a batch-mode machine');
+    this.trapHooks = options.traps !== 'native';
     this.layout = { ...DEFAULT_LAYOUT, ...options.layout };
     this.traceDepth = options.traceDepth ?? 16;
     this.map = new SourceMap(image);
@@ -203,8 +213,8 @@ export class Machine {
         });
       }
     }
-    for (const site of this.sites) {
-      uc.hookCode((address) => this.active?.onTrap(site, address), site.address, site.address);
+    if (this.trapHooks) {
+      for (const site of this.sites) uc.hookCode((address) => this.active?.onTrap(site, address), site.address, site.address);
     }
     for (const stub of this.image.stubs) {
       if (stub.kind !== 'noreturn') continue;

@@ -9,12 +9,16 @@
 import koffi from 'koffi';
 import { buildNative, type NativeTarget } from '../support/native-build.js';
 import { unicornLibraryPath, type Unicorn } from './unicorn.js';
-import { UC_HOOK } from './unicorn-consts.js';
+import { UC_HOOK, X86_REG, GPR_IDS } from './unicorn-consts.js';
+import type { ScriptTable, TrapState } from './script-table.js';
+import { GPR_NAMES } from '../support/registers.js';
 
 interface NativeLib {
   start: (uc: unknown, begin: bigint, until: bigint, timeoutUs: bigint, count: bigint, fired: Int32Array) => number;
   attach: (...a: unknown[]) => unknown;
   detach: (uc: unknown, capture: unknown) => number;
+  trapsAttach: (...a: unknown[]) => unknown;
+  trapsDetach: (uc: unknown, server: unknown) => number;
 }
 
 let lib: NativeLib | undefined;
@@ -51,6 +55,8 @@ export function loadBatchHooks(): { ok: true } | { ok: false; reason: string } {
     start: h.func('int seamlab_emu_start_watched(void *uc, uint64_t begin, uint64_t until, uint64_t timeout_us, uint64_t count, _Out_ int32_t *fired)') as NativeLib['start'],
     attach: h.func('void *seamlab_capture_attach(void *uc, uint64_t at, uint8_t *host, uint64_t guest, uint64_t size, uint64_t out, const int32_t *regs, int nregs, int hook_code)'),
     detach: h.func('int seamlab_capture_detach(void *uc, void *capture)') as NativeLib['detach'],
+    trapsAttach: h.func('void *seamlab_traps_attach(void *uc, const uint64_t *sites, int nsites, uint8_t *host, uint64_t guest, uint64_t table_offset, uint64_t stride, uint64_t capacity, const uint64_t *script, uint8_t *state, const uint64_t *poison, int npoison, int poison_byte, const int32_t *regs, int nregs, int hook_code)'),
+    trapsDetach: h.func('int seamlab_traps_detach(void *uc, void *server)') as NativeLib['trapsDetach'],
   };
   return { ok: true };
 }
@@ -90,5 +96,49 @@ export class RowCapture {
   detach(): void {
     if (this.capture && lib) lib.detach(this.uc.enginePointer, this.capture);
     this.capture = undefined;
+  }
+}
+
+/** A trap site as the scripted traps take it: where, and the exception-table entry a fault there takes (if any). */
+export interface ScriptedSite {
+  address: bigint;
+  fixup?: { address: bigint; type: number };
+}
+
+/** The registers the scripted traps read and write: the 16 GPRs, RFLAGS, RIP. */
+const TRAP_REG_IDS = Int32Array.from([...GPR_NAMES.map((n) => GPR_IDS[n]), X86_REG.RFLAGS, X86_REG.RIP]);
+
+/**
+ * Native SEAMCALL/TDCALL traps answering a batch driver's rows from a
+ * ScriptTable (see batch-hooks.c). The machine must have been made without
+ * its own trap hooks (`traps: 'native'`), and nothing translated yet.
+ */
+export class ScriptedTraps {
+  private server: unknown;
+
+  /**
+   * `caller` holds the driver's control block at offset 0 and the row table
+   * at `tableOffset`; `poison`: (offset in row, size) of the structs to fill
+   * with `poisonByte` once a call has read its inputs. Undefined when the
+   * helpers are not available.
+   */
+  static attach(uc: Unicorn, sites: readonly ScriptedSite[], caller: Buffer, callerBase: bigint, tableOffset: number, stride: number,
+    table: ScriptTable, state: TrapState, poison: readonly (readonly [number, number])[], poisonByte: number): ScriptedTraps | undefined {
+    if (!loadBatchHooks().ok || !lib) return undefined;
+    if (table.capacity !== state.capacity) throw new Error('script table and trap state of different capacities');
+    const siteWords = BigUint64Array.from(sites.flatMap((s) => [s.address, s.fixup?.address ?? 0n, BigInt(s.fixup?.type ?? 0)]));
+    const poisonWords = BigUint64Array.from(poison.flatMap(([o, n]) => [BigInt(o), BigInt(n)]));
+    const server = lib.trapsAttach(uc.enginePointer, siteWords, sites.length, caller, callerBase, BigInt(tableOffset), BigInt(stride), BigInt(table.capacity),
+      table.buffer, state.buffer, poisonWords, poison.length, poisonByte, TRAP_REG_IDS, TRAP_REG_IDS.length, UC_HOOK.CODE);
+    return server ? new ScriptedTraps(uc, server, [table, state]) : undefined;
+  }
+
+  private constructor(private readonly uc: Unicorn, server: unknown, private readonly keepAlive: readonly unknown[]) {
+    this.server = server;
+  }
+
+  detach(): void {
+    if (this.server && lib) lib.trapsDetach(this.uc.enginePointer, this.server);
+    this.server = undefined;
   }
 }
