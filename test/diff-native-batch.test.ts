@@ -104,7 +104,7 @@ describe('native batch helpers', () => {
         const b = new SideBatch({ label: rev, image: side.image, fn: { name: fn, kind: f.kind, abi: f.abi } }, rows.length, table);
         try {
           rows.forEach((rc, i) => {
-            table?.encode(i, rc.script, rc.envFault);
+            table?.encode(i, rc.script, rc.envFault, f.kind);
             b.fill(i, rc);
           });
           b.run(rows.length);

@@ -13,7 +13,8 @@ import { ScriptTable, TrapState, SERVED_BY_ENVIRONMENT } from '../src/machine/sc
 import { applyOutcome } from '../src/machine/trap.js';
 import { Unicorn } from '../src/machine/unicorn.js';
 import { UC_PROT } from '../src/machine/unicorn-consts.js';
-import { VECTOR_NUMBER, type Outcome } from '../src/seam/types.js';
+import { VECTOR_NUMBER, type Outcome, type SeamKind } from '../src/seam/types.js';
+import { asCpuApplies } from '../src/seam/env.js';
 
 const CODE = 0x10000n;
 const CALLER = 0x200000n;
@@ -38,7 +39,7 @@ const engines: Unicorn[] = [];
 afterAll(() => { for (const uc of engines) uc.close(); });
 
 /** One trap at CODE answered natively with `o`, from registers `regs`; the registers after it. */
-function nativeTrap(o: Outcome, regs: BigUint64Array, site: ScriptedSite, envFault?: Outcome): { after: BigUint64Array; state: TrapState } {
+function nativeTrap(o: Outcome, regs: BigUint64Array, site: ScriptedSite, envFault?: Outcome, kind: SeamKind = 'seamcall'): { after: BigUint64Array; state: TrapState } {
   const uc = Unicorn.open();
   engines.push(uc);
   uc.memMap(CODE, 0x1000, UC_PROT.READ | UC_PROT.EXEC);
@@ -48,7 +49,7 @@ function nativeTrap(o: Outcome, regs: BigUint64Array, site: ScriptedSite, envFau
   caller.writeBigUInt64LE(CALLER + BigInt(TABLE), 0); // the control block's row pointer: row 0
   const table = new ScriptTable(1);
   const state = new TrapState(1);
-  table.encode(0, [o], envFault);
+  table.encode(0, [o], envFault, kind);
   const traps = ScriptedTraps.attach(uc, [site], caller, CALLER, TABLE, STRIDE, table, state, [], 0xa5);
   expect(traps).toBeDefined();
   const rf = new RegisterFile(uc);
@@ -74,14 +75,15 @@ describe('native scripted traps', () => {
     expect(loadBatchHooks()).toEqual({ ok: true });
   });
 
-  for (const fixupType of [EX_TYPE_FAULT, EX_TYPE_DEFAULT]) {
-    for (const o of OUTCOMES) {
-      it(`${JSON.stringify(o, (_k, x: unknown) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x))} (exception-table type ${fixupType})`, () => {
+  for (const [kind, fixupType] of [['seamcall', EX_TYPE_FAULT], ['seamcall', EX_TYPE_DEFAULT], ['tdcall', EX_TYPE_FAULT]] as const) {
+    // TDCALL has no VMfail outcome (asCpuApplies refuses it); its returns keep RFLAGS unless they say otherwise.
+    for (const o of OUTCOMES.filter((x) => kind === 'seamcall' || (x.kind !== 'vmfailinvalid' && x.kind !== 'vmfailvalid'))) {
+      it(`${kind}: ${JSON.stringify(o, (_k, x: unknown) => (typeof x === 'bigint' ? `0x${x.toString(16)}` : x))} (exception-table type ${fixupType})`, () => {
         const regs = initialRegs();
         const entry = { entryAddress: 0n, insn: CODE, fixup: CODE + 0x100n, type: fixupType, typeWord: fixupType };
-        const { after, state } = nativeTrap(o, regs, { address: CODE, fixup: { address: entry.fixup, type: entry.type } });
+        const { after, state } = nativeTrap(o, regs, { address: CODE, fixup: { address: entry.fixup, type: entry.type } }, undefined, kind);
         const want = BigUint64Array.from(regs);
-        if (!applyOutcome(want, o, 'test')) applyFixup(want, entry, VECTOR_NUMBER[(o as { vector: 'UD' | 'GP' }).vector]);
+        if (!applyOutcome(want, asCpuApplies(kind, o), 'test')) applyFixup(want, entry, VECTOR_NUMBER[(o as { vector: 'UD' | 'GP' }).vector]);
         expect([...after].map((x) => x.toString(16))).toEqual([...want].map((x) => x.toString(16)));
         expect(state.calls[0]).toBe(1);
         expect(state.served[0]).toBe(0);

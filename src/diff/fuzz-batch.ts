@@ -28,6 +28,7 @@ import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
 import { ENTRY_RFLAGS, OUTPUT_POISON, canary, planCall, type ParamPlan } from '../run/plan.js';
 import { functionAddress } from '../run/run.js';
 import { VECTOR_NUMBER, type CpuEnv, type Outcome, type SeamCall } from '../seam/types.js';
+import { asCpuApplies } from '../seam/env.js';
 import { PAGE_SIZE, pageAlignUp } from '../support/memory.js';
 import { GPR_NAMES, RFLAGS, isGprName, type GprName } from '../support/registers.js';
 import { endInfo, type EndInfo, type LogicalInputs, type RunView } from './observe.js';
@@ -335,7 +336,8 @@ export class SideBatch {
     // Inputs are read: poison the in/out structs, so that any field not poison afterwards was written after the call.
     const off = this.rowOffset(row);
     for (const s of this.structs) if (!s.outputOnly) this.bytes.fill(OUTPUT_POISON, off + s.offset, off + s.offset + s.size);
-    return o;
+    // As the CPU applies it (a TDCALL return keeps the TD's RFLAGS), like a single run's handler (src/seam/env.ts).
+    return asCpuApplies(call.kind, o);
   }
 
   /**

@@ -124,7 +124,7 @@ export class DiffEngine {
       for (const v of variants) {
         const { script, env } = variantPlan(c, v, this.config.kind, regs);
         const rc: RowCall = { call, script, env, envFault: environmentFault(this.config.kind, env) };
-        this.table?.encode(row, script, rc.envFault);
+        this.table?.encode(row, script, rc.envFault, this.config.kind);
         this.a.fill(row, rc);
         this.b.fill(row, rc);
         row++;

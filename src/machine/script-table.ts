@@ -12,8 +12,10 @@
  * which step each recorded call got, and the registers it was given — one
  * buffer the native side keeps a pointer to.
  */
-import { VECTOR_NUMBER, type Outcome } from '../seam/types.js';
+import { VECTOR_NUMBER, type Outcome, type SeamKind } from '../seam/types.js';
 import { GPR_NAMES, type GprName } from '../support/registers.js';
+
+const SLOT_OF: Readonly<Record<string, number | undefined>> = Object.fromEntries(GPR_NAMES.map((r, i) => [r, i]));
 
 /** Steps a row's script may have (the fuzz generator makes at most 3). */
 export const MAX_SCRIPT_STEPS = 4;
@@ -39,17 +41,23 @@ export class ScriptTable {
     this.u32 = new Uint32Array(this.buffer.buffer, this.buffer.byteOffset, capacity * ROW_WORDS * 2);
   }
 
-  /** Encodes row `row`: `script` (1..MAX_SCRIPT_STEPS outcomes), or `envFault` answering every call. */
-  encode(row: number, script: readonly Outcome[], envFault: Outcome | undefined): void {
+  /**
+   * Encodes row `row`: `script` (1..MAX_SCRIPT_STEPS outcomes), or `envFault`
+   * answering every call — as the CPU applies them at a `kind` instruction
+   * (src/seam/env.ts asCpuApplies: a TDCALL return keeps the TD's RFLAGS
+   * unless the outcome says otherwise).
+   */
+  encode(row: number, script: readonly Outcome[], envFault: Outcome | undefined, kind: SeamKind): void {
     if (script.length < 1 || script.length > MAX_SCRIPT_STEPS) throw new Error(`a batch row's script has ${script.length} steps (1..${MAX_SCRIPT_STEPS})`);
     const w = row * ROW_WORDS;
     this.u32[w * 2] = script.length | (envFault ? 1 << 8 : 0);
     this.u32[w * 2 + 1] = 0;
-    for (let i = 0; i < script.length; i++) this.step(w + 1 + i * STEP_WORDS, script[i]!);
-    if (envFault) this.step(w + 1 + MAX_SCRIPT_STEPS * STEP_WORDS, envFault);
+    const tdcall = kind === 'tdcall';
+    for (let i = 0; i < script.length; i++) this.step(w + 1 + i * STEP_WORDS, script[i]!, tdcall);
+    if (envFault) this.step(w + 1 + MAX_SCRIPT_STEPS * STEP_WORDS, envFault, tdcall);
   }
 
-  private step(at: number, o: Outcome): void {
+  private step(at: number, o: Outcome, tdcall: boolean): void {
     let low = KIND[o.kind];
     let mask = 0;
     switch (o.kind) {
@@ -60,7 +68,7 @@ export class ScriptTable {
       case 'interrupted': {
         if (o.kind === 'return') {
           this.q[at + 1] = o.rax;
-          if (o.flags === 'preserve') low |= PRESERVE_FLAGS;
+          if (o.flags === 'preserve' || (tdcall && o.flags === undefined)) low |= PRESERVE_FLAGS;
         } else if (o.rax !== undefined) {
           this.q[at + 1] = o.rax;
           low |= RAX_GIVEN;
@@ -69,8 +77,8 @@ export class ScriptTable {
         if (regs) {
           for (const r in regs) {
             const v = regs[r as GprName];
-            if (v === undefined) continue;
-            const slot = GPR_NAMES.indexOf(r as GprName);
+            const slot = SLOT_OF[r];
+            if (v === undefined || slot === undefined) continue;
             mask |= 1 << slot;
             this.q[at + 2 + slot] = v;
           }
