@@ -61,7 +61,7 @@ export function diffRows(ctx: BenchContext): BenchRow[] {
   const rows: BenchRow[] = [];
   for (const p of pairs) {
     const l1 = `seamlab diff --fuzz, 1 job: ${p.what}`;
-    const lj = `seamlab diff --fuzz, --jobs ${jobs} (workers started cold): ${p.what}`;
+    const lj = `seamlab diff --fuzz, --jobs ${jobs} (this thread and ${jobs - 1} worker${jobs - 1 === 1 ? '' : 's'} started cold): ${p.what}`;
     if (!built) {
       rows.push(unavailable(`${p.id}.jobs1`, g, l1, 'pairs/s', 'not available: seamlab diff not built yet'), unavailable(`${p.id}.jobs`, g, lj, 'pairs/s', 'not available: seamlab diff not built yet'));
       continue;
@@ -73,7 +73,7 @@ export function diffRows(ctx: BenchContext): BenchRow[] {
       extra = { jobsSamples: r.jobsSamples as number[], rssMb: r.rssMb };
       return row(`${p.id}.jobs1`, g, l1, 'pairs/s', r.samples, r.rssMb, `${cases.toLocaleString('en-US')} cases per repetition, warm`);
     }));
-    rows.push(extra ? row(`${p.id}.jobs`, g, lj, 'pairs/s', extra.jobsSamples, extra.rssMb, `the same cases across ${jobs} worker threads`) : unavailable(`${p.id}.jobs`, g, lj, 'pairs/s', rows.at(-1)!.reason ?? 'failed'));
+    rows.push(extra ? row(`${p.id}.jobs`, g, lj, 'pairs/s', extra.jobsSamples, extra.rssMb, `the same cases across ${jobs} threads, as seamlab diff --jobs ${jobs} runs them`) : unavailable(`${p.id}.jobs`, g, lj, 'pairs/s', rows.at(-1)!.reason ?? 'failed'));
   }
   return rows;
 }

@@ -151,8 +151,9 @@ const TASKS: Record<string, (a: Args) => Record<string, unknown> | Promise<Recor
 
   /**
    * Differential pairs/s of `seamlab diff --fuzz`'s engine (src/diff): in this
-   * thread, warm; and with `jobs` worker threads, cold (worker start, image
-   * transfer and machine set-up included), as `seamlab diff --jobs` runs them.
+   * thread, warm; and on `jobs` threads — this one and `jobs - 1` workers
+   * started cold (worker start, image transfer and machine set-up included) —
+   * as `seamlab diff --jobs` runs them.
    */
   async diff(a) {
     await loadDisassembler();
@@ -170,7 +171,7 @@ const TASKS: Record<string, (a: Args) => Record<string, unknown> | Promise<Recor
         pairs = engine.runRange(0, a.cases!).pairs;
         one.push((pairs / (performance.now() - t)) * 1000);
         t = performance.now();
-        const r = mergeRanges(await runWorkers(config, 0, a.cases!, a.jobs!));
+        const r = mergeRanges(await runWorkers(config, 0, a.cases!, a.jobs!, undefined, engine));
         if (r.pairs !== pairs) throw new Error(`workers ran ${r.pairs} pairs, one thread ${pairs}`);
         many.push((pairs / (performance.now() - t)) * 1000);
       }

@@ -295,7 +295,12 @@ export class SideBatch {
       let v = 0n;
       if (p.role === 'leaf') v = rc.call.leaf;
       else if (p.role === 'register' && p.carries !== undefined) v = inputs[p.carries] ?? 0n;
-      else if (p.struct !== undefined) v = this.base + BigInt(off + this.structs[p.struct]!.offset);
+      else if (p.struct !== undefined) {
+        // The struct's address, below 4 GiB: written as two 32-bit halves (no BigInt made per row).
+        this.u32[(qi + p.reg) * 2] = this.table32 - TABLE + off + this.structs[p.struct]!.offset;
+        this.u32[(qi + p.reg) * 2 + 1] = 0;
+        continue;
+      }
       q[qi + p.reg] = v;
     }
     for (const s of this.structs) {

@@ -11,7 +11,7 @@
  * `fc.check(…, { seed, path })` replays and shrinks one case.
  */
 import fc from 'fast-check';
-import type { SeamKind } from '../seam/types.js';
+import type { CpuEnv, Outcome, SeamKind } from '../seam/types.js';
 import { GPR_NAMES } from '../support/registers.js';
 import { caseArbitrary, variantPlan, variantsFor, type FuzzCase, type Variant } from './fuzz-gen.js';
 import { BatchRowView, SideBatch, type BatchSide, type RowCall } from './fuzz-batch.js';
@@ -89,6 +89,8 @@ export class DiffEngine {
   private readonly expected: Set<string>;
   /** Every row's answers, for the native traps of both sides (undefined: the sides answer in JavaScript). */
   private readonly table: ScriptTable | undefined;
+  /** What each CPU environment raises (variantPlan hands out a few shared environment objects). */
+  private readonly envFaults = new Map<CpuEnv, Outcome | undefined>();
   /** Both sides lay rows out alike: a row pair with equal bytes has no difference (the fast path). */
   private readonly sameLayout: boolean;
 
@@ -123,7 +125,9 @@ export class DiffEngine {
       const regs = c.outputs.length ? Object.fromEntries(c.outputs) : undefined;
       for (const v of variants) {
         const { script, env } = variantPlan(c, v, this.config.kind, regs);
-        const rc: RowCall = { call, script, env, envFault: environmentFault(this.config.kind, env) };
+        let envFault = this.envFaults.get(env);
+        if (envFault === undefined && !this.envFaults.has(env)) this.envFaults.set(env, (envFault = environmentFault(this.config.kind, env)));
+        const rc: RowCall = { call, script, env, envFault };
         this.table?.encode(row, script, rc.envFault, this.config.kind);
         this.a.fill(row, rc);
         this.b.fill(row, rc);

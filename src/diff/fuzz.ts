@@ -89,7 +89,7 @@ export async function runFuzz(p: PreparedPair, collector: DifferenceCollector, o
     if (jobs === 1 || count === 0) {
       result = engine.runRange(first, count, (done) => opts.progress?.(done, count));
     } else {
-      result = mergeRanges(await runWorkers(config, first, count, jobs, (done) => opts.progress?.(done, count)));
+      result = mergeRanges(await runWorkers(config, first, count, jobs, (done) => opts.progress?.(done, count), engine));
     }
     const sigs = result.signatures.sort((x, y) => x.firstCase - y.firstCase || variants.indexOf(x.variant) - variants.indexOf(y.variant) || ALL_KINDS.indexOf(x.kind) - ALL_KINDS.indexOf(y.kind));
     for (const sig of sigs) {

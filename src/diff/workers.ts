@@ -2,14 +2,15 @@
  * Worker threads for a fuzz campaign (`--jobs N`): each worker builds the
  * pair's batch machines once (src/diff/worker.ts, bundled as
  * dist/diff-worker.js) and takes ranges of cases from a shared queue until
- * the campaign's range is done. Results are plain data (src/diff/fuzz-engine.ts).
+ * the campaign's range is done; the calling thread, already warm, takes
+ * ranges from the same queue. Results are plain data (src/diff/fuzz-engine.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SeamlabError } from '../errors.js';
 import { packageRoot } from '../support/package-root.js';
-import { CHUNK, type EngineConfig, type RangeResult } from './fuzz-engine.js';
+import { CHUNK, type DiffEngine, type EngineConfig, type RangeResult } from './fuzz-engine.js';
 
 export const WORKER_FILE = 'dist/diff-worker.js';
 
@@ -17,10 +18,17 @@ export const WORKER_FILE = 'dist/diff-worker.js';
 export type ToWorker = { type: 'range'; first: number; count: number } | { type: 'close' };
 export type FromWorker = { type: 'progress'; cases: number } | { type: 'result'; result: RangeResult } | { type: 'error'; message: string; stack?: string };
 
-export async function runWorkers(config: EngineConfig, first: number, count: number, jobs: number, progress?: (done: number) => void): Promise<RangeResult[]> {
+/**
+ * Runs cases [first, first + count) on `jobs` threads. With `local` (an
+ * engine of the same config this thread has already built and warmed, as
+ * runFuzz has for shrinking), this thread is one of them and `jobs - 1`
+ * workers start: the warm thread works while the others start cold.
+ */
+export async function runWorkers(config: EngineConfig, first: number, count: number, jobs: number, progress?: (done: number) => void, local?: DiffEngine): Promise<RangeResult[]> {
   const file = join(packageRoot(), WORKER_FILE);
-  if (!existsSync(file)) throw new SeamlabError('DIFF_NO_WORKER', `${WORKER_FILE} is missing`, 'run `npm run build` in the seamlab checkout, or use --jobs 1');
-  // Work in pieces of a few chunks, handed out as workers become free: a slow worker does not hold up the rest.
+  const workers = local ? jobs - 1 : jobs;
+  if (workers > 0 && !existsSync(file)) throw new SeamlabError('DIFF_NO_WORKER', `${WORKER_FILE} is missing`, 'run `npm run build` in the seamlab checkout, or use --jobs 1');
+  // Work in pieces of a few chunks, handed out as threads become free: a slow one does not hold up the rest.
   const piece = CHUNK * 4;
   const queue: { first: number; count: number }[] = [];
   for (let i = first; i < first + count; i += piece) queue.push({ first: i, count: Math.min(piece, first + count - i) });
@@ -29,9 +37,17 @@ export async function runWorkers(config: EngineConfig, first: number, count: num
   const one = (): Promise<void> => new Promise((resolve, reject) => {
     const w = new Worker(file, { workerData: { config } });
     let failed = false;
+    let inFlight = 0;
+    let closing = false;
     const next = () => {
       const job = queue.shift();
-      w.postMessage(job ? { type: 'range', ...job } satisfies ToWorker : { type: 'close' } satisfies ToWorker);
+      if (job) {
+        inFlight++;
+        w.postMessage({ type: 'range', ...job } satisfies ToWorker);
+      } else if (inFlight === 0 && !closing) {
+        closing = true;
+        w.postMessage({ type: 'close' } satisfies ToWorker);
+      }
     };
     w.on('message', (m: FromWorker) => {
       if (m.type === 'progress') {
@@ -39,6 +55,7 @@ export async function runWorkers(config: EngineConfig, first: number, count: num
         progress?.(done);
       } else if (m.type === 'result') {
         results.push(m.result);
+        inFlight--;
         next();
       } else {
         failed = true;
@@ -52,8 +69,22 @@ export async function runWorkers(config: EngineConfig, first: number, count: num
       if (code === 0) resolve();
       else reject(new Error(`diff worker exited with ${code}`));
     });
+    // Two pieces in flight: the next one is queued in the worker when it finishes one, even while this thread is busy.
+    next();
     next();
   });
-  await Promise.all(Array.from({ length: jobs }, one));
+  const mine = async (engine: DiffEngine): Promise<void> => {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      let reported = 0;
+      results.push(engine.runRange(job.first, job.count, (d) => {
+        done += d - reported;
+        reported = d;
+        progress?.(done);
+      }));
+      // Let the workers' messages in (results, progress) between pieces.
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  await Promise.all([...Array.from({ length: workers }, one), ...(local ? [mine(local)] : [])]);
   return results;
 }
