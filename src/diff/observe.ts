@@ -40,7 +40,12 @@ export const CALLER_CLOBBERED: readonly GprName[] = ['rcx', 'rdx', 'rsi', 'rdi',
 
 export const SLOT_OF: Readonly<Record<GprName, number>> = Object.fromEntries(GPR_NAMES.map((r, i) => [r, i])) as Record<GprName, number>;
 
-/** One observed value: its class (what is compared) and how to show it. */
+/**
+ * One observed value: its class (what is compared) and how to show it.
+ * `compareRuns` gives values whose class and text are made when read (the
+ * same strings each time, and `{ cls, text }` as JSON); `plainValue` turns
+ * one into plain data, for keeping or sending to another thread.
+ */
 export interface ObsValue {
   readonly cls: string;
   readonly text: string;
