@@ -18,7 +18,7 @@ import { BatchRowView, SideBatch, type BatchSide, type RowCall } from './fuzz-ba
 import { environmentFault } from '../seam/env.js';
 import { loadBatchHooks } from '../machine/native-batch.js';
 import { ScriptTable } from '../machine/script-table.js';
-import { compareRuns, type CompareSpec, type LogicalInputs, type ObsValue, type RawDifference } from './observe.js';
+import { compareRuns, plainValue, type CompareSpec, type LogicalInputs, type ObsValue, type RawDifference } from './observe.js';
 
 /** Cases per fast-check run (and per batch). */
 export const CHUNK = 1024;
@@ -167,7 +167,9 @@ export class DiffEngine {
 
   /** Runs cases [first, first + count) of the campaign. */
   runRange(first: number, count: number, progress?: (cases: number) => void): RangeResult {
-    const sigs = new Map<string, Signature>();
+    // Signatures in order of first occurrence, found per (variant, observation, call) without building a key per difference.
+    const list: Signature[] = [];
+    const byVariant = new Map<Variant, Map<string, KindSignatures>>();
     let pairs = 0;
     let failing = 0;
     let done = 0;
@@ -177,13 +179,20 @@ export class DiffEngine {
       const n = Math.min(CHUNK - start, first + count - i);
       const cases = chunkCases(this.arb, this.config.seed, k, start, n);
       this.runCases(cases, (ci, variant, diffs) => {
+        let kinds = byVariant.get(variant);
+        if (!kinds) byVariant.set(variant, (kinds = new Map<string, KindSignatures>()));
         let unexpected = false;
         for (const d of diffs) {
-          const key = signatureKey(variant, d.kind, d.call);
-          const s = sigs.get(key);
+          let ks = kinds.get(d.kind);
+          if (!ks) kinds.set(d.kind, (ks = { expected: this.isExpected(variant, d.kind), byCall: [] }));
+          const s = ks.byCall[d.call ?? 0];
           if (s) s.count++;
-          else sigs.set(key, { cls: variant, kind: d.kind, ...(d.call ? { call: d.call } : {}), count: 1, firstCase: i + ci, variant, a: d.a, b: d.b });
-          if (!this.isExpected(variant, d.kind)) unexpected = true;
+          else {
+            const sig: Signature = { cls: variant, kind: d.kind, ...(d.call ? { call: d.call } : {}), count: 1, firstCase: i + ci, variant, a: plainValue(d.a), b: plainValue(d.b) };
+            ks.byCall[d.call ?? 0] = sig;
+            list.push(sig);
+          }
+          if (!ks.expected) unexpected = true;
         }
         if (unexpected) failing++;
       });
@@ -192,8 +201,14 @@ export class DiffEngine {
       done += n;
       progress?.(done);
     }
-    return { signatures: [...sigs.values()], cases: count, pairs, failingPairs: failing };
+    return { signatures: list, cases: count, pairs, failingPairs: failing };
   }
+}
+
+/** One observation of one variant in a range: muted or not, and its signature per SEAM call (`signatureKey`'s call). */
+interface KindSignatures {
+  expected: boolean;
+  byCall: Signature[];
 }
 
 /** Merges range results (workers, shards): counts add up, the earliest case of each signature wins. */

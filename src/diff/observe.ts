@@ -39,12 +39,16 @@ export const SEAM_OUTPUT_REGS: readonly GprName[] = ['rcx', 'rdx', 'rbx', 'rsi',
 export const CALLER_CLOBBERED: readonly GprName[] = ['rcx', 'rdx', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11'];
 
 export const SLOT_OF: Readonly<Record<GprName, number>> = Object.fromEntries(GPR_NAMES.map((r, i) => [r, i])) as Record<GprName, number>;
-const CANARY_OF = new Map<bigint, GprName>(GPR_NAMES.map((r) => [canary(r), r]));
 
-/** One observed value: its class (what is compared) and how to show it. */
+/**
+ * One observed value: its class (what is compared) and how to show it.
+ * `compareRuns` gives values whose class and text are made when read (the
+ * same strings each time, and `{ cls, text }` as JSON); `plainValue` turns
+ * one into plain data, for keeping or sending to another thread.
+ */
 export interface ObsValue {
-  cls: string;
-  text: string;
+  readonly cls: string;
+  readonly text: string;
 }
 
 /** One observation that differs between the two sides. */
@@ -119,45 +123,169 @@ export interface CompareSpec {
   after: readonly number[];
 }
 
-function literal(v: bigint): ObsValue {
-  return { cls: hex(v), text: hex(v) };
+/*
+ * A value's class is first decided as a number (below), without building
+ * any string: most compared values turn out to be the same class on both
+ * sides, and a fuzz campaign keeps only the first occurrence of each
+ * difference, so the class name and the text are made only when a
+ * difference is recorded, and then only when read (`Observed`).
+ *
+ * Class code: bits 0–3 a register slot (for the classes that name one),
+ * bit 4 "the same class, shown another way" (not compared), the rest the
+ * class. Two codes are the same class when they agree outside bit 4 — and,
+ * for a literal, when the values are equal (its class is the value).
+ */
+const REG = 0xf;
+const ALT = 0x10;
+const CLASS = ~(REG | ALT);
+/** The value itself (hex). ALT: a return value, shown with its status name. */
+const LITERAL = 1 << 5;
+/** The call's own input for this register. ALT: RAX holding the leaf. */
+const INPUT = 2 << 5;
+/** The caller's leftover (canary) in register REG. */
+const LEFTOVER = 3 << 5;
+/** The call's input for register REG (a value too distinctive to be a coincidence). */
+const INPUT_REG = 4 << 5;
+/** The leaf. ALT: a return value, shown with its status name. */
+const LEAF = 5 << 5;
+const POINTER = 6 << 5;
+/** Register REG as the last SEAM call left it. */
+const SEAM_LEFT = 7 << 5;
+const NOT_RETURNED = 8 << 5;
+const SEAM = 9 << 5;
+const NOT_SEAM = 10 << 5;
+/** No return value (the run did not return). */
+const NONE = 11 << 5;
+
+const CANARIES = GPR_NAMES.map((r) => canary(r));
+const CANARY_SLOT = new Map<bigint, number>(CANARIES.map((c, i) => [c, i]));
+/** The canaries' range: most values are outside it, and two BigInt comparisons cost less than hashing one. */
+const CANARY_MIN = CANARIES.reduce((m, c) => (c < m ? c : m));
+const CANARY_MAX = CANARIES.reduce((m, c) => (c > m ? c : m));
+
+/** The register whose canary `v` is (the caller's leftover), or undefined. */
+function canarySlot(v: bigint): number | undefined {
+  return v >= CANARY_MIN && v <= CANARY_MAX ? CANARY_SLOT.get(v) : undefined;
+}
+const UPPER = GPR_NAMES.map((r) => r.toUpperCase());
+const LEFTOVER_CLS = GPR_NAMES.map((r) => `leftover:${r}`);
+const INPUT_REG_CLS = GPR_NAMES.map((r) => `input:${r}`);
+const SEAM_LEFT_CLS = GPR_NAMES.map((r) => `seam-left:${r}`);
+/** Output registers in slot order: where an output value may have been left by the SEAM call. */
+const SEAM_OUTPUT_SLOTS = GPR_NAMES.flatMap((r, i) => (SEAM_OUTPUT_REGS.includes(r) ? [i] : []));
+const KIND_IN = GPR_NAMES.map((r) => `seam.in.${r}`);
+const KIND_OUTPUT = GPR_NAMES.map((r) => `output.${r}`);
+const KIND_AFTER = GPR_NAMES.map((r) => `after.${r}`);
+const NOT_PASSABLE = 'not passable by this ABI';
+const NOT_LOADED = 'not loaded by this function (its struct has the field)';
+
+function sameClass(x: number, vx: bigint | undefined, y: number, vy: bigint | undefined): boolean {
+  return ((x ^ y) & ~ALT) === 0 && ((x & CLASS) !== LITERAL || vx === vy);
 }
 
-/** Classifies a value the module was given in register `slot`. */
-export function classifyInput(v: bigint, slot: number, call: LogicalInputs, view: RunView): ObsValue {
-  const reg = GPR_NAMES[slot]!;
-  const own = call.inputs[slot];
-  if (own !== undefined && own === v) return { cls: 'input', text: `the call's ${reg.toUpperCase()} (${hex(v)})` };
-  if (slot === 0 && v === call.leaf) return { cls: 'input', text: `the leaf (${hex(v)})` };
-  return classifyOther(v, call, view);
-}
+/**
+ * An observed value of a recorded difference: its class and text made from
+ * the class code when read. Not plain data: what is kept beyond the
+ * comparison (a fuzz signature, a report) takes `plainValue` of it.
+ */
+class Observed implements ObsValue {
+  readonly #code: number;
+  readonly #v: bigint;
+  readonly #slot: number;
+  /** NONE: how the run ended; otherwise, when not empty, why the register is not the call's input. */
+  readonly #detail: string;
 
-function classifyOther(v: bigint, call: LogicalInputs, view: RunView): ObsValue {
-  const left = CANARY_OF.get(v);
-  if (left) return { cls: `leftover:${left}`, text: `the caller's leftover ${left.toUpperCase()} (${hex(v)})` };
-  for (let i = 0; i < 16; i++) {
-    const x = call.inputs[i];
-    if (x !== undefined && x === v && v > 0xffffn) return { cls: `input:${GPR_NAMES[i]}`, text: `the call's ${GPR_NAMES[i]!.toUpperCase()} input (${hex(v)})` };
+  constructor(code: number, v: bigint, slot: number, detail: string) {
+    this.#code = code;
+    this.#v = v;
+    this.#slot = slot;
+    this.#detail = detail;
   }
-  if (v === call.leaf && v > 0xffffn) return { cls: 'leaf', text: `the leaf (${hex(v)})` };
-  for (const [lo, hi] of view.pointers) if (v >= lo && v < hi) return { cls: 'pointer:struct', text: `a pointer into the caller's struct (${hex(v)})` };
-  return literal(v);
-}
 
-/** Classifies what the caller finds for register `slot` in the structs it passed. */
-function classifyOutput(view: RunView, slot: number, call: LogicalInputs): ObsValue {
-  if (!view.outputPresent(slot) || !view.outputWritten(slot)) return { cls: 'not returned', text: 'not returned' };
-  const v = view.outputValue(slot);
-  const last = view.calls - 1;
-  if (last >= 0) {
-    if (view.regAfterCall(last, slot) === v) return { cls: `seam-left:${GPR_NAMES[slot]}`, text: `${GPR_NAMES[slot]!.toUpperCase()} as the SEAM call left it (${hex(v)})` };
-    for (let i = 0; i < 16; i++) {
-      if (i !== 4 && view.regAfterCall(last, i) === v && SEAM_OUTPUT_REGS.includes(GPR_NAMES[i]!)) {
-        return { cls: `seam-left:${GPR_NAMES[i]}`, text: `${GPR_NAMES[i]!.toUpperCase()} as the SEAM call left it (${hex(v)})` };
-      }
+  get cls(): string {
+    const code = this.#code;
+    switch (code & CLASS) {
+      case LITERAL: return hex(this.#v);
+      case INPUT: return 'input';
+      case LEFTOVER: return LEFTOVER_CLS[code & REG]!;
+      case INPUT_REG: return INPUT_REG_CLS[code & REG]!;
+      case LEAF: return 'leaf';
+      case POINTER: return 'pointer:struct';
+      case SEAM_LEFT: return SEAM_LEFT_CLS[code & REG]!;
+      case NOT_RETURNED: return 'not returned';
+      case SEAM: return 'seam';
+      case NOT_SEAM: return 'not a SEAM value';
+      default: return 'none';
     }
   }
-  return classifyOther(v, call, view);
+
+  get text(): string {
+    const code = this.#code;
+    const v = this.#v;
+    let t: string;
+    switch (code & CLASS) {
+      case LITERAL: t = code & ALT ? returnText(v) : hex(v); break;
+      case INPUT: t = code & ALT ? `the leaf (${hex(v)})` : `the call's ${UPPER[this.#slot]} (${hex(v)})`; break;
+      case LEFTOVER: t = `the caller's leftover ${UPPER[code & REG]} (${hex(v)})`; break;
+      case INPUT_REG: t = `the call's ${UPPER[code & REG]} input (${hex(v)})`; break;
+      case LEAF: t = `the leaf (${code & ALT ? returnText(v) : hex(v)})`; break;
+      case POINTER: t = `a pointer into the caller's struct (${hex(v)})`; break;
+      case SEAM_LEFT: t = `${UPPER[code & REG]} as the SEAM call left it (${hex(v)})`; break;
+      case NOT_RETURNED: return 'not returned';
+      case SEAM: t = `what the SEAM side wrote into ${UPPER[this.#slot]} (${hex(v)})`; break;
+      case NOT_SEAM: t = `not a SEAM value (${hex(v)})`; break;
+      default: return `none (${this.#detail})`;
+    }
+    return this.#detail ? `${this.#detail}; the module got ${t}` : t;
+  }
+
+  toJSON(): ObsValue {
+    return { cls: this.cls, text: this.text };
+  }
+}
+
+/** An observed value as plain data (`{ cls, text }`; a value that already is plain data is returned as it is). */
+export function plainValue(v: ObsValue): ObsValue {
+  return v instanceof Observed ? { cls: v.cls, text: v.text } : v;
+}
+
+/**
+ * The class of a value the module was given in register `slot`, when the
+ * side's function delivers the call's input there.
+ */
+function inputClass(v: bigint, slot: number, call: LogicalInputs, view: RunView): number {
+  const own = call.inputs[slot];
+  if (own !== undefined && own === v) return INPUT;
+  if (slot === 0 && v === call.leaf) return INPUT | ALT;
+  return otherClass(v, call, view, -1);
+}
+
+/**
+ * The class of a value that is not the register's own input: a leftover,
+ * another input or the leaf (if distinctive), a pointer, else the literal.
+ * `excluded`: an input slot not to match (the register itself, when the
+ * function does not pass it: an equal value is a coincidence).
+ */
+function otherClass(v: bigint, call: LogicalInputs, view: RunView, excluded: number): number {
+  const left = canarySlot(v);
+  if (left !== undefined) return LEFTOVER | left;
+  if (v > 0xffffn) {
+    const inputs = call.inputs;
+    for (let i = 0; i < 16; i++) if (i !== excluded && inputs[i] === v) return INPUT_REG | i;
+    if (v === call.leaf) return LEAF;
+  }
+  for (const [lo, hi] of view.pointers) if (v >= lo && v < hi) return POINTER;
+  return LITERAL;
+}
+
+/** The class of what the caller finds for register `slot` in the structs it passed: value `v` (written). */
+function outputClass(view: RunView, slot: number, call: LogicalInputs, calls: number, v: bigint): number {
+  const last = calls - 1;
+  if (last >= 0) {
+    if (view.regAfterCall(last, slot) === v) return SEAM_LEFT | slot;
+    for (const i of SEAM_OUTPUT_SLOTS) if (view.regAfterCall(last, i) === v) return SEAM_LEFT | i;
+  }
+  return otherClass(v, call, view, -1);
 }
 
 /**
@@ -165,10 +293,8 @@ function classifyOutput(view: RunView, slot: number, call: LogicalInputs): ObsVa
  * not. By value, the same register only (a batch row has no register
  * origins; the leak check of `seamlab run` follows origins instead).
  */
-function classifyAfter(view: RunView, slot: number): ObsValue {
-  const v = view.regOut(slot);
-  if (view.seamWrote(v, slot)) return { cls: 'seam', text: `what the SEAM side wrote into ${GPR_NAMES[slot]!.toUpperCase()} (${hex(v)})` };
-  return { cls: 'not a SEAM value', text: `not a SEAM value (${hex(v)})` };
+function afterClass(view: RunView, v: bigint, slot: number): number {
+  return view.seamWrote(v, slot) ? SEAM : NOT_SEAM;
 }
 
 export function returnText(v: bigint | undefined): string {
@@ -177,44 +303,56 @@ export function returnText(v: bigint | undefined): string {
   return n ? `${hex(v)} ${n}` : hex(v);
 }
 
-function classifyReturn(view: RunView, call: LogicalInputs): ObsValue {
-  const v = view.returnValue;
-  if (v === undefined) return { cls: 'none', text: `none (${view.end.text})` };
-  const c = CANARY_OF.get(v);
-  if (c) return { cls: `leftover:${c}`, text: `the caller's leftover ${c.toUpperCase()} (${hex(v)})` };
-  if (v === call.leaf) return { cls: 'leaf', text: `the leaf (${returnText(v)})` };
-  return { cls: hex(v), text: returnText(v) };
+function returnClass(v: bigint | undefined, call: LogicalInputs): number {
+  if (v === undefined) return NONE;
+  const c = canarySlot(v);
+  if (c !== undefined) return LEFTOVER | c;
+  if (v === call.leaf) return LEAF | ALT;
+  return LITERAL | ALT;
 }
 
 /**
  * Compares two sides' runs of the same logical call. Values equal as
  * numbers are the same class on both sides; only unequal ones are
- * classified (the batch's fast path).
+ * classified (the batch's fast path), and a value's class name and text
+ * are made only for a recorded difference, when read.
  */
 export function compareRuns(a: RunView, b: RunView, call: LogicalInputs, spec: CompareSpec, out: RawDifference[]): void {
-  if (a.end.cls !== b.end.cls) out.push({ kind: 'end', group: 'end', a: a.end, b: b.end });
-  if (a.returnValue !== b.returnValue) {
-    const x = classifyReturn(a, call);
-    const y = classifyReturn(b, call);
-    if (x.cls !== y.cls) out.push({ kind: 'return', group: 'return', a: x, b: y });
+  const ea = a.end;
+  const eb = b.end;
+  if (ea.cls !== eb.cls) out.push({ kind: 'end', group: 'end', a: ea, b: eb });
+  const ra = a.returnValue;
+  const rb = b.returnValue;
+  if (ra !== rb) {
+    const x = returnClass(ra, call);
+    const y = returnClass(rb, call);
+    if (!sameClass(x, ra, y, rb)) {
+      out.push({ kind: 'return', group: 'return', a: new Observed(x, ra ?? 0n, 0, x === NONE ? ea.text : ''), b: new Observed(y, rb ?? 0n, 0, y === NONE ? eb.text : '') });
+    }
   }
-  if (a.calls !== b.calls) out.push({ kind: 'seam.calls', group: 'seam.calls', a: { cls: String(a.calls), text: String(a.calls) }, b: { cls: String(b.calls), text: String(b.calls) } });
-  const calls = Math.min(a.calls, b.calls);
+  const na = a.calls;
+  const nb = b.calls;
+  if (na !== nb) out.push({ kind: 'seam.calls', group: 'seam.calls', a: { cls: String(na), text: String(na) }, b: { cls: String(nb), text: String(nb) } });
+  const calls = Math.min(na, nb);
   for (let c = 0; c < calls; c++) for (const slot of spec.seamIn) compareIn(a, b, call, c, slot, spec, out);
-  if (!a.end.returned || !b.end.returned) return;
+  if (!ea.returned || !eb.returned) return;
   for (const slot of spec.outputs) {
     const pa = a.outputPresent(slot) && a.outputWritten(slot);
     const pb = b.outputPresent(slot) && b.outputWritten(slot);
-    if (pa === pb && (!pa || (a.outputValue(slot) === b.outputValue(slot) && leftBy(a, slot) === leftBy(b, slot)))) continue;
-    const x = classifyOutput(a, slot, call);
-    const y = classifyOutput(b, slot, call);
-    if (x.cls !== y.cls) out.push({ kind: `output.${GPR_NAMES[slot]}`, group: 'output', a: x, b: y });
+    const oa = pa ? a.outputValue(slot) : undefined;
+    const ob = pb ? b.outputValue(slot) : undefined;
+    if (pa === pb && (!pa || (oa === ob && leftBy(a, na, slot) === leftBy(b, nb, slot)))) continue;
+    const x = oa === undefined ? NOT_RETURNED : outputClass(a, slot, call, na, oa);
+    const y = ob === undefined ? NOT_RETURNED : outputClass(b, slot, call, nb, ob);
+    if (!sameClass(x, oa, y, ob)) out.push({ kind: KIND_OUTPUT[slot]!, group: 'output', a: new Observed(x, oa ?? 0n, slot, ''), b: new Observed(y, ob ?? 0n, slot, '') });
   }
   for (const slot of spec.after) {
-    if (a.regOut(slot) === b.regOut(slot)) continue;
-    const x = classifyAfter(a, slot);
-    const y = classifyAfter(b, slot);
-    if (x.cls !== y.cls) out.push({ kind: `after.${GPR_NAMES[slot]}`, group: 'after', a: x, b: y });
+    const va = a.regOut(slot);
+    const vb = b.regOut(slot);
+    if (va === vb) continue;
+    const x = afterClass(a, va, slot);
+    const y = afterClass(b, vb, slot);
+    if (x !== y) out.push({ kind: KIND_AFTER[slot]!, group: 'after', a: new Observed(x, va, slot, ''), b: new Observed(y, vb, slot, '') });
   }
   const ca = a.calleeSaved();
   const cb = b.calleeSaved();
@@ -227,9 +365,9 @@ export function compareRuns(a: RunView, b: RunView, call: LogicalInputs, spec: C
   if (ma !== mb) out.push({ kind: 'memory', group: 'memory', a: { cls: ma, text: ma }, b: { cls: mb, text: mb } });
 }
 
-/** Register `slot` as the last SEAM call left it (undefined: no SEAM call). */
-function leftBy(view: RunView, slot: number): bigint | undefined {
-  return view.calls > 0 ? view.regAfterCall(view.calls - 1, slot) : undefined;
+/** Register `slot` as the last of `calls` SEAM calls left it (undefined: no SEAM call). */
+function leftBy(view: RunView, calls: number, slot: number): bigint | undefined {
+  return calls > 0 ? view.regAfterCall(calls - 1, slot) : undefined;
 }
 
 function savedValue(s: string): ObsValue {
@@ -242,18 +380,17 @@ function compareIn(a: RunView, b: RunView, call: LogicalInputs, c: number, slot:
   const da = slot === 0 || spec.deliversA[slot]!;
   const db = slot === 0 || spec.deliversB[slot]!;
   if (va === vb && da === db) return;
-  const x = inputValue(a, va, slot, call, da);
-  const y = inputValue(b, vb, slot, call, db);
-  if (x.cls !== y.cls) out.push({ kind: `seam.in.${GPR_NAMES[slot]}`, group: 'seam.in', call: c, a: x, b: y });
+  // A function that does not pass this register: whatever the module got is not the input (an equal value is a coincidence).
+  const x = da ? inputClass(va, slot, call, a) : otherClass(va, call, a, slot);
+  const y = db ? inputClass(vb, slot, call, b) : otherClass(vb, call, b, slot);
+  if (sameClass(x, va, y, vb)) return;
+  out.push({ kind: KIND_IN[slot]!, group: 'seam.in', call: c, a: new Observed(x, va, slot, da ? '' : notInput(a, slot, call)), b: new Observed(y, vb, slot, db ? '' : notInput(b, slot, call)) });
 }
 
-function inputValue(view: RunView, v: bigint, slot: number, call: LogicalInputs, delivers: boolean): ObsValue {
-  if (delivers) return classifyInput(v, slot, call, view);
-  // The function does not pass this register: whatever the module got is not the input (an equal value is a coincidence).
-  const x = classifyOther(v, { ...call, inputs: call.inputs.map((i, k) => (k === slot ? undefined : i)) }, view);
-  if (call.inputs[slot] === undefined) return x;
-  const why = view.notPassable(slot) ? 'not passable by this ABI' : 'not loaded by this function (its struct has the field)';
-  return { cls: x.cls, text: `${why}; the module got ${x.text}` };
+/** Why a register the function does not pass is not the call's input ('' when the call has no input there). */
+function notInput(view: RunView, slot: number, call: LogicalInputs): string {
+  if (call.inputs[slot] === undefined) return '';
+  return view.notPassable(slot) ? NOT_PASSABLE : NOT_LOADED;
 }
 
 /** The `end` observation from how a run ended. */
