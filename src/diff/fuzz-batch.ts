@@ -66,8 +66,8 @@ const TABLE = 64;
 export { RECORDED_CALLS };
 const GUARD = 16;
 const GUARD_BYTE = 0xa5;
-const POISON64 = BigInt(`0x${OUTPUT_POISON.toString(16).repeat(8)}`);
-const GUARD64 = BigInt(`0x${GUARD_BYTE.toString(16).repeat(8)}`);
+const POISON32 = OUTPUT_POISON * 0x01010101;
+const GUARD32 = GUARD_BYTE * 0x01010101;
 /** Instructions a row may take before it is a runaway (the kernel functions take under 100). */
 export const ROW_BUDGET = 20_000;
 
@@ -419,26 +419,32 @@ export class SideBatch {
   fieldWritten(row: number, slot: number): boolean {
     const at = this.outputAt[slot]!;
     if (at < 0) return false;
-    const v = this.q[(this.rowOffset(row) + at) / 8]!;
+    const w = (this.rowOffset(row) + at) / 4;
     // With no SEAM call the in/out structs were never poisoned: a change from the input is a store.
-    if (!this.outputOnlyAt[slot] && this.calls[row] === 0) return v !== (this.scripts[row]!.call.inputs[slot] ?? 0n);
-    return v !== POISON64;
+    if (!this.outputOnlyAt[slot] && this.calls[row] === 0) return this.q[w / 2] !== (this.scripts[row]!.call.inputs[slot] ?? 0n);
+    return this.u32[w] !== POISON32 || this.u32[w + 1] !== POISON32;
   }
 
   calleeSaved(row: number): string {
-    const off = this.rowOffset(row) / 8;
+    // Compared as 32-bit halves: no BigInt made per register and row.
+    const o = (this.rowOffset(row) + ROW_OUT) / 4;
+    const i = (this.rowOffset(row) + ROW_IN) / 4;
+    const u = this.u32;
     let out = '';
     for (const s of CALLEE_SAVED_SLOTS) {
-      if (this.q[off + ROW_OUT / 8 + s] !== this.q[off + ROW_IN / 8 + s]) out += (out ? ' ' : '') + GPR_NAMES[s];
+      if (u[o + 2 * s] !== u[i + 2 * s] || u[o + 2 * s + 1] !== u[i + 2 * s + 1]) out += (out ? ' ' : '') + GPR_NAMES[s];
     }
     return out;
   }
 
   stack(row: number): string {
     const off = this.rowOffset(row) / 8;
+    const u = this.u32;
+    const r = (off + ROW_OUT / 8 + SLOT.rsp) * 2;
+    const df = (u[(off + ROW_OUT_FLAGS / 8) * 2]! & Number(RFLAGS.DF)) !== 0;
+    if (!df && u[r] === u[CTL_CALL_RSP * 2] && u[r + 1] === u[CTL_CALL_RSP * 2 + 1]) return 'balanced';
     const rsp = this.q[off + ROW_OUT / 8 + SLOT.rsp]!;
     const want = this.q[CTL_CALL_RSP]!;
-    const df = (this.q[off + ROW_OUT_FLAGS / 8]! & RFLAGS.DF) !== 0n;
     // Single runs measure RSP against entry + 8 (after the return address is popped): the same as the driver's RSP at the call.
     const bad = [rsp !== want ? `RSP off by ${rsp - want}` : '', df ? 'DF set' : ''].filter(Boolean);
     return bad.length ? bad.join(', ') : 'balanced';
@@ -447,8 +453,8 @@ export class SideBatch {
   memory(row: number): string {
     const off = this.rowOffset(row);
     for (const s of this.structs) {
-      const g = (off + s.offset + Math.ceil(s.size / 8) * 8) / 8;
-      if (this.q[g] !== GUARD64 || this.q[g + 1] !== GUARD64) return 'stores outside the stack and the structs passed';
+      const g = (off + s.offset + Math.ceil(s.size / 8) * 8) / 4;
+      for (let k = 0; k < GUARD / 4; k++) if (this.u32[g + k] !== GUARD32) return 'stores outside the stack and the structs passed';
     }
     return 'clean';
   }
