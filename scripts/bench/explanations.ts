@@ -57,14 +57,14 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
   'golden-cli':
     'The in-process figure plus a process start that builds the three revisions\' images from the disk caches.',
   'diff-pairs':
-    'Profiled with node --cpu-prof over 60,000 cases (360,000 pairs) of this pair on a quiet machine: 37% of the time is native — Unicorn ' +
-    'running both sides\' rows and the koffi transition of each SEAMCALL trap, about 3 µs per row per side (the diff driver loads and ' +
-    'records all 16 registers around each call, some 150 instructions and 90 memory accesses a row with the 6.12 function; one emu_start ' +
-    'per 1,024 cases, no restarts) — and the rest JavaScript spread thin: the trap\'s serve and applyOutcome (~8%), fast-check generating ' +
-    'each case, the answer and CPU environment per variant, filling rows, and comparing the two rows as observations (compareRuns and ' +
-    'its classifiers ~12%, GC ~6%). Every pair of this ABI-changing pair differs, so none takes the identical-bytes fast path (the ' +
-    '"itself" row: ~85,000). 100,000 pairs/s would need both the answers served by a C hook (no JavaScript per row) and a cheaper comparison.',
+    'Profiled with node --cpu-prof over 150,000 cases (900,000 pairs) of this pair: about 30% of the time is Unicorn running both sides\' ' +
+    'rows (the SEAM calls answered by native scripted traps, the registers after each call copied by a native hook: no JavaScript per ' +
+    'row in the emulation, src/machine/native/batch-hooks.c), ~22% comparing the two rows as observations, ~14% fast-check generating the ' +
+    'cases, ~15% GC and the rest filling the rows. Without a C compiler the batch falls back to JavaScript traps and a driver that ' +
+    'stores the registers itself (Unicorn 2.0.1 takes a slow path for every guest store): about half the speed.',
   'diff-jobs':
-    'Each worker thread resolves both revisions and creates its two machines before its first case (~0.5 s), and the main thread merges ' +
-    'and then shrinks and confirms each difference found in single mode, alone; on 2 cores the campaign\'s own share scales, the rest does not.',
+    'The 1-job row runs in a thread whose garbage collector and Unicorn\'s helper threads have the second core to themselves (pinned to ' +
+    'one core with taskset, the same campaign gives ~122,000 pairs/s instead of ~131,000); with --jobs 2 both cores are busy. The worker ' +
+    'starts cold (~0.17 s to load and build its two machines, then ~0.15 s of JIT warm-up) in a campaign of ~3 s, while this thread, ' +
+    'already warm, works from the same queue.',
 };
