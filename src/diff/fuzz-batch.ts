@@ -1,11 +1,19 @@
 /**
  * Differential batch mode: both sides of a pair run many logical calls in
  * one emulation each, with the asm/diff-driver.S loop (every row its own
- * registers, every register recorded after the call), JavaScript entered
- * only at the SEAMCALL/TDCALL traps. A row is read back as a `RunView`, so
- * the comparison is the one single runs use (src/diff/observe.ts).
+ * registers, every register recorded after the call). A row is read back
+ * as a `RunView`, so the comparison is the one single runs use
+ * (src/diff/observe.ts).
  *
- * At each trap the handler answers from the row's script (or the row's CPU
+ * Two ways to run a batch, with the same rows as a result
+ * (test/diff-native-batch.test.ts): with the native helpers
+ * (src/machine/native/batch-hooks.c) a C hook stores the registers after
+ * each call and C hooks at the traps answer from the caller's ScriptTable,
+ * so no JavaScript runs while the rows execute; without them (no C
+ * compiler) the driver stores the registers itself and serve() below
+ * answers each trap in JavaScript.
+ *
+ * At each trap the answer comes from the row's script (or the row's CPU
  * environment faults first), records the registers the SEAM side was given,
  * and poisons the row's in/out structs: the function has read its inputs by
  * then, so whatever field is not poison afterwards was written after the
