@@ -21,6 +21,7 @@ import { preparePair } from '../src/diff/matrix.js';
 import { resolvePairs } from '../src/diff/pairing.js';
 import { disableNativeBatch, loadBatchHooks, watchedEmuStart } from '../src/machine/native-batch.js';
 import { Unicorn } from '../src/machine/unicorn.js';
+import { makePatch } from './support/patches.js';
 import { UC_ERR, UC_PROT } from '../src/machine/unicorn-consts.js';
 
 afterAll(() => disableNativeBatch(false));
@@ -75,6 +76,19 @@ describe('native batch helpers', () => {
       expect(fast.trapsB.equals(slow.trapsB)).toBe(true);
     }, 120_000);
   }
+
+  it('give the rows of the portable driver when every row of one side faults (a patch that unbalances the stack)', async () => {
+    // Without `popq %rbx` the function returns to the caller's RBX leftover (a non-canonical canary): each row ends in a
+    // fault, and the batch restarts the driver at the next row.
+    const patch = makePatch('linux-6.12', 'arch/x86/virt/vmx/tdx/tdxcall.S', 'drop-popq-rbx', (t) => t.replace(/\n\tpopq\t%rbx\n/, '\n'));
+    const fn = '__seamcall_saved_ret';
+    const fast = await campaign(['linux-6.12', fn], [`linux-6.12+${patch}`, fn], 40, true);
+    const slow = await campaign(['linux-6.12', fn], [`linux-6.12+${patch}`, fn], 40, false);
+    expect(fast.result.signatures.some((x) => x.kind === 'end')).toBe(true);
+    expect(fast.result).toEqual(slow.result);
+    expect(fast.rowsB.equals(slow.rowsB)).toBe(true);
+    expect(fast.trapsB.equals(slow.trapsB)).toBe(true);
+  }, 120_000);
 
   // Outcomes the fuzz generator never makes: re-executed calls ('interrupted', with and without RAX) and RFLAGS kept ('preserve').
   const SCRIPTS: { kind: 'seamcall' | 'tdcall'; script: Outcome[]; env?: Partial<CpuEnv> }[] = [
