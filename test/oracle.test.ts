@@ -9,7 +9,6 @@
  * seamlab's own expectations.
  */
 import fc from 'fast-check';
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerOracle } from '../src/cli/oracle.js';
 import { buildImage } from '../src/image/build.js';
@@ -35,6 +34,7 @@ import { notApplicable } from '../src/run/run.js';
 import { BUILTIN_SCENARIOS, builtinScenario } from '../src/seam/builtin-scenarios.js';
 import { scenarioFromObject } from '../src/seam/scenario-file.js';
 import { isSeamlabError, type SeamlabError } from '../src/errors.js';
+import { cliInProcess, type InProcessResult } from './support/cli.js';
 import { testImage } from './support/images.js';
 import { memFs } from './support/mem-fs.js';
 import { siliconUsable } from './support/silicon.js';
@@ -422,21 +422,8 @@ describe.skipIf(!SILICON)('seamlab oracle', () => {
   });
   afterAll(() => oracle?.close());
 
-  async function cli(args: string[]): Promise<{ out: string; exitCode: number; error?: SeamlabError }> {
-    const lines: string[] = [];
-    const program = new Command().exitOverride();
-    registerOracle(program, { buildImage: (rev, file, profile) => testImage(rev, file, profile), print: (l) => lines.push(l), oracle });
-    process.exitCode = undefined;
-    let error: SeamlabError | undefined;
-    try {
-      await program.parseAsync(args, { from: 'user' });
-    } catch (e) {
-      if (!isSeamlabError(e)) throw e;
-      error = e;
-    }
-    const exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
-    process.exitCode = undefined;
-    return { out: lines.join('\n'), exitCode, ...(error ? { error } : {}) };
+  function cli(args: string[]): Promise<InProcessResult> {
+    return cliInProcess(args, (program, print) => registerOracle(program, { buildImage: (rev, file, profile) => testImage(rev, file, profile), print, oracle }));
   }
 
   it('compares one entry point and scenario, or all of them', async () => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { displayWidth, fitLines, outputWidth, plural, renderTable, WRAP_MARKER, wrapCell, type TableColumn } from '../src/report/table.js';
+import { displayWidth, fitLines, fitTextToStream, outputWidth, plural, renderTable, WRAP_MARKER, wrapCell, type TableColumn } from '../src/report/table.js';
 
 const COLUMNS: TableColumn[] = [{ header: 'scenario' }, { header: 'module answered', minWidth: 10 }, { header: 'RAX returned', minWidth: 18 }, { header: 'ABI' }];
 const ROWS = [
@@ -108,6 +108,15 @@ describe('fitLines (revisions, build, profiles on a terminal)', () => {
     const field = at60.findIndex((l) => l.startsWith('      rsi args:'));
     expect(at60[field + 1]!.startsWith('        ')).toBe(true);
     expect(at60[at60.length - 1]).toBe('  patches    none');
+  });
+});
+
+describe('fitTextToStream (what revisions, build and profiles print)', () => {
+  const text = 'linux-6.12  Debian linux-source-6.12: the TDX_MODULE_CALL rewrite of Linux 6.7\n  patches    none';
+  it('fits to a terminal, leaves text alone piped or with --wide', () => {
+    expect(fitTextToStream(text, { isTTY: true, columns: 60 })).toBe('linux-6.12  Debian linux-source-6.12: the TDX_MODULE_CALL\n  rewrite of Linux 6.7\n  patches    none');
+    expect(fitTextToStream(text, { isTTY: true, columns: 60 }, true)).toBe(text);
+    expect(fitTextToStream(text, { isTTY: false, columns: 60 })).toBe(text);
   });
 });
 

@@ -6,31 +6,20 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerRun, registerScenarios } from '../src/cli/run.js';
-import { isSeamlabError, type SeamlabError } from '../src/errors.js';
 import { builtinScenario } from '../src/seam/builtin-scenarios.js';
 import { scenarioToYaml } from '../src/seam/inline.js';
 import { scenarioFromText } from '../src/seam/scenario-file.js';
+import { cliInProcess, type InProcessResult } from './support/cli.js';
 import { testImage } from './support/images.js';
 import { insertAfter, slsConfig, treePatch } from './support/patches.js';
 
 const FIX = resolve(import.meta.dirname, '../fixtures/scenarios');
 
-async function cli(args: string[]): Promise<{ out: string; exitCode: number; error?: SeamlabError }> {
-  const lines: string[] = [];
-  const program = new Command().exitOverride();
-  registerRun(program, { buildImage: (rev, file) => testImage(rev, file), print: (l) => lines.push(l) });
-  registerScenarios(program, { print: (l) => lines.push(l) });
-  process.exitCode = undefined;
-  let error: SeamlabError | undefined;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (e) {
-    if (!isSeamlabError(e)) throw e;
-    error = e;
-  }
-  const exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { out: lines.join('\n'), exitCode, ...(error ? { error } : {}) };
+function cli(args: string[]): Promise<InProcessResult> {
+  return cliInProcess(args, (program, print) => {
+    registerRun(program, { buildImage: (rev, file) => testImage(rev, file), print });
+    registerScenarios(program, { print });
+  });
 }
 
 afterEach(() => { process.exitCode = undefined; });

@@ -19,7 +19,7 @@ import type { BuiltFile } from '../image/build.js';
 import type { Image } from '../image/types.js';
 import type { Revision } from '../intake/types.js';
 import { formatListing } from '../report/listing.js';
-import { fitLines, outputWidth } from '../report/table.js';
+import { fitTextToStream } from '../report/table.js';
 import { failedFileLines, flags, hx, summary } from '../report/build-report.js';
 import { EXIT } from './exit-codes.js';
 import { checkOutputPath, makeOutputDir, writeOutputFile } from '../support/user-files.js';
@@ -201,7 +201,7 @@ export function registerBuild(program: Command): void {
       const r = await runBuild(rev, opts);
       for (const w of r.warnings) console.error(w);
       // The summary wraps on a terminal; a listing keeps one statement per line, as objdump does.
-      console.log(opts.json || opts.listing ? r.text : fitLines(r.text.split('\n'), outputWidth(process.stdout, opts.wide)).join('\n'));
+      console.log(opts.json || opts.listing ? r.text : fitTextToStream(r.text, process.stdout, opts.wide));
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });
 }

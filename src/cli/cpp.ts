@@ -117,7 +117,7 @@ export function registerProfiles(program: Command): void {
     .addOption(noFuzzOption())
     .option('--wide', 'do not fit the text to the terminal width')
     .action(async (rev: string | undefined, opts: { json?: boolean; fuzz?: boolean; wide?: boolean }) => {
-      const [r, { formatProfiles, profilesDocument }, { jsonText }, { fitLines, outputWidth }] = await Promise.all([collectProfiles(rev, resolveOptionsOf(opts)), import('../report/profiles-report.js'), import('../report/json-schema.js'), import('../report/table.js')]);
-      console.log(opts.json ? jsonText(profilesDocument(r)) : fitLines(formatProfiles(r).split('\n'), outputWidth(process.stdout, opts.wide)).join('\n'));
+      const [r, { formatProfiles, profilesDocument }, { jsonText }, { fitTextToStream }] = await Promise.all([collectProfiles(rev, resolveOptionsOf(opts)), import('../report/profiles-report.js'), import('../report/json-schema.js'), import('../report/table.js')]);
+      console.log(opts.json ? jsonText(profilesDocument(r)) : fitTextToStream(formatProfiles(r), process.stdout, opts.wide));
     });
 }

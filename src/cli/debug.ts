@@ -15,14 +15,12 @@ import { SeamlabError } from '../errors.js';
 import type { Revision } from '../intake/types.js';
 import { DEFAULT_BUDGET, DEFAULT_TIME_LIMIT_MS } from '../support/limits.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
+import { addOneRunOptions, type OneRunOptions } from './one-run-options.js';
 import { DEFAULT_GDB_HOST } from '../gdb/server.js';
 import { readUserFile } from '../support/user-files.js';
 import { addGdbOptions, listenWarning, type GdbStubOptions } from './debug-gdb.js';
 
-export interface DebugOpts {
-  fn?: string;
-  scenario: string;
-  profile: string;
+export interface DebugOpts extends OneRunOptions {
   allowCode?: boolean;
   batch?: string;
   budget: string;
@@ -142,13 +140,9 @@ export function registerDap(program: Command): Command {
 /** Registers `debug` (and `dap`, its DAP front end); returns the `debug` command for further options. */
 export function registerDebug(program: Command): Command {
   registerDap(program);
-  const debug = program
+  const debug = addOneRunOptions(program
     .command('debug')
-    .description('step through an entry point at source level, inside macro expansions, forwards and backwards (gdb commands: break, step, next, finish, reverse-step, watch, print, x, list, bt, info seam …)')
-    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH…', 'v3')
-    .option('--fn <name>', 'the entry point (required when the revision has more than one)')
-    .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
-    .option('--profile <name>', 'kconfig profile', 'default')
+    .description('step through an entry point at source level, inside macro expansions, forwards and backwards (gdb commands: break, step, next, finish, reverse-step, watch, print, x, list, bt, info seam …)'))
     .addOption(allowCodeOption())
     .option('--batch <file>', 'run the commands in FILE without a prompt, then exit (exit status 1 when a command failed)')
     .addOption(new Option('--budget <n>', 'instruction budget').default(String(DEFAULT_BUDGET)))

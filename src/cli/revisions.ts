@@ -10,7 +10,7 @@ import type { BuiltinRevisionInfo } from '../intake/revision.js';
 import type { Revision } from '../intake/types.js';
 import { formatFunctions, formatProvenance, provenanceJson } from '../report/revision-report.js';
 import { EXIT } from './exit-codes.js';
-import { fitLines, outputWidth } from '../report/table.js';
+import { fitTextToStream } from '../report/table.js';
 import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 
 export { formatFunctions, formatProvenance } from '../report/revision-report.js';
@@ -69,7 +69,7 @@ export function registerRevisions(program: Command): void {
     .option('--wide', 'do not fit the text to the terminal width')
     .action(async (specs: string[], opts: { json?: boolean; fuzz?: boolean; wide?: boolean }) => {
       const r = await runRevisions(specs, opts);
-      console.log(opts.json ? r.text : fitLines(r.text.split('\n'), outputWidth(process.stdout, opts.wide)).join('\n'));
+      console.log(opts.json ? r.text : fitTextToStream(r.text, process.stdout, opts.wide));
       if (r.exitCode !== 0) process.exitCode = r.exitCode;
     });
 }

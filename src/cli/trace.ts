@@ -12,16 +12,14 @@ import { noFuzzOption, resolveOptionsOf } from './revision-options.js';
 import { stdoutWriteError } from './stdout-errors.js';
 import { outputError } from '../support/user-files.js';
 import { allowCodeOption, scenarioLoadOptionsOf } from './scenario-options.js';
+import { addOneRunOptions, type OneRunOptions } from './one-run-options.js';
 import type { TraceStep } from '../trace/format.js';
 import type { SiliconSession } from '../oracle/silicon.js';
 import { ORACLE_BUDGET } from '../oracle/limits.js';
 
-interface TraceOpts {
+interface TraceOpts extends OneRunOptions {
   fuzz?: boolean;
   allowCode?: boolean;
-  fn?: string;
-  scenario: string;
-  profile: string;
   format?: 'jsonl' | 'text' | 'html';
   on: 'unicorn' | 'silicon';
   output?: string;
@@ -61,13 +59,9 @@ export interface TraceCliDeps {
 }
 
 export function registerTrace(program: Command, deps: TraceCliDeps = {}): void {
-  program
+  addOneRunOptions(program
     .command('trace')
-    .description('record what one run does, instruction by instruction: registers and flags changed, memory read and written, SEAM calls, source lines')
-    .argument('[revision]', 'built-in name, tree path, or BASE+PATCH…', 'v3')
-    .option('--fn <name>', 'the entry point (required when the revision has more than one)')
-    .option('--scenario <name|file>', 'built-in scenario name or a scenario file', 'success')
-    .option('--profile <name>', 'kconfig profile', 'default')
+    .description('record what one run does, instruction by instruction: registers and flags changed, memory read and written, SEAM calls, source lines'))
     .addOption(new Option('--on <executor>', 'where the run executes: unicorn (seamlab\'s emulator) or silicon (this CPU, single-stepped under ptrace: Linux on x86-64)').choices(['unicorn', 'silicon']).default('unicorn'))
     .addOption(new Option('--format <format>', 'jsonl (the seamlab-trace format), text, or html (one self-contained page to explore in a browser; default: text on a terminal, jsonl otherwise)').choices(['jsonl', 'text', 'html']))
     .option('-o, --output <file>', 'write to a file (written to a temporary file and renamed into place)')

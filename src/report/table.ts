@@ -146,3 +146,8 @@ export function outputWidth(stream: { isTTY?: boolean; columns?: number }, wide 
   if (wide || !stream.isTTY) return undefined;
   return stream.columns && stream.columns > 0 ? stream.columns : 80;
 }
+
+/** Descriptive text (`revisions`, `build`, `profiles`) fitted by fitLines to the width outputWidth gives for `stream`. */
+export function fitTextToStream(text: string, stream: { isTTY?: boolean; columns?: number }, wide = false): string {
+  return fitLines(text.split('\n'), outputWidth(stream, wide)).join('\n');
+}

@@ -1,8 +1,14 @@
-/** Runs the bundled CLI (npm test builds dist/ first). */
+/**
+ * Runs seamlab's CLI for tests: the bundled dist/seamlab.js in a child
+ * process (npm test builds dist/ first), or, in process, a fresh commander
+ * program with only the commands under test registered.
+ */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Command } from 'commander';
+import { isSeamlabError, type SeamlabError } from '../../src/errors.js';
 
 export const CLI = path.resolve(import.meta.dirname, '../../dist/seamlab.js');
 
@@ -32,4 +38,30 @@ export function seamlabOnTerminal(args: string[], columns: number): CliResult {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface InProcessResult { out: string; exitCode: number; error?: SeamlabError }
+
+/**
+ * Parses `args` on a fresh commander program in this process. `register`
+ * adds the commands under test, handing them `print` (which collects the
+ * lines they print). A SeamlabError thrown by the command is returned, not
+ * thrown; process.exitCode is cleared before and after, and what the
+ * command set is returned (0 when it set none).
+ */
+export async function cliInProcess(args: string[], register: (program: Command, print: (line: string) => void) => void): Promise<InProcessResult> {
+  const lines: string[] = [];
+  const program = new Command().exitOverride();
+  register(program, (l) => lines.push(l));
+  process.exitCode = undefined;
+  let error: SeamlabError | undefined;
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (e) {
+    if (!isSeamlabError(e)) throw e;
+    error = e;
+  }
+  const exitCode = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  process.exitCode = undefined;
+  return { out: lines.join('\n'), exitCode, ...(error ? { error } : {}) };
 }
