@@ -37,8 +37,9 @@ export async function runWorkers(config: EngineConfig, first: number, count: num
   const file = join(packageRoot(), WORKER_FILE);
   const workers = local ? jobs - 1 : jobs;
   if (workers > 0 && !existsSync(file)) throw new SeamlabError('DIFF_NO_WORKER', `${WORKER_FILE} is missing`, 'run `npm run build` in the seamlab checkout, or use --jobs 1');
-  // Work in pieces of a few chunks, handed out as threads become free: a slow one does not hold up the rest.
-  const piece = CHUNK * 4;
+  // Work in pieces of one chunk (~50 ms), handed out as threads become free: a slow one does not hold up the rest, and
+  // at the end no thread waits long for another.
+  const piece = CHUNK;
   const queue: { first: number; count: number }[] = [];
   for (let i = first; i < first + count; i += piece) queue.push({ first: i, count: Math.min(piece, first + count - i) });
   const results: RangeResult[] = [];
