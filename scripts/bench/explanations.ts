@@ -10,8 +10,8 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
     'seamlab enters JavaScript through a koffi callback, reads 18 registers with one uc_reg_read_batch and writes them back with one ' +
     'uc_reg_write_batch (two more FFI calls), and runs the handler through the CPU-environment checks and applyOutcome: about 1 µs a call ' +
     'on top of the C + Unicorn loop (compare the two rows). Python\'s hook makes four FFI calls but each costs several µs in CPython, so seamlab ' +
-    'is 3–4× faster, not 5×; reaching 5× would need the trap itself in C (a native hook that answers from a table and calls JavaScript only for ' +
-    'handlers that are not trivial).',
+    'is 3–4× faster, not 5×. A trap in C answering from a table exists (src/machine/native/batch-hooks.c, scripted traps) and serves ' +
+    'seamlab diff\'s campaigns, whose answers are known before the rows run; this row measures a TypeScript handler, which is entered per call.',
   'batch-vs-limit':
     'Same cause as above: the C + Unicorn loop answers SEAMCALL inside a C hook (no FFI boundary, three register writes); seamlab pays ' +
     'the koffi callback and the register block for every call. On a quiet machine the ratio is about 0.4–0.5; it moves with the load because ' +
@@ -19,8 +19,9 @@ export const MISSED_TARGET_REASONS: Record<string, string> = {
   'batch-busy':
     'The collapse the issue reported (587k → 196k/s) came from Unicorn\'s emu_start timeout thread, which sleeps 2 µs at a time (uc.c ' +
     '_timeout_fn) and so wakes ~20,000 times a second on the emulation\'s core when the other core is busy: perf stat counted 133,000 context ' +
-    'switches in a 5 s batch run pinned to one core, 4,300 after the fix (src/machine/unicorn.ts: the batch loop raises that thread\'s timer ' +
-    'slack to 2 ms; single and recorded runs time themselves and start no such thread, src/machine/execution.ts). Pinned to one core the batch ' +
+    'switches in a 5 s batch run pinned to one core, 4,300 after the fix (src/machine/unicorn.ts: the batch loop raised that thread\'s timer ' +
+    'slack to 2 ms; batch runs are now timed by a thread that sleeps on a condition variable until the deadline, src/machine/native/' +
+    'batch-hooks.c, with the slack as the fallback without a C compiler; single and recorded runs time themselves, src/machine/execution.ts). Pinned to one core the batch ' +
     'now runs at its quiet speed (~500k/s). What is left in this row is the machine: the Python control row, which has no timeout thread ' +
     'and no JavaScript, falls by as much when the benchmark shares the machine with other work (see the load average).',
   version:
