@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runBatch } from '../src/run/batch.js';
+import { disableNativeBatch, loadBatchHooks } from '../src/machine/native-batch.js';
 import { assembleBatchDriver } from '../src/image/batch-driver.js';
 import { resolveRevision } from '../src/intake/revision.js';
 import { HOST_ENV, type SeamCall } from '../src/seam/types.js';
@@ -52,4 +53,21 @@ describe('batch mode', () => {
     const r = runBatch(testImage(rev, fn.sourceFile), fn, assembleBatchDriver(), { rows: 20, call: { leaf: 34n, inputs: {} }, handler: new SeamRoot(), env: HOST_ENV, budgetPerRow: 10 });
     expect(r.stop).toMatchObject({ kind: 'runaway', limit: 'instructions', budget: 200 });
   });
+
+  for (const native of [true, false]) {
+    it(`a batch that never ends stops at its time limit (${native ? 'the native watched start' : "Unicorn's own timeout"})`, () => {
+      disableNativeBatch(!native);
+      try {
+        const rev = resolveRevision('v3');
+        const fn = rev.functions.find((f) => f.name === '__seamcall')!;
+        // Every SEAMCALL re-executed (RIP not advanced): the first row never returns, and no budget is set.
+        const handler = { name: 'forever', handle: () => ({ kind: 'interrupted' as const }) };
+        const r = runBatch(testImage(rev, fn.sourceFile), fn, assembleBatchDriver(), { rows: 5, call: { leaf: 34n, inputs: {} }, handler, env: HOST_ENV, timeLimitMs: 200 });
+        expect(r.stop).toMatchObject({ kind: 'runaway', limit: 'time' });
+        expect(loadBatchHooks().ok).toBe(native);
+      } finally {
+        disableNativeBatch(false);
+      }
+    });
+  }
 });

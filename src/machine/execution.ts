@@ -529,6 +529,14 @@ export class Execution {
   onTrap(site: TrapSite, address: bigint): void {
     if (this.end || this.paused) return;
     const m = this.machine;
+    // Batch runs are timed by a thread that calls uc_emu_stop, and Unicorn 2.0.1 forgets a stop request when a hook
+    // then sets RIP (its quit request clears it): a call re-executed forever would never stop. So the time
+    // limit is checked here too, and nothing is written after stopping.
+    if (m.mode === 'batch' && performance.now() >= this.timeDeadline) {
+      this.end = { kind: 'runaway', limit: 'time', budget: this.options.budget, timeLimitMs: this.options.timeLimitMs, last: this.lastTrace() };
+      m.uc.emuStop();
+      return;
+    }
     const rf = m.regs;
     const v = rf.values;
     rf.read();

@@ -62,9 +62,17 @@ static void *watchdog(void *p) {
     int rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
     if (rc == ETIMEDOUT && !w->done) {
       w->fired = 1;
-      /* Unicorn's own timeout thread stops emulation the same way (uc_emu_stop is meant for other threads). */
+      /*
+       * Unicorn's own timeout thread stops emulation the same way (uc_emu_stop is meant for other threads), once.
+       * But Unicorn 2.0.1 drops a stop request when a hook then sets RIP (a trap answered "interrupted" does,
+       * every time): so ask again every millisecond until the emulation has returned.
+       */
       uc_emu_stop(w->uc);
-      break;
+      w->deadline.tv_nsec += 1000000;
+      if (w->deadline.tv_nsec >= 1000000000) {
+        w->deadline.tv_sec++;
+        w->deadline.tv_nsec -= 1000000000;
+      }
     }
   }
   pthread_mutex_unlock(&w->mu);
