@@ -7,8 +7,9 @@
  * the same rows, more slowly (test/diff-native-batch.test.ts runs both).
  */
 import koffi from 'koffi';
-import { buildNative, type NativeTarget } from '../support/native-build.js';
-import { unicornLibraryPath, type Unicorn } from './unicorn.js';
+import type { NativeTarget } from '../support/native-build.js';
+import { buildAgainstUnicorn } from './native-link.js';
+import type { Unicorn } from './unicorn.js';
 import { UC_HOOK, X86_REG, GPR_IDS } from './unicorn-consts.js';
 import type { ScriptTable, TrapState } from './script-table.js';
 import { GPR_NAMES } from '../support/registers.js';
@@ -40,14 +41,9 @@ export function loadBatchHooks(): { ok: true } | { ok: false; reason: string } {
   if (disabled) return { ok: false, reason: 'turned off' };
   if (lib) return { ok: true };
   if (unavailable !== undefined) return { ok: false, reason: unavailable };
-  const libunicorn = unicornLibraryPath();
-  if (!libunicorn) {
-    unavailable = 'the loaded libunicorn was not found in /proc/self/maps';
-    return { ok: false, reason: unavailable };
-  }
-  const b = buildNative(batchHooksTarget(libunicorn));
+  const b = buildAgainstUnicorn(batchHooksTarget);
   if (!b.ok) {
-    unavailable = `${b.message}${b.notes.length ? `: ${b.notes.join(' / ')}` : ''}`;
+    unavailable = b.reason;
     return { ok: false, reason: unavailable };
   }
   const h = koffi.load(b.path);

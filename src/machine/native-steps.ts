@@ -8,10 +8,10 @@
  * same order, at emulator speed.
  */
 import koffi from 'koffi';
-import { buildNative, type NativeTarget } from '../support/native-build.js';
+import type { NativeTarget } from '../support/native-build.js';
+import { buildAgainstUnicorn } from './native-link.js';
 import { GPR_NAMES } from '../support/registers.js';
 import type { Unicorn } from './unicorn.js';
-import { unicornLibraryPath } from './unicorn.js';
 import { GPR_IDS, UC_HOOK, X86_REG } from './unicorn-consts.js';
 
 /** The registers a step records, in this order: the 16 GPRs (encoding order), then RFLAGS. */
@@ -46,14 +46,9 @@ export function stepRecorderTarget(libunicorn: string): NativeTarget {
 export function loadStepRecorder(): { ok: true } | { ok: false; reason: string } {
   if (lib) return { ok: true };
   if (unavailable !== undefined) return { ok: false, reason: unavailable };
-  const libunicorn = unicornLibraryPath();
-  if (!libunicorn) {
-    unavailable = 'the loaded libunicorn was not found in /proc/self/maps';
-    return { ok: false, reason: unavailable };
-  }
-  const b = buildNative(stepRecorderTarget(libunicorn));
+  const b = buildAgainstUnicorn(stepRecorderTarget);
   if (!b.ok) {
-    unavailable = `${b.message}${b.notes.length ? `: ${b.notes.join(' / ')}` : ''}`;
+    unavailable = b.reason;
     return { ok: false, reason: unavailable };
   }
   const h = koffi.load(b.path);
