@@ -7,13 +7,10 @@
  * named on the command line are code by their name, as documented.
  */
 import * as fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { caseDir, expectBounded, expectRefusal, runCli } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { caseDirs, expectBounded, expectRefusal, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const dir = caseDirs('code');
 
 describe('class 9: a YAML scenario that pulls in code', () => {
   const files = {
@@ -24,8 +21,7 @@ describe('class 9: a YAML scenario that pulls in code', () => {
 
   for (const command of [['run', '--fn', '__seamcall'], ['trace', '--fn', '__seamcall'], ['debug', '--fn', '__seamcall', '--batch', '/dev/null'], ['oracle', '--fn', '__seamcall']]) {
     it(`${command[0]}: refused without --allow-code, where the module is named, and the module does not run`, () => {
-      const cwd = caseDir('code', files);
-      dirs.push(cwd);
+      const cwd = dir(files);
       expectRefusal(runCli([...command, '--scenario', 'mail.yaml'], { cwd }), [
         'error: mail.yaml:6:21: seamcall.handler.then.module: this YAML scenario runs the module ./payload.mjs as code, with your privileges [SCENARIO_CODE_NOT_ALLOWED]',
         '  hint: read the module; if you trust it, pass --allow-code (a scenario file from elsewhere should be data only)',
@@ -35,8 +31,7 @@ describe('class 9: a YAML scenario that pulls in code', () => {
   }
 
   it('with --allow-code it runs', () => {
-    const cwd = caseDir('code', files);
-    dirs.push(cwd);
+    const cwd = dir(files);
     const r = runCli(['run', '--fn', '__seamcall', '--scenario', 'mail.yaml', '--allow-code'], { cwd });
     expectBounded(r);
     expect(r.status).toBe(0);

@@ -10,15 +10,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { insertAfter, treePatch } from '../support/patches.js';
 import { treePath } from '../support/kernel.js';
-import { caseDir, expectBounded, runCli } from './harness.js';
+import { caseDirs, expectBounded, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const dir = caseDirs('emulation');
 const TDCALL = 'arch/x86/coco/tdx/tdcall.S';
 const anchor = /^\tFRAME_BEGIN/;
 // The inserted statement goes right after the first FRAME_BEGIN (in __tdx_module_call).
@@ -36,8 +33,7 @@ describe('class 6: instructions the machine does not model', () => {
   for (const [insn, mnemonic, why] of cases) {
     it(`${insn} in __tdx_module_call ends the run there, named, exit 1`, () => {
       const patch = treePatch('linux-6.1', TDCALL, (t) => insertAfter(t, anchor, [`\t${insn}`]), `${mnemonic}.patch`);
-      const cwd = caseDir('emulation');
-      dirs.push(cwd);
+      const cwd = dir();
       const r = runCli(['run', `linux-6.1+${patch}`, '--fn', '__tdx_module_call', '--scenario', 'vp-info', '--details'], { cwd });
       expectBounded(r);
       expect(r.status).toBe(1);

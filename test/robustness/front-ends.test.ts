@@ -10,20 +10,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI } from '../support/cli.js';
 import { insertAfter, treePatch } from '../support/patches.js';
-import { caseDir, expectBounded, expectRefusal, runCli } from './harness.js';
+import { caseDirs, expectBounded, expectRefusal, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function dir(files: Record<string, string> = {}): string {
-  const d = caseDir('front', files);
-  dirs.push(d);
-  return d;
-}
+const dir = caseDirs('front');
 const TDCALL = 'arch/x86/coco/tdx/tdcall.S';
 /** The 1-based line of the first `+` line of a one-hunk patch in the new file. */
 function addedLine(patch: string): number {

@@ -15,18 +15,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { caseDir, expectBounded, expectRefusal, runCli } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { caseDirs, expectBounded, expectRefusal, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function dir(files: Record<string, string> = {}): string {
-  const d = caseDir('hang', files);
-  dirs.push(d);
-  return d;
-}
+const dir = caseDirs('hang');
 const scenarioTemps = () => fs.readdirSync(process.env.TMPDIR ?? '/tmp').filter((n) => n.startsWith('seamlab-scenario-')).sort();
 
 describe('class 3: user code that never returns', () => {

@@ -25,7 +25,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { CLI } from '../support/cli.js';
 
 export const LIMITS = { ms: 120_000, heapMb: 512 };
@@ -93,6 +93,22 @@ export function caseDir(prefix: string, files: Record<string, string> = {}): str
     fs.writeFileSync(path.join(dir, p), text);
   }
   return dir;
+}
+
+/**
+ * A test file's maker of case directories (caseDir with `prefix`): each one
+ * it makes is removed after the file's tests.
+ */
+export function caseDirs(prefix: string): (files?: Record<string, string>) => string {
+  const made: string[] = [];
+  afterAll(() => {
+    for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+  });
+  return (files = {}) => {
+    const d = caseDir(prefix, files);
+    made.push(d);
+    return d;
+  };
 }
 
 /** Whether a process runs (a zombie, dead and waiting to be reaped, does not). */

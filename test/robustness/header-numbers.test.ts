@@ -6,19 +6,10 @@
  * the first few missing numbers and counts the rest. Hunk headers claiming
  * huge line counts or positions were already bounded; they are kept here.
  */
-import * as fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { caseDir, expectBounded, expectRefusal, runCli } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { caseDirs, expectBounded, expectRefusal, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function dir(files: Record<string, string> = {}): string {
-  const d = caseDir('numbers', files);
-  dirs.push(d);
-  return d;
-}
+const dir = caseDirs('numbers');
 
 const mail = (i: number, total: number) => [
   'From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001',

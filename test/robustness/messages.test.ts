@@ -11,19 +11,11 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { insertAfter, treePatch } from '../support/patches.js';
-import { caseDir, expectBounded, expectRefusal, runCli } from './harness.js';
+import { caseDirs, expectBounded, expectRefusal, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function dir(files: Record<string, string> = {}): string {
-  const d = caseDir('messages', files);
-  dirs.push(d);
-  return d;
-}
+const dir = caseDirs('messages');
 
 describe('class 8: patches', () => {
   it('a "new file" patch over a directory of the tree is not applied, and says why', () => {

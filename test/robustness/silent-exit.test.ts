@@ -12,19 +12,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLI } from '../support/cli.js';
-import { caseDir, expectBounded, expectRefusal, runCli } from './harness.js';
+import { caseDirs, expectBounded, expectRefusal, runCli } from './harness.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function dir(files: Record<string, string> = {}): string {
-  const d = caseDir('silent', files);
-  dirs.push(d);
-  return d;
-}
+const dir = caseDirs('silent');
 const scenarioTemps = () => fs.readdirSync(process.env.TMPDIR ?? '/tmp').filter((n) => n.startsWith('seamlab-scenario-')).sort();
 
 describe('class 5: a module that never finishes loading', () => {

@@ -15,21 +15,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { insertAfter, treePatch } from '../support/patches.js';
 import { treePath } from '../support/kernel.js';
-import { caseDir, expectBounded, expectRefusal, runCli, snapshot } from './harness.js';
+import { caseDirs, expectBounded, expectRefusal, runCli, snapshot } from './harness.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-function dir(files: Record<string, string> = {}): string {
-  const d = caseDir('user', files);
-  dirs.push(d);
-  return d;
-}
+const dir = caseDirs('user');
 
 describe('class 2: --elf where it cannot be written', () => {
   it('into a directory that does not exist: refused before building, nothing created', () => {
