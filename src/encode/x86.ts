@@ -30,6 +30,7 @@ import { branchBodyLength, defaultBranchForm, directBranch, directBranchKind, en
 import { mergePrefixes, orderPrefixes, writtenPrefixBytes } from './prefixes.js';
 import { planForm, unsupported, type FormPlan, type ValueField } from './forms.js';
 import { fixEncoding, rewriteInstruction } from './parity.js';
+import { toLittleEndian } from '../support/memory.js';
 
 export { parseInstruction } from './operands.js';
 
@@ -223,15 +224,6 @@ function keystoneError(text: string, a: { message: string; kind: string }): Seam
   return new SeamlabError('ENCODE_KEYSTONE_FAILED', `Keystone failed on \`${text}' (${a.kind}): ${a.message}`, 'this is a Keystone defect; report the instruction to seamlab');
 }
 
-const le = (v: bigint, n: number): number[] => {
-  const out: number[] = [];
-  let x = BigInt.asUintN(n * 8, v);
-  for (let i = 0; i < n; i++) {
-    out.push(Number(x & 0xffn));
-    x >>= 8n;
-  }
-  return out;
-};
 
 function fits(v: bigint, bytes: number, how: 'signed' | 'unsigned' | 'bitfield'): boolean {
   const bits = BigInt(bytes * 8);
@@ -261,7 +253,7 @@ function layOut(form: FormPlan, ks: Uint8Array): { bytes: Uint8Array; fields: { 
   );
   if (at < 1) throw mismatch();
   const check = (pos: number, f: ValueField) => {
-    const want = le(f.placeholder, f.bytes);
+    const want = toLittleEndian(f.placeholder, f.bytes);
     for (let i = 0; i < f.bytes; i++) if (body[pos + i] !== want[i]) throw mismatch();
   };
   if (form.disp) {
@@ -296,7 +288,7 @@ function patchValues(laid: { bytes: Uint8Array; fields: { at: number; field: Val
         'the symbol is too far away for this form; ld would reject it too',
       );
     }
-    out.set(le(v, field.bytes), at);
+    out.set(toLittleEndian(v, field.bytes), at);
   }
   return out;
 }

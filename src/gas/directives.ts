@@ -6,7 +6,8 @@
  */
 import type { Assembler } from './assembler.js';
 import { parseStringList } from './strings.js';
-import { le, s64, type Expr } from './expr.js';
+import { s64, type Expr } from './expr.js';
+import { toLittleEndian } from '../support/memory.js';
 import type { DataItem, Loc } from './model.js';
 import { parseSectionArgs, SectionSpecError, type SectionSpec } from './sections.js';
 import { getToken, skipWhite } from './macros.js';
@@ -88,7 +89,7 @@ function cons(width: number): DirectiveHandler {
       const dot = asm.here();
       const v = asm.evalNow(expr, dot);
       if (v.k === 'abs') {
-        asm.addItem(dataItem(asm, { size: width, bytes: le(truncateConstant(asm, v.v, width), width) }), width);
+        asm.addItem(dataItem(asm, { size: width, bytes: toLittleEndian(truncateConstant(asm, v.v, width), width) }), width);
       } else if (v.k === 'reg') {
         throw asm.error('GAS_BAD_ARGUMENT', `register %${v.reg} is not a data value`, 'data directives take expressions');
       } else {
@@ -116,7 +117,7 @@ const octa: DirectiveHandler = (asm, args) => {
     } else {
       v = BigInt.asIntN(64, asm.absolute(asm.parseExpr(part), '.octa'));
     }
-    asm.addItem(dataItem(asm, { size: 16, bytes: le(v, 16) }), 16);
+    asm.addItem(dataItem(asm, { size: 16, bytes: toLittleEndian(v, 16) }), 16);
   }
 };
 
@@ -181,7 +182,7 @@ const fill: DirectiveHandler = (asm, args) => {
     return;
   }
   const unit = new Uint8Array(size);
-  unit.set(le(value & 0xffffffffn, Math.min(size, 4)).subarray(0, Math.min(size, 4)));
+  unit.set(toLittleEndian(value & 0xffffffffn, Math.min(size, 4)).subarray(0, Math.min(size, 4)));
   if (repeatVal.k === 'reg') throw asm.error('GAS_BAD_ARGUMENT', `register %${repeatVal.reg} as .fill repeat count`, 'use an expression');
   if (repeatVal.k !== 'abs') {
     if (size === 0) return;
@@ -247,7 +248,7 @@ function align(bytes: boolean, fillLen: 1 | 2 | 4): DirectiveHandler {
     // tc-i386.h md_do_align: no fill, or a one-byte 0x90 fill, in a code section pads with NOPs.
     if (section.flags.exec && !nobits && (fillValue === undefined || (fillLen === 1 && (fillValue & 0xffn) === 0x90n))) pattern = 'nop';
     else if (fillValue === undefined || nobits) pattern = new Uint8Array(1);
-    else pattern = le(fillValue, fillLen);
+    else pattern = toLittleEndian(fillValue, fillLen);
     if (pow > 0) {
       const origin = asm.origin();
       // 2 ** pow, not 1 << pow: .p2align 31 is 2^31, which a 32-bit shift makes negative.

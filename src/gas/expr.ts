@@ -298,13 +298,3 @@ export function foldUnary(fn: '-' | '~' | '!', a: bigint): bigint {
   }
 }
 
-/** `value` as `width` little-endian bytes (two's complement, truncated like GNU as stores it). */
-export function le(value: bigint, width: number): Uint8Array {
-  const out = new Uint8Array(width);
-  let v = BigInt.asUintN(width * 8, value);
-  for (let i = 0; i < width; i++) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}

@@ -6,7 +6,7 @@
  * range gets its address for the image's byte map.
  */
 import { SeamlabError } from '../errors.js';
-import { le } from './expr.js';
+import { toLittleEndian } from '../support/memory.js';
 import { positionEncoderError } from './instructions.js';
 import { x86Layer, type EncodeRequest, type InstructionLayer } from './layer.js';
 import { forEachValue, type LinkInstruction, type LinkValue, type ObjectFile, type ObjectSection } from './object.js';
@@ -116,7 +116,7 @@ export function writeObject(obj: ObjectFile, addr: LinkAddresses, layer: Instruc
         { where: r.origin },
       );
     }
-    w.bytes.set(le(p.value, r.width), r.offset);
+    w.bytes.set(toLittleEndian(p.value, r.width), r.offset);
   }
   const pending = obj.linkInstructions.filter((li) => written.has(li.section));
   for (const li of pending) {
