@@ -45,35 +45,41 @@ afterAll(() => {
   for (const [name, t] of tallies) console.log(`fuzz ${name}: ${t.inputs} inputs, ${t.accepted} accepted, ${t.refused} refused as user errors (${t.codes.size} codes), 0 internal errors (seed ${seed})`);
 });
 
-/** Runs `f`; a SeamlabError counts as a refusal, anything else fails the property (fast-check shrinks and reports it). */
-function frontEnd(name: string, f: () => void): void {
+/** Counts one input of front end `name`: accepted, or refused with a SeamlabError; anything else fails the property (fast-check shrinks and reports it). */
+function tally(name: string, error?: { thrown: unknown }): void {
   const t = tallies.get(name) ?? { inputs: 0, accepted: 0, refused: 0, codes: new Set<string>() };
   tallies.set(name, t);
   t.inputs++;
+  if (!error) {
+    t.accepted++;
+    return;
+  }
+  const e = error.thrown;
+  if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`, { cause: e });
+  expect(e.hint.length).toBeGreaterThan(0);
+  t.refused++;
+  t.codes.add(e.code);
+}
+
+/** Runs `f` as one input of front end `name` (see tally). */
+function frontEnd(name: string, f: () => void): void {
   try {
     f();
-    t.accepted++;
-  } catch (e) {
-    if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`, { cause: e });
-    expect(e.hint.length).toBeGreaterThan(0);
-    t.refused++;
-    t.codes.add(e.code);
+  } catch (thrown) {
+    tally(name, { thrown });
+    return;
   }
+  tally(name);
 }
 
 async function frontEndAsync(name: string, f: () => Promise<unknown>): Promise<void> {
-  const t = tallies.get(name) ?? { inputs: 0, accepted: 0, refused: 0, codes: new Set<string>() };
-  tallies.set(name, t);
-  t.inputs++;
   try {
     await f();
-    t.accepted++;
-  } catch (e) {
-    if (!isSeamlabError(e)) throw new Error(`internal error in ${name}: ${e instanceof Error ? e.stack : String(e)}`, { cause: e });
-    expect(e.hint.length).toBeGreaterThan(0);
-    t.refused++;
-    t.codes.add(e.code);
+  } catch (thrown) {
+    tally(name, { thrown });
+    return;
   }
+  tally(name);
 }
 
 /** Text made of lines, each a piece of the language or random characters. */
