@@ -29,10 +29,9 @@
  */
 import { assembleDriver } from '../image/batch-driver.js';
 import { EXCEPTION_NAMES, exceptionFixup, Machine, type RunEnd } from '../machine/machine.js';
-import { SLOT } from '../machine/register-file.js';
+import { SLOT, SLOT_IDS } from '../machine/register-file.js';
 import { loadBatchHooks, RowCapture, ScriptedTraps } from '../machine/native-batch.js';
 import { RECORDED_CALLS, SERVED_BY_ENVIRONMENT, TrapState, type ScriptTable } from '../machine/script-table.js';
-import { GPR_IDS, X86_REG } from '../machine/unicorn-consts.js';
 import { ENTRY_RFLAGS, OUTPUT_POISON, canary, planCall, type ParamPlan } from '../run/plan.js';
 import { functionAddress } from '../run/run.js';
 import { VECTOR_NUMBER, type CpuEnv, type Outcome, type SeamCall } from '../seam/types.js';
@@ -54,8 +53,8 @@ export const DIFF_DRIVER_FILE = 'asm/diff-driver.S';
 export const DIFF_DRIVER_SYMBOL = 'seamlab_diff_batch';
 /** Where the driver's call returns to: the native capture hook's site. */
 const DIFF_CAPTURE_SYMBOL = 'seamlab_diff_capture';
-/** What the capture hook stores at ROW_OUT: the 16 GPRs in encoding order, then RFLAGS (the row's layout). */
-const CAPTURE_REG_IDS = [...GPR_NAMES.map((n) => GPR_IDS[n]), X86_REG.RFLAGS];
+/** What the capture hook stores at ROW_OUT: the 16 GPRs in encoding order, then RFLAGS (the row's layout; the register file's first 17 slots). */
+const CAPTURE_REG_IDS = SLOT_IDS.slice(0, SLOT.rflags + 1);
 
 /** Row layout (asm/diff-driver.S). */
 const ROW_IN = 0;
@@ -71,7 +70,6 @@ const CTL_STRIDE = 3;
 const CTL_CALL_RSP = 5;
 const TABLE = 64;
 
-export { RECORDED_CALLS };
 const GUARD = 16;
 const GUARD_BYTE = 0xa5;
 const POISON32 = OUTPUT_POISON * 0x01010101;

@@ -10,12 +10,12 @@ import koffi from 'koffi';
 import type { NativeTarget } from '../support/native-build.js';
 import { buildAgainstUnicorn } from './native-link.js';
 import type { Unicorn } from './unicorn.js';
-import { UC_HOOK, X86_REG, GPR_IDS } from './unicorn-consts.js';
+import { UC_HOOK } from './unicorn-consts.js';
+import { SLOT_IDS } from './register-file.js';
 import type { ScriptTable, TrapState } from './script-table.js';
-import { GPR_NAMES } from '../support/registers.js';
 
 interface NativeLib {
-  start: (uc: unknown, begin: bigint, until: bigint, timeoutUs: bigint, count: bigint, fired: Int32Array) => number;
+  start: (uc: unknown, begin: bigint, until: bigint, timeoutUs: bigint, count: bigint) => number;
   attach: (...a: unknown[]) => unknown;
   detach: (uc: unknown, capture: unknown) => number;
   trapsAttach: (...a: unknown[]) => unknown;
@@ -48,7 +48,7 @@ export function loadBatchHooks(): { ok: true } | { ok: false; reason: string } {
   }
   const h = koffi.load(b.path);
   lib = {
-    start: h.func('int seamlab_emu_start_watched(void *uc, uint64_t begin, uint64_t until, uint64_t timeout_us, uint64_t count, _Out_ int32_t *fired)') as NativeLib['start'],
+    start: h.func('int seamlab_emu_start_watched(void *uc, uint64_t begin, uint64_t until, uint64_t timeout_us, uint64_t count)') as NativeLib['start'],
     attach: h.func('void *seamlab_capture_attach(void *uc, uint64_t at, uint8_t *host, uint64_t guest, uint64_t size, uint64_t out, const int32_t *regs, int nregs, int hook_code)'),
     detach: h.func('int seamlab_capture_detach(void *uc, void *capture)') as NativeLib['detach'],
     trapsAttach: h.func('void *seamlab_traps_attach(void *uc, const uint64_t *sites, int nsites, uint8_t *host, uint64_t guest, uint64_t table_offset, uint64_t stride, uint64_t capacity, const uint64_t *script, uint8_t *state, const uint64_t *poison, int npoison, int poison_byte, const int32_t *regs, int nregs, int hook_code)'),
@@ -64,8 +64,7 @@ export function loadBatchHooks(): { ok: true } | { ok: false; reason: string } {
  */
 export function watchedEmuStart(engine: unknown, begin: bigint, until: bigint, timeoutUs: number, count: number): number | undefined {
   if (!lib) return undefined;
-  const fired = new Int32Array(1);
-  const err = lib.start(engine, begin, until, BigInt(timeoutUs), BigInt(count), fired);
+  const err = lib.start(engine, begin, until, BigInt(timeoutUs), BigInt(count));
   return err < 0 ? undefined : err;
 }
 
@@ -101,8 +100,8 @@ export interface ScriptedSite {
   fixup?: { address: bigint; type: number };
 }
 
-/** The registers the scripted traps read and write: the 16 GPRs, RFLAGS, RIP. */
-const TRAP_REG_IDS = Int32Array.from([...GPR_NAMES.map((n) => GPR_IDS[n]), X86_REG.RFLAGS, X86_REG.RIP]);
+/** The registers the scripted traps read and write: the 16 GPRs, RFLAGS, RIP (the register file's slots). */
+const TRAP_REG_IDS = Int32Array.from(SLOT_IDS);
 
 /**
  * Native SEAMCALL/TDCALL traps answering a batch driver's rows from a

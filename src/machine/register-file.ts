@@ -17,7 +17,8 @@ export const SLOT: Readonly<Record<GprName | 'rflags' | 'rip', number>> = Object
 });
 export const SLOT_COUNT = 18;
 
-const SLOT_IDS = [...GPR_NAMES.map((n) => GPR_IDS[n]), X86_REG.RFLAGS, X86_REG.RIP];
+/** Unicorn's id of each slot, in slot order. */
+export const SLOT_IDS: readonly number[] = [...GPR_NAMES.map((n) => GPR_IDS[n]), X86_REG.RFLAGS, X86_REG.RIP];
 
 export class RegisterFile {
   private readonly block: RegisterBlock;

@@ -13,9 +13,8 @@
  * buffer the native side keeps a pointer to.
  */
 import { VECTOR_NUMBER, type Outcome, type SeamKind } from '../seam/types.js';
-import { GPR_NAMES, type GprName } from '../support/registers.js';
-
-const SLOT_OF: Readonly<Record<string, number | undefined>> = Object.fromEntries(GPR_NAMES.map((r, i) => [r, i]));
+import type { GprName } from '../support/registers.js';
+import { SLOT } from './register-file.js';
 
 /** Steps a row's script may have (the fuzz generator makes at most 3). */
 export const MAX_SCRIPT_STEPS = 4;
@@ -77,8 +76,9 @@ export class ScriptTable {
         if (regs) {
           for (const r in regs) {
             const v = regs[r as GprName];
-            const slot = SLOT_OF[r];
-            if (v === undefined || slot === undefined) continue;
+            const slot: number | undefined = SLOT[r as GprName];
+            // Only the 16 GPRs (SLOT also names RFLAGS and RIP, which an outcome does not set).
+            if (v === undefined || slot === undefined || slot >= 16) continue;
             mask |= 1 << slot;
             this.q[at + 2 + slot] = v;
           }

@@ -51,7 +51,6 @@ struct watch {
   pthread_cond_t cv;
   struct timespec deadline; /* CLOCK_MONOTONIC */
   int done;
-  int fired;
   uc_engine *uc;
 };
 
@@ -61,7 +60,6 @@ static void *watchdog(void *p) {
   while (!w->done) {
     int rc = pthread_cond_timedwait(&w->cv, &w->mu, &w->deadline);
     if (rc == ETIMEDOUT && !w->done) {
-      w->fired = 1;
       /*
        * Unicorn's own timeout thread stops emulation the same way (uc_emu_stop is meant for other threads), once.
        * But Unicorn 2.0.1 drops a stop request when a hook then sets RIP (a trap answered "interrupted" does,
@@ -81,16 +79,14 @@ static void *watchdog(void *p) {
 
 /*
  * uc_emu_start(uc, begin, until, 0, count), stopped after timeout_us
- * microseconds (0: no limit). *fired says whether the time ran out. Returns
- * Unicorn's error code, or -1 when the watchdog thread could not be made
- * (the caller then uses Unicorn's own timeout).
+ * microseconds (0: no limit; the caller tells a timeout by the clock).
+ * Returns Unicorn's error code, or -1 when the watchdog thread could not be
+ * made (the caller then uses Unicorn's own timeout).
  */
-int seamlab_emu_start_watched(uc_engine *uc, uint64_t begin, uint64_t until, uint64_t timeout_us, uint64_t count, int *fired) {
-  *fired = 0;
+int seamlab_emu_start_watched(uc_engine *uc, uint64_t begin, uint64_t until, uint64_t timeout_us, uint64_t count) {
   if (timeout_us == 0) return uc_emu_start(uc, begin, until, 0, (size_t)count);
   struct watch w;
   w.done = 0;
-  w.fired = 0;
   w.uc = uc;
   pthread_condattr_t ca;
   if (pthread_condattr_init(&ca) || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC)) return -1;
@@ -119,7 +115,6 @@ int seamlab_emu_start_watched(uc_engine *uc, uint64_t begin, uint64_t until, uin
   pthread_cond_signal(&w.cv);
   pthread_mutex_unlock(&w.mu);
   pthread_join(t, NULL);
-  *fired = w.fired;
   pthread_mutex_destroy(&w.mu);
   pthread_cond_destroy(&w.cv);
   return err;
