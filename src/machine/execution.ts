@@ -20,6 +20,7 @@ import type { ExtableEntry, Image } from '../image/types.js';
 import type { CpuEnv, Outcome, SeamCall, SeamKind } from '../seam/types.js';
 import { VECTOR_NUMBER } from '../seam/types.js';
 import { GPR_NAMES, type Regs } from '../support/registers.js';
+import { fromLittleEndian } from '../support/memory.js';
 import type { Machine } from './machine.js';
 import { SLOT } from './register-file.js';
 import type {
@@ -633,7 +634,7 @@ export function branchTarget(m: Machine, site: BranchSite): bigint | undefined {
   const v = rf.values;
   const qword = (address: bigint): bigint | undefined => {
     const b = m.readMemory(BigInt.asUintN(64, address), 8);
-    return b ? Buffer.from(b).readBigUInt64LE(0) : undefined;
+    return b ? fromLittleEndian(b) : undefined;
   };
   switch (t.kind) {
     case 'stack': return qword(v[SLOT.rsp]!);
