@@ -14,7 +14,7 @@ import { DifferenceCollector } from '../src/diff/collect.js';
 import { DiffEngine, type RangeResult } from '../src/diff/fuzz-engine.js';
 import { SideBatch, type RowCall } from '../src/diff/fuzz-batch.js';
 import { ScriptTable } from '../src/machine/script-table.js';
-import { environmentFault } from '../src/seam/env.js';
+import { asCpuApplies, environmentFault } from '../src/seam/env.js';
 import { GUEST_ENV, HOST_ENV, type CpuEnv, type Outcome } from '../src/seam/types.js';
 import { engineConfig } from '../src/diff/fuzz.js';
 import { preparePair } from '../src/diff/matrix.js';
@@ -110,7 +110,7 @@ describe('native batch helpers', () => {
         const env = { ...(x.kind === 'seamcall' ? HOST_ENV : GUEST_ENV), ...x.env };
         const inputs = new Array<bigint | undefined>(16).fill(undefined);
         inputs[1] = 0x1000n + BigInt(i); // RCX
-        return { call: { leaf: x.kind === 'seamcall' ? 34n : 1n, inputs }, script: x.script, env, envFault: environmentFault(x.kind, env) };
+        return { call: { leaf: x.kind === 'seamcall' ? 34n : 1n, inputs }, script: x.script.map((o) => asCpuApplies(x.kind, o)), env, envFault: environmentFault(x.kind, env) };
       });
       const run = (native: boolean) => {
         disableNativeBatch(!native);
@@ -118,7 +118,7 @@ describe('native batch helpers', () => {
         const b = new SideBatch({ label: rev, image: side.image, fn: { name: fn, kind: f.kind, abi: f.abi } }, rows.length, table);
         try {
           rows.forEach((rc, i) => {
-            table?.encode(i, rc.script, rc.envFault, f.kind);
+            table?.encode(i, rc.script, rc.envFault);
             b.fill(i, rc);
           });
           b.run(rows.length);

@@ -49,7 +49,7 @@ function nativeTrap(o: Outcome, regs: BigUint64Array, site: ScriptedSite, envFau
   caller.writeBigUInt64LE(CALLER + BigInt(TABLE), 0); // the control block's row pointer: row 0
   const table = new ScriptTable(1);
   const state = new TrapState(1);
-  table.encode(0, [o], envFault, kind);
+  table.encode(0, [asCpuApplies(kind, o)], envFault);
   const traps = ScriptedTraps.attach(uc, [site], caller, CALLER, TABLE, STRIDE, table, state, [], 0xa5);
   expect(traps).toBeDefined();
   const rf = new RegisterFile(uc);

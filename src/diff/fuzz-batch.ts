@@ -35,7 +35,6 @@ import { RECORDED_CALLS, SERVED_BY_ENVIRONMENT, TrapState, type ScriptTable } fr
 import { ENTRY_RFLAGS, OUTPUT_POISON, canary, planCall, type ParamPlan } from '../run/plan.js';
 import { functionAddress } from '../run/run.js';
 import { VECTOR_NUMBER, type CpuEnv, type Outcome, type SeamCall } from '../seam/types.js';
-import { asCpuApplies } from '../seam/env.js';
 import { PAGE_SIZE, pageAlignUp } from '../support/memory.js';
 import { GPR_NAMES, RFLAGS, isGprName, type GprName } from '../support/registers.js';
 import { endInfo, type EndInfo, type LogicalInputs, type RunView } from './observe.js';
@@ -83,6 +82,7 @@ const CALLEE_SAVED_SLOTS = ['rbx', 'rbp', 'r12', 'r13', 'r14', 'r15'].map((r) =>
 /** One row's call: the logical inputs, the script of answers and the CPU environment. */
 export interface RowCall {
   call: LogicalInputs;
+  /** The answers, as the CPU applies them (src/seam/env.ts asCpuApplies), applied as they are by both ways of serving. */
   script: readonly Outcome[];
   env: CpuEnv;
   /** What the CPU environment raises before any handler (src/seam/env.ts `environmentFault(kind, env)`), decided once. */
@@ -347,8 +347,7 @@ export class SideBatch {
     // Inputs are read: poison the in/out structs, so that any field not poison afterwards was written after the call.
     const off = this.rowOffset(row);
     for (const s of this.structs) if (!s.outputOnly) this.bytes.fill(OUTPUT_POISON, off + s.offset, off + s.offset + s.size);
-    // As the CPU applies it (a TDCALL return keeps the TD's RFLAGS), like a single run's handler (src/seam/env.ts).
-    return asCpuApplies(call.kind, o);
+    return o;
   }
 
   /**

@@ -15,7 +15,7 @@ import type { CpuEnv, Outcome, SeamKind } from '../seam/types.js';
 import { GPR_NAMES } from '../support/registers.js';
 import { caseArbitrary, variantPlan, variantsFor, type FuzzCase, type Variant } from './fuzz-gen.js';
 import { BatchRowView, SideBatch, type BatchSide, type RowCall } from './fuzz-batch.js';
-import { environmentFault } from '../seam/env.js';
+import { asCpuApplies, environmentFault } from '../seam/env.js';
 import { loadBatchHooks } from '../machine/native-batch.js';
 import { ScriptTable } from '../machine/script-table.js';
 import { compareRuns, plainValue, type CompareSpec, type LogicalInputs, type ObsValue, type RawDifference } from './observe.js';
@@ -124,11 +124,14 @@ export class DiffEngine {
       calls.push(call);
       const regs = c.outputs.length ? Object.fromEntries(c.outputs) : undefined;
       for (const v of variants) {
-        const { script, env } = variantPlan(c, v, this.config.kind, regs);
+        const plan = variantPlan(c, v, this.config.kind, regs);
+        const env = plan.env;
+        // As the CPU applies them (a TDCALL return keeps the TD's RFLAGS), as a single run's handler does (src/seam/env.ts).
+        const script = this.config.kind === 'tdcall' ? plan.script.map((o) => asCpuApplies('tdcall', o)) : plan.script;
         let envFault = this.envFaults.get(env);
         if (envFault === undefined && !this.envFaults.has(env)) this.envFaults.set(env, (envFault = environmentFault(this.config.kind, env)));
         const rc: RowCall = { call, script, env, envFault };
-        this.table?.encode(row, script, rc.envFault, this.config.kind);
+        this.table?.encode(row, script, rc.envFault);
         this.a.fill(row, rc);
         this.b.fill(row, rc);
         row++;

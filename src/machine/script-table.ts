@@ -12,7 +12,7 @@
  * which step each recorded call got, and the registers it was given — one
  * buffer the native side keeps a pointer to.
  */
-import { VECTOR_NUMBER, type Outcome, type SeamKind } from '../seam/types.js';
+import { VECTOR_NUMBER, type Outcome } from '../seam/types.js';
 import type { GprName } from '../support/registers.js';
 import { SLOT } from './register-file.js';
 
@@ -42,21 +42,19 @@ export class ScriptTable {
 
   /**
    * Encodes row `row`: `script` (1..MAX_SCRIPT_STEPS outcomes), or `envFault`
-   * answering every call — as the CPU applies them at a `kind` instruction
-   * (src/seam/env.ts asCpuApplies: a TDCALL return keeps the TD's RFLAGS
-   * unless the outcome says otherwise).
+   * answering every call. Outcomes are applied as they say: the caller gives
+   * them as the CPU applies them (src/seam/env.ts asCpuApplies).
    */
-  encode(row: number, script: readonly Outcome[], envFault: Outcome | undefined, kind: SeamKind): void {
+  encode(row: number, script: readonly Outcome[], envFault: Outcome | undefined): void {
     if (script.length < 1 || script.length > MAX_SCRIPT_STEPS) throw new Error(`a batch row's script has ${script.length} steps (1..${MAX_SCRIPT_STEPS})`);
     const w = row * ROW_WORDS;
     this.u32[w * 2] = script.length | (envFault ? 1 << 8 : 0);
     this.u32[w * 2 + 1] = 0;
-    const tdcall = kind === 'tdcall';
-    for (let i = 0; i < script.length; i++) this.step(w + 1 + i * STEP_WORDS, script[i]!, tdcall);
-    if (envFault) this.step(w + 1 + MAX_SCRIPT_STEPS * STEP_WORDS, envFault, tdcall);
+    for (let i = 0; i < script.length; i++) this.step(w + 1 + i * STEP_WORDS, script[i]!);
+    if (envFault) this.step(w + 1 + MAX_SCRIPT_STEPS * STEP_WORDS, envFault);
   }
 
-  private step(at: number, o: Outcome, tdcall: boolean): void {
+  private step(at: number, o: Outcome): void {
     let low = KIND[o.kind];
     let mask = 0;
     switch (o.kind) {
@@ -67,7 +65,7 @@ export class ScriptTable {
       case 'interrupted': {
         if (o.kind === 'return') {
           this.q[at + 1] = o.rax;
-          if (o.flags === 'preserve' || (tdcall && o.flags === undefined)) low |= PRESERVE_FLAGS;
+          if (o.flags === 'preserve') low |= PRESERVE_FLAGS;
         } else if (o.rax !== undefined) {
           this.q[at + 1] = o.rax;
           low |= RAX_GIVEN;
